@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _LINUX_SYSLET_H
+#define _LINUX_SYSLET_H
+
+#include <linux/linkage.h>
+#include <linux/sched.h>
+#include <linux/time_types.h>
+#include <uapi/linux/syslet.h>
+
+/*
+ * The syslet system calls are declared here rather than in
+ * <linux/syscalls.h>, next to the lifecycle hooks of the same subsystem.
+ */
+asmlinkage long sys_async_exec(struct syslet_uatom __user *atom,
+			       struct async_head_user __user *ahu);
+asmlinkage long sys_async_wait(unsigned long min_wait_events,
+			       unsigned long user_ring_idx,
+			       struct async_head_user __user *ahu,
+			       struct __kernel_timespec __user *timeout);
+asmlinkage long sys_async_thread(void __user *event,
+				 struct async_head_user __user *ahu);
+asmlinkage long sys_threadlet_on(unsigned long restore_stack,
+				 unsigned long restore_ip,
+				 struct async_head_user __user *ahu);
+asmlinkage long sys_threadlet_off(void);
+
+#ifdef CONFIG_SYSLET
+void syslet_task_free(struct task_struct *tsk);
+
+/* A child of fork() or clone() starts with no syslet state of its own. */
+static inline void syslet_task_fork(struct task_struct *p)
+{
+	p->syslet = NULL;
+}
+#else
+static inline void syslet_task_free(struct task_struct *tsk) { }
+static inline void syslet_task_fork(struct task_struct *p) { }
+#endif
+
+#endif /* _LINUX_SYSLET_H */

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Syslets: asynchronous execution of chains of system calls.
+ *
+ * A syslet is a chain of "atoms", each one system call. async_exec() reads
+ * the whole chain in, validates it, and then runs it in the caller's own
+ * context, atom after atom, without returning to user space in between.
+ * One atom's result can feed the next one's arguments, and simple flow
+ * control (stop on a result, or branch to the next atom in memory) decides
+ * which atom runs next.
+ *
+ * Detection: the system call numbers below are reused by later kernels, so
+ * support must never be probed by calling them and looking for -ENOSYS.
+ * A kernel with syslets has /proc/sys/kernel/syslet/abi_version, which holds
+ * SYSLET_ABI_VERSION.
+ *
+ * Every structure is made of 8-byte aligned 64-bit fields only, so its
+ * layout and alignment are the same for every caller, 32-bit ones included;
+ * pointers are carried as __u64. Unknown flags and
+ * non-zero reserved fields are refused with -EINVAL so the ABI can grow.
+ */
+#ifndef _UAPI_LINUX_SYSLET_H
+#define _UAPI_LINUX_SYSLET_H
+
+#include <linux/types.h>
+
+/* The version of this ABI; /proc/sys/kernel/syslet/abi_version holds it. */
+#define SYSLET_ABI_VERSION		1
+
+/*
+ * Atom flags.
+ *
+ * After an atom has run, its result is stored through its ret_ptr. Then,
+ * if one of the atom's SYSLET_STOP_ON_* conditions holds for the result,
+ * the chain stops at that atom, unless the atom also has
+ * SYSLET_SKIP_TO_NEXT_ON_STOP, in which case execution continues at the
+ * atom that follows it in memory (atom + 1): the "else" branch. If no stop
+ * condition holds, execution continues at the atom that next points to; a
+ * next of 0 ends the chain.
+ *
+ * SYSLET_ASYNC:	start the chain in a cache-miss thread at once
+ *			(meaningful on the first atom only).
+ * SYSLET_SYNC:		never move this atom to a cache-miss thread: if it
+ *			blocks, the caller waits for it.
+ * SYSLET_NO_COMPLETE:	if the chain ends at this atom after going
+ *			asynchronous, post nothing to the completion ring.
+ *
+ * The last three take effect only once a chain can go asynchronous; until
+ * then they are validated (SYSLET_ASYNC with SYSLET_SYNC is -EINVAL) and a
+ * chain runs synchronously to its end.
+ *
+ * SYSLET_SKIP_TO_NEXT_ON_STOP without any SYSLET_STOP_ON_* condition could
+ * never be taken and is refused with -EINVAL.
+ */
+#define SYSLET_ASYNC			(1ULL << 0)
+#define SYSLET_SYNC			(1ULL << 1)
+#define SYSLET_NO_COMPLETE		(1ULL << 2)
+#define SYSLET_STOP_ON_NONZERO		(1ULL << 3)
+#define SYSLET_STOP_ON_ZERO		(1ULL << 4)
+#define SYSLET_STOP_ON_NEGATIVE		(1ULL << 5)
+#define SYSLET_STOP_ON_NON_POSITIVE	(1ULL << 6)
+#define SYSLET_SKIP_TO_NEXT_ON_STOP	(1ULL << 7)
+
+#define SYSLET_STOP_MASK		(SYSLET_STOP_ON_NONZERO |	\
+					 SYSLET_STOP_ON_ZERO |		\
+					 SYSLET_STOP_ON_NEGATIVE |	\
+					 SYSLET_STOP_ON_NON_POSITIVE)
+
+#define SYSLET_VALID_FLAGS		(SYSLET_ASYNC | SYSLET_SYNC |	\
+					 SYSLET_NO_COMPLETE |		\
+					 SYSLET_STOP_MASK |		\
+					 SYSLET_SKIP_TO_NEXT_ON_STOP)
+
+/*
+ * The most distinct atoms one chain may hold, counting every atom that can
+ * be reached through next and through the skip branches. A longer chain is
+ * refused with -E2BIG before anything runs.
+ */
+#define SYSLET_MAX_ATOMS		64
+
+/**
+ * struct syslet_uatom - one system call in a chain
+ * @flags:	SYSLET_* flags above; unknown bits give -EINVAL.
+ * @nr:		the system call number, as in <asm/unistd.h>. Numbers above
+ *		INT_MAX and the refused calls listed below give -EINVAL when
+ *		the chain is read; a number the kernel does not implement
+ *		makes -ENOSYS the atom's result.
+ * @ret_ptr:	address of a __s64 that receives the atom's result (a value
+ *		or a negative errno), or 0 to discard it. Written after the
+ *		atom has run and before the next one reads its arguments.
+ * @next:	address of the atom to run after this one when no stop
+ *		condition holds, or 0 to end the chain there.
+ * @arg_ptr:	addresses of the system call's arguments: arg_ptr[i] points
+ *		to a __u64 holding argument i and is read at the moment the
+ *		atom runs, so an earlier atom's ret_ptr can feed it. An
+ *		arg_ptr of 0 passes 0.
+ * @private:	left to user space; the kernel never reads or writes it.
+ *		C++ sees this field as private_data.
+ * @reserved:	must be 0.
+ *
+ * The whole chain is copied in and checked up front: every atom and every
+ * non-zero ret_ptr and arg_ptr must be readable user memory (else -EFAULT),
+ * the chain must be acyclic (else -ELOOP) and at most SYSLET_MAX_ATOMS
+ * long (else -E2BIG). When async_exec() refuses a chain, no atom has run
+ * and nothing has been written. Changing atoms after async_exec() has
+ * returned has no effect on the chain being run; the values that arg_ptr
+ * and ret_ptr point to are the only memory used while the chain runs.
+ *
+ * Refused system calls (-EINVAL when the chain is read, and again as the
+ * atom's result if a tracer or seccomp changes an atom's number into one
+ * of these at syscall entry):
+ *
+ *   ===============================  ======================================
+ *   system call                      why it cannot be an atom
+ *   ===============================  ======================================
+ *   fork, vfork, clone, clone3       need a user-space return context of
+ *                                    their own
+ *   execve, execveat                 replace the caller's identity and mm
+ *   exit, exit_group                 end the caller in the middle of the
+ *                                    chain
+ *   rt_sigreturn, restart_syscall,   act on the user-space return context,
+ *   uretprobe                        which an atom does not have
+ *   async_exec, async_wait,          no nested chains; the caller's syslet
+ *   async_thread, threadlet_on,      state belongs to the outer call
+ *   threadlet_off
+ *   rt_sigprocmask, rt_sigsuspend,   change the calling thread's signal
+ *   pause, sigaltstack               state, which after a cache miss is
+ *                                    another task's
+ *   ppoll, pselect6, epoll_pwait,    install a temporary signal mask that
+ *   epoll_pwait2, io_pgetevents      only the return to user space undoes
+ *   set_robust_list,                 per-thread registrations that follow
+ *   set_tid_address, rseq,           the caller's TID and TLS
+ *   arch_prctl, set_thread_area
+ *   prctl, seccomp, personality,     change per-thread state of the caller
+ *   unshare, setns, iopl, ioperm,
+ *   set_mempolicy, landlock_restrict_self, lsm_set_self_attr
+ *   setuid, setgid, setreuid,        change the caller's credentials; an
+ *   setregid, setresuid, setresgid,  atom runs with the credentials its
+ *   setfsuid, setfsgid, setgroups,   submitter had
+ *   capset
+ *   sched_setaffinity,               may act on the calling thread (pid
+ *   sched_setscheduler,              0), which after a cache miss is
+ *   sched_setparam, sched_setattr,   another task
+ *   setpriority, ioprio_set
+ *   ===============================  ======================================
+ */
+struct syslet_uatom {
+	__aligned_u64	flags;
+	__aligned_u64	nr;
+	__aligned_u64	ret_ptr;
+	__aligned_u64	next;
+	__aligned_u64	arg_ptr[6];
+#ifdef __cplusplus
+	__aligned_u64	private_data;	/* the same field: "private" is a C++ keyword */
+#else
+	__aligned_u64	private;
+#endif
+	__aligned_u64	reserved;
+};
+
+/**
+ * struct async_head_user - where and how a chain reports completion
+ * @size:		sizeof(struct async_head_user) as the caller knows it.
+ *			Must be at least SYSLET_AHU_SIZE_VER0; a larger
+ *			struct is accepted as long as every byte the kernel
+ *			does not know is zero (else -E2BIG), the way clone3()
+ *			and sched_setattr() grow.
+ * @kernel_ring_idx:	free-running count of completions the kernel has
+ *			posted; written by the kernel only.
+ * @user_ring_idx:	free-running count of completions user space has
+ *			consumed; written by user space only.
+ * @completion_ring:	address of an array of __u64 completion entries, or
+ *			0 for none. A chain without a ring never goes
+ *			asynchronous.
+ * @ring_size_bytes:	size of the ring in bytes: 8 times a power of two,
+ *			or 0 when completion_ring is 0 (else -EINVAL).
+ * @reserved:		must be 0.
+ *
+ * The kernel reads this structure when async_exec() is called and writes
+ * only kernel_ring_idx and the ring itself, and only for a chain that went
+ * asynchronous. A chain that completes synchronously touches neither.
+ */
+struct async_head_user {
+	__aligned_u64	size;
+	__aligned_u64	kernel_ring_idx;
+	__aligned_u64	user_ring_idx;
+	__aligned_u64	completion_ring;
+	__aligned_u64	ring_size_bytes;
+	__aligned_u64	reserved[3];
+};
+
+#define SYSLET_AHU_SIZE_VER0		64	/* first published size */
+
+#endif /* _UAPI_LINUX_SYSLET_H */

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Reading and validating an atom chain.
+ *
+ * A chain is read in once, up front, before any atom runs: every atom that
+ * can be reached from the first one through next and through the skip
+ * branches (atom + 1) is copied and checked, then the graph is checked for
+ * cycles. Anything wrong refuses the whole chain, so a refused chain has run
+ * nothing and written nothing. Only the values behind ret_ptr and arg_ptr
+ * are touched while the chain runs.
+ */
+#include <linux/errno.h>
+#include <linux/uaccess.h>
+#include <asm/unistd.h>
+
+#include "syslet.h"
+
+/**
+ * syslet_nr_refused - may this system call not be an atom?
+ * @nr: system call number
+ *
+ * The one place that says which calls atoms may not make; the table in
+ * include/uapi/linux/syslet.h gives the reason for each. Checked when the
+ * chain is read and again after the syscall-entry work, where a tracer or
+ * a seccomp RET_TRACE may have changed the number.
+ */
+bool syslet_nr_refused(unsigned long nr)
+{
+	switch (nr) {
+	/* Need a user-space return context, or replace the caller. */
+	case __NR_fork:
+	case __NR_vfork:
+	case __NR_clone:
+	case __NR_clone3:
+	case __NR_execve:
+	case __NR_execveat:
+	case __NR_exit:
+	case __NR_exit_group:
+	case __NR_rt_sigreturn:
+	case __NR_restart_syscall:
+	case __NR_uretprobe:
+	/* No nesting. */
+	case __NR_async_exec:
+	case __NR_async_wait:
+	case __NR_async_thread:
+	case __NR_threadlet_on:
+	case __NR_threadlet_off:
+	/* Signal state of the calling thread. */
+	case __NR_rt_sigprocmask:
+	case __NR_rt_sigsuspend:
+	case __NR_pause:
+	case __NR_sigaltstack:
+	case __NR_ppoll:
+	case __NR_pselect6:
+	case __NR_epoll_pwait:
+	case __NR_epoll_pwait2:
+	case __NR_io_pgetevents:
+	/* Registrations that follow the caller's TID and TLS. */
+	case __NR_set_robust_list:
+	case __NR_set_tid_address:
+	case __NR_rseq:
+	case __NR_arch_prctl:
+	case __NR_set_thread_area:
+	/* Other per-thread state of the caller. */
+	case __NR_prctl:
+	case __NR_seccomp:
+	case __NR_personality:
+	case __NR_unshare:
+	case __NR_setns:
+	case __NR_iopl:
+	case __NR_ioperm:
+	case __NR_set_mempolicy:
+	case __NR_landlock_restrict_self:
+	case __NR_lsm_set_self_attr:
+	/* Credentials. */
+	case __NR_setuid:
+	case __NR_setgid:
+	case __NR_setreuid:
+	case __NR_setregid:
+	case __NR_setresuid:
+	case __NR_setresgid:
+	case __NR_setfsuid:
+	case __NR_setfsgid:
+	case __NR_setgroups:
+	case __NR_capset:
+	/* May act on the calling thread itself. */
+	case __NR_sched_setaffinity:
+	case __NR_sched_setscheduler:
+	case __NR_sched_setparam:
+	case __NR_sched_setattr:
+	case __NR_setpriority:
+	case __NR_ioprio_set:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A pointer the chain will use at run time must at least be readable now. */
+static int syslet_probe_ptr(u64 uptr)
+{
+	u64 val;
+
+	if (!uptr)
+		return 0;
+	if (get_user(val, (u64 __user *)u64_to_user_ptr(uptr)))
+		return -EFAULT;
+	return 0;
+}
+
+static int syslet_atom_check(const struct syslet_uatom *ua)
+{
+	int i, ret;
+
+	if (ua->reserved || (ua->flags & ~SYSLET_VALID_FLAGS))
+		return -EINVAL;
+	if ((ua->flags & SYSLET_ASYNC) && (ua->flags & SYSLET_SYNC))
+		return -EINVAL;
+	if ((ua->flags & SYSLET_SKIP_TO_NEXT_ON_STOP) &&
+	    !(ua->flags & SYSLET_STOP_MASK))
+		return -EINVAL;
+	if (ua->nr > INT_MAX || syslet_nr_refused(ua->nr))
+		return -EINVAL;
+
+	ret = syslet_probe_ptr(ua->ret_ptr);
+	for (i = 0; !ret && i < ARRAY_SIZE(ua->arg_ptr); i++)
+		ret = syslet_probe_ptr(ua->arg_ptr[i]);
+	return ret;
+}
+
+/*
+ * Return the index of the atom at @uaddr, queueing it to be read if it has
+ * not been seen yet. A chain only grows here, which is where its length is
+ * bounded.
+ */
+static int syslet_atom_index(struct syslet_chain *chain, u64 uaddr)
+{
+	unsigned int i;
+
+	for (i = 0; i < chain->nr_atoms; i++) {
+		if (chain->atoms[i].uaddr == uaddr)
+			return i;
+	}
+	if (chain->nr_atoms == SYSLET_MAX_ATOMS)
+		return -E2BIG;
+	chain->atoms[chain->nr_atoms++].uaddr = uaddr;
+	return i;
+}
+
+static int syslet_atom_read(struct syslet_chain *chain, unsigned int idx)
+{
+	struct syslet_atom *atom = &chain->atoms[idx];
+	struct syslet_uatom ua;
+	int ret;
+
+	if (copy_from_user(&ua, u64_to_user_ptr(atom->uaddr), sizeof(ua)))
+		return -EFAULT;
+	ret = syslet_atom_check(&ua);
+	if (ret)
+		return ret;
+
+	atom->ret_ptr = ua.ret_ptr;
+	memcpy(atom->arg_ptr, ua.arg_ptr, sizeof(atom->arg_ptr));
+	atom->nr = ua.nr;
+	atom->flags = ua.flags;
+	atom->next = SYSLET_ATOM_NONE;
+	atom->skip = SYSLET_ATOM_NONE;
+
+	if (ua.next) {
+		ret = syslet_atom_index(chain, ua.next);
+		if (ret < 0)
+			return ret;
+		atom->next = ret;
+	}
+	if (ua.flags & SYSLET_SKIP_TO_NEXT_ON_STOP) {
+		ret = syslet_atom_index(chain, atom->uaddr + sizeof(ua));
+		if (ret < 0)
+			return ret;
+		atom->skip = ret;
+	}
+	return 0;
+}
+
+/*
+ * The kernel is not an interpreter of loops: a chain must be a DAG. Kahn's
+ * algorithm removes atoms nobody else leads to; atoms left over sit on a
+ * cycle.
+ */
+static int syslet_chain_check_acyclic(const struct syslet_chain *chain)
+{
+	u8 indegree[SYSLET_MAX_ATOMS] = { };
+	u8 queue[SYSLET_MAX_ATOMS];
+	unsigned int head = 0, tail = 0, i;
+
+	for (i = 0; i < chain->nr_atoms; i++) {
+		if (chain->atoms[i].next != SYSLET_ATOM_NONE)
+			indegree[chain->atoms[i].next]++;
+		if (chain->atoms[i].skip != SYSLET_ATOM_NONE)
+			indegree[chain->atoms[i].skip]++;
+	}
+	for (i = 0; i < chain->nr_atoms; i++) {
+		if (!indegree[i])
+			queue[tail++] = i;
+	}
+	while (head < tail) {
+		const struct syslet_atom *atom = &chain->atoms[queue[head++]];
+
+		if (atom->next != SYSLET_ATOM_NONE && !--indegree[atom->next])
+			queue[tail++] = atom->next;
+		if (atom->skip != SYSLET_ATOM_NONE && !--indegree[atom->skip])
+			queue[tail++] = atom->skip;
+	}
+	return tail == chain->nr_atoms ? 0 : -ELOOP;
+}
+
+/**
+ * syslet_chain_read - copy in and validate the chain that starts at @uaddr
+ * @chain:	where the validated chain goes
+ * @uaddr:	user address of the first atom
+ *
+ * Return: 0, or the errno that refuses the chain: -EFAULT for an atom or a
+ * ret_ptr/arg_ptr that cannot be read, -EINVAL for a bad atom, -E2BIG for
+ * more than SYSLET_MAX_ATOMS atoms, -ELOOP for a cycle.
+ */
+int syslet_chain_read(struct syslet_chain *chain, u64 uaddr)
+{
+	unsigned int idx;
+	int ret;
+
+	chain->nr_atoms = 0;
+	ret = syslet_atom_index(chain, uaddr);
+	/* Atoms are read breadth first; reading may queue more of them. */
+	for (idx = 0; !ret && idx < chain->nr_atoms; idx++)
+		ret = syslet_atom_read(chain, idx);
+	if (ret)
+		return ret;
+	return syslet_chain_check_acyclic(chain);
+}

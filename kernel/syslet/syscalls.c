@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The syslet system calls: argument checks and the per-task state. The ABI
+ * is documented in include/uapi/linux/syslet.h.
+ */
+#include <linux/errno.h>
+#include <linux/log2.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/syscalls.h>
+#include <linux/syslet.h>
+#include <linux/uaccess.h>
+
+#include "syslet.h"
+
+/*
+ * Copy in and check the caller's async_head_user. It grows by size, like
+ * clone_args: an older, smaller struct is refused, a newer, larger one is
+ * accepted when the bytes this kernel does not know are zero.
+ */
+static int syslet_head_read(struct async_head_user *ahu,
+			    struct async_head_user __user *uahu)
+{
+	u64 size, entries;
+	int ret;
+
+	if (get_user(size, &uahu->size))
+		return -EFAULT;
+	if (size < SYSLET_AHU_SIZE_VER0)
+		return -EINVAL;
+	if (size > PAGE_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(ahu, sizeof(*ahu), uahu, size);
+	if (ret)
+		return ret;
+
+	if (memchr_inv(ahu->reserved, 0, sizeof(ahu->reserved)))
+		return -EINVAL;
+	if (!ahu->completion_ring != !ahu->ring_size_bytes)
+		return -EINVAL;
+	if (!ahu->completion_ring)
+		return 0;
+
+	entries = ahu->ring_size_bytes / sizeof(u64);
+	if (ahu->ring_size_bytes % sizeof(u64) || !is_power_of_2(entries))
+		return -EINVAL;
+	if (!IS_ALIGNED(ahu->completion_ring, sizeof(u64)))
+		return -EINVAL;
+	if (!access_ok(u64_to_user_ptr(ahu->completion_ring),
+		       ahu->ring_size_bytes))
+		return -EFAULT;
+	return 0;
+}
+
+/* Allocated on the first chain, reused after that, freed with the task. */
+static struct syslet_task *syslet_task_get(void)
+{
+	struct syslet_task *st = current->syslet;
+
+	if (likely(st))
+		return st;
+	st = kmalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
+	current->syslet = st;
+	return st;
+}
+
+void syslet_task_free(struct task_struct *tsk)
+{
+	kfree(tsk->syslet);
+	tsk->syslet = NULL;
+}
+
+SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
+		struct async_head_user __user *, uahu)
+{
+	struct async_head_user ahu;
+	struct syslet_task *st;
+	int ret;
+
+	if (!syslet_enabled())
+		return -EPERM;
+	ret = syslet_head_read(&ahu, uahu);
+	if (ret)
+		return ret;
+	st = syslet_task_get();
+	if (!st)
+		return -ENOMEM;
+	ret = syslet_chain_read(&st->chain, untagged_addr((unsigned long)uatom));
+	if (ret)
+		return ret;
+	return syslet_chain_run(&st->chain);
+}
+
+/*
+ * Cache misses, completions and threadlets come with their own series; the
+ * numbers are taken now so the ABI does not move when they do.
+ */
+SYSCALL_DEFINE4(async_wait, unsigned long, min_wait_events,
+		unsigned long, user_ring_idx,
+		struct async_head_user __user *, uahu,
+		struct __kernel_timespec __user *, timeout)
+{
+	return syslet_enabled() ? -EOPNOTSUPP : -EPERM;
+}
+
+SYSCALL_DEFINE2(async_thread, void __user *, event,
+		struct async_head_user __user *, uahu)
+{
+	return syslet_enabled() ? -EOPNOTSUPP : -EPERM;
+}
+
+SYSCALL_DEFINE3(threadlet_on, unsigned long, restore_stack,
+		unsigned long, restore_ip,
+		struct async_head_user __user *, uahu)
+{
+	return syslet_enabled() ? -EOPNOTSUPP : -EPERM;
+}
+
+SYSCALL_DEFINE0(threadlet_off)
+{
+	return syslet_enabled() ? -EOPNOTSUPP : -EPERM;
+}

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /proc/sys/kernel/syslet/: how user space detects syslets, and the switch
+ * that turns them off.
+ *
+ * abi_version	SYSLET_ABI_VERSION, read-only. Its presence is the probe:
+ *		the syslet system call numbers are reused by later kernels,
+ *		so -ENOSYS tells nothing.
+ * enabled	1 (default) or 0. With 0 every syslet system call fails
+ *		with -EPERM, as io_uring does under io_uring_disabled.
+ */
+#include <linux/init.h>
+#include <linux/sysctl.h>
+
+#include "syslet.h"
+
+static int syslet_abi_version = SYSLET_ABI_VERSION;
+static int sysctl_syslet_enabled = 1;
+
+bool syslet_enabled(void)
+{
+	return READ_ONCE(sysctl_syslet_enabled);
+}
+
+static struct ctl_table syslet_sysctls[] = {
+	{
+		.procname	= "abi_version",
+		.data		= &syslet_abi_version,
+		.maxlen		= sizeof(int),
+		.mode		= 0444,
+		.proc_handler	= proc_dointvec,
+	},
+	{
+		.procname	= "enabled",
+		.data		= &sysctl_syslet_enabled,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+};
+
+static int __init syslet_sysctl_init(void)
+{
+	register_sysctl_init("kernel/syslet", syslet_sysctls);
+	return 0;
+}
+device_initcall(syslet_sysctl_init);

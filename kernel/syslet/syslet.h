@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _KERNEL_SYSLET_H
+#define _KERNEL_SYSLET_H
+
+#include <linux/types.h>
+#include <uapi/linux/syslet.h>
+
+/* Index value meaning "no atom": the chain ends here. */
+#define SYSLET_ATOM_NONE	U8_MAX
+
+static_assert(SYSLET_MAX_ATOMS < SYSLET_ATOM_NONE);
+
+/**
+ * struct syslet_atom - the kernel's copy of one validated atom
+ * @uaddr:	user address of the atom, what async_exec() reports
+ * @ret_ptr:	user address of the result, 0 to discard it
+ * @arg_ptr:	user addresses of the argument values, 0 for a zero argument
+ * @nr:		system call number, at most INT_MAX and not refused
+ * @flags:	SYSLET_* flags, validated
+ * @next:	index of the atom that runs when no stop condition holds
+ * @skip:	index of the atom at uaddr + 1, taken when a stop condition
+ *		holds and @flags has SYSLET_SKIP_TO_NEXT_ON_STOP
+ */
+struct syslet_atom {
+	u64	uaddr;
+	u64	ret_ptr;
+	u64	arg_ptr[6];
+	u32	nr;
+	u8	flags;
+	u8	next;
+	u8	skip;
+};
+
+static_assert(SYSLET_VALID_FLAGS <= U8_MAX);
+
+/**
+ * struct syslet_chain - a chain read in and validated by syslet_chain_read()
+ * @nr_atoms:	atoms in @atoms; atoms[0] is the one async_exec() was given
+ * @atoms:	the atoms, in the order they were discovered
+ */
+struct syslet_chain {
+	unsigned int		nr_atoms;
+	struct syslet_atom	atoms[SYSLET_MAX_ATOMS];
+};
+
+/**
+ * struct syslet_task - per-task syslet state, behind task_struct::syslet
+ * @chain:	buffer for the chain being run, allocated on first use so the
+ *		cached path allocates nothing
+ */
+struct syslet_task {
+	struct syslet_chain	chain;
+};
+
+bool syslet_nr_refused(unsigned long nr);
+int syslet_chain_read(struct syslet_chain *chain, u64 uaddr);
+long syslet_chain_run(const struct syslet_chain *chain);
+bool syslet_enabled(void);
+
+#endif /* _KERNEL_SYSLET_H */
