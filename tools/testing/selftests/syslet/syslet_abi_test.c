@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The syslet ABI at its edges: the probe, the sysctl switch, the system
+ * calls that are wired but not implemented yet, and every check on
+ * struct async_head_user.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+
+#include "../kselftest_harness.h"
+#include "syslet_test.h"
+
+TEST(probe_reports_abi_version)
+{
+	int version = 0, enabled = -1;
+
+	ASSERT_EQ(0, read_int_file(SYSLET_PROC "abi_version", &version));
+	EXPECT_EQ(SYSLET_ABI_VERSION, version);
+	ASSERT_EQ(0, read_int_file(SYSLET_PROC "enabled", &enabled));
+	EXPECT_EQ(1, enabled);
+}
+
+TEST(abi_version_is_read_only)
+{
+	EXPECT_EQ(-1, open(SYSLET_PROC "abi_version", O_WRONLY));
+	EXPECT_EQ(EACCES, errno);
+}
+
+TEST(unimplemented_calls_say_so)
+{
+	struct async_head_user ahu = head_plain();
+
+	EXPECT_EQ(-1, syscall(__NR_async_wait, 1, 0, &ahu, NULL));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, syscall(__NR_async_thread, NULL, &ahu));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, syscall(__NR_threadlet_on, 0, 0, &ahu));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, syscall(__NR_threadlet_off));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+}
+
+TEST(disabled_facility_refuses_with_eperm)
+{
+	struct async_head_user ahu = head_plain();
+	struct syslet_uatom a;
+	__s64 ret = SENTINEL;
+
+	ATOM0(&a, __NR_getppid, &ret, NULL, 0);
+	ASSERT_EQ(0, write_int_file(SYSLET_PROC "enabled", 0));
+	EXPECT_EQ(-1, async_exec(&a, &ahu));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, syscall(__NR_async_wait, 1, 0, &ahu, NULL));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(SENTINEL, ret);
+	ASSERT_EQ(0, write_int_file(SYSLET_PROC "enabled", 1));
+	EXPECT_EQ((long)uptr(&a), async_exec(&a, &ahu));
+	EXPECT_EQ(getppid(), ret);
+}
+
+TEST(enabled_accepts_only_zero_and_one)
+{
+	EXPECT_EQ(-1, write_int_file(SYSLET_PROC "enabled", 2));
+	EXPECT_EQ(-1, write_int_file(SYSLET_PROC "enabled", -1));
+	ASSERT_EQ(0, write_int_file(SYSLET_PROC "enabled", 1));
+}
+
+/*
+ * One refused head per variant. Each run submits a chain whose first atom
+ * writes to a pipe, and checks that it did not run and that its result was
+ * not stored.
+ */
+FIXTURE(head) {
+	__u64 big[1024];	/* room for a head larger than the kernel's */
+	struct async_head_user *ahu;
+	struct syslet_uatom atom;
+	__s64 ret;
+	int pipefd[2];
+};
+
+FIXTURE_VARIANT(head) {
+	int (*corrupt)(struct async_head_user *ahu, __u64 *ring);
+	int expected_errno;
+};
+
+FIXTURE_SETUP(head)
+{
+	static const char byte = 'x';
+	static __u64 fd_val, buf_val, len_val = 1;
+
+	memset(self->big, 0, sizeof(self->big));
+	self->ahu = (struct async_head_user *)self->big;
+	self->ahu->size = sizeof(*self->ahu);
+	self->ret = SENTINEL;
+	ASSERT_EQ(0, pipe2(self->pipefd, O_NONBLOCK));
+	fd_val = self->pipefd[1];
+	buf_val = uptr(&byte);
+	ATOM3(&self->atom, __NR_write, &self->ret, NULL, 0,
+	      &fd_val, &buf_val, &len_val);
+}
+
+FIXTURE_TEARDOWN(head)
+{
+	close(self->pipefd[0]);
+	close(self->pipefd[1]);
+}
+
+static __u64 test_ring[8];
+
+static int size_zero(struct async_head_user *ahu, __u64 *ring)
+{
+	ahu->size = 0;
+	return 0;
+}
+
+static int size_one_field(struct async_head_user *ahu, __u64 *ring)
+{
+	ahu->size = 8;
+	return 0;
+}
+
+static int size_one_short(struct async_head_user *ahu, __u64 *ring)
+{
+	ahu->size = SYSLET_AHU_SIZE_VER0 - 1;
+	return 0;
+}
+
+static int size_bigger_nonzero_tail(struct async_head_user *ahu, __u64 *ring)
+{
+	ahu->size = sizeof(*ahu) + 8;
+	((__u64 *)ahu)[sizeof(*ahu) / 8] = 1;
+	return 0;
+}
+
+static int size_over_page(struct async_head_user *ahu, __u64 *ring)
+{
+	ahu->size = 8192;
+	return 0;
+}
+
+static int reserved0(struct async_head_user *ahu, __u64 *ring)
+{
+	ahu->reserved[0] = 1;
+	return 0;
+}
+
+static int reserved2(struct async_head_user *ahu, __u64 *ring)
+{
+	ahu->reserved[2] = 1ULL << 63;
+	return 0;
+}
+
+static int ring_three_entries(struct async_head_user *ahu, __u64 *ring)
+{
+	ahu->completion_ring = uptr(ring);
+	ahu->ring_size_bytes = 3 * 8;
+	return 0;
+}
+
+static int ring_odd_bytes(struct async_head_user *ahu, __u64 *ring)
+{
+	ahu->completion_ring = uptr(ring);
+	ahu->ring_size_bytes = 4 * 8 + 4;
+	return 0;
+}
+
+static int ring_without_size(struct async_head_user *ahu, __u64 *ring)
+{
+	ahu->completion_ring = uptr(ring);
+	return 0;
+}
+
+static int size_without_ring(struct async_head_user *ahu, __u64 *ring)
+{
+	ahu->ring_size_bytes = 64;
+	return 0;
+}
+
+static int ring_misaligned(struct async_head_user *ahu, __u64 *ring)
+{
+	ahu->completion_ring = uptr(ring) + 4;
+	ahu->ring_size_bytes = 32;
+	return 0;
+}
+
+static int ring_kernel_address(struct async_head_user *ahu, __u64 *ring)
+{
+	ahu->completion_ring = 0xffff888000000000ULL;
+	ahu->ring_size_bytes = 64;
+	return 0;
+}
+
+#define HEAD_VARIANT(name, fn, err)					\
+	FIXTURE_VARIANT_ADD(head, name) {				\
+		.corrupt = fn, .expected_errno = err,			\
+	}
+
+HEAD_VARIANT(size_zero, size_zero, EINVAL);
+HEAD_VARIANT(size_one_field, size_one_field, EINVAL);
+HEAD_VARIANT(size_one_short, size_one_short, EINVAL);
+HEAD_VARIANT(size_bigger_nonzero_tail, size_bigger_nonzero_tail, E2BIG);
+HEAD_VARIANT(size_over_page, size_over_page, E2BIG);
+HEAD_VARIANT(reserved0, reserved0, EINVAL);
+HEAD_VARIANT(reserved2, reserved2, EINVAL);
+HEAD_VARIANT(ring_three_entries, ring_three_entries, EINVAL);
+HEAD_VARIANT(ring_odd_bytes, ring_odd_bytes, EINVAL);
+HEAD_VARIANT(ring_without_size, ring_without_size, EINVAL);
+HEAD_VARIANT(size_without_ring, size_without_ring, EINVAL);
+HEAD_VARIANT(ring_misaligned, ring_misaligned, EINVAL);
+HEAD_VARIANT(ring_kernel_address, ring_kernel_address, EFAULT);
+
+TEST_F(head, refused_before_anything_runs)
+{
+	char c;
+
+	ASSERT_EQ(0, variant->corrupt(self->ahu, test_ring));
+	EXPECT_EQ(-1, async_exec(&self->atom, self->ahu));
+	EXPECT_EQ(variant->expected_errno, errno);
+	EXPECT_EQ(SENTINEL, self->ret);
+	EXPECT_EQ(-1, read(self->pipefd[0], &c, 1));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
+TEST(head_null_or_unmapped_is_efault)
+{
+	struct syslet_uatom a;
+	__s64 ret = SENTINEL;
+
+	ATOM0(&a, __NR_getppid, &ret, NULL, 0);
+	EXPECT_EQ(-1, async_exec(&a, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, async_exec(&a, unmapped_page()));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(SENTINEL, ret);
+}
+
+TEST(bigger_head_with_zero_tail_is_accepted)
+{
+	__u64 big[16] = { };
+	struct async_head_user *ahu = (struct async_head_user *)big;
+	struct syslet_uatom a;
+	__s64 ret = SENTINEL;
+
+	ahu->size = sizeof(big);
+	ATOM0(&a, __NR_getppid, &ret, NULL, 0);
+	EXPECT_EQ((long)uptr(&a), async_exec(&a, ahu));
+	EXPECT_EQ(getppid(), ret);
+}
+
+TEST(sync_chain_leaves_head_and_ring_alone)
+{
+	__u64 ring[16];
+	struct async_head_user ahu = head_plain(), before;
+	struct syslet_uatom a;
+	__s64 ret = SENTINEL;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		ring[i] = 0xdead0000 + i;
+	ahu.completion_ring = uptr(ring);
+	ahu.ring_size_bytes = sizeof(ring);
+	ahu.kernel_ring_idx = 5;
+	ahu.user_ring_idx = 3;
+	before = ahu;
+	ATOM0(&a, __NR_getppid, &ret, NULL, 0);
+	EXPECT_EQ((long)uptr(&a), async_exec(&a, &ahu));
+	EXPECT_EQ(0, memcmp(&before, &ahu, sizeof(ahu)));
+	for (i = 0; i < 16; i++)
+		EXPECT_EQ(0xdead0000 + i, ring[i]);
+}
+
+TEST_HARNESS_MAIN

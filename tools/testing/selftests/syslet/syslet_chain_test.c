@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Synchronous atom chains: flow control, result feeding, chain length and
+ * shape, and every way a chain is refused before anything runs.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/time.h>
+
+#include "../kselftest_harness.h"
+#include "syslet_test.h"
+
+static long run(struct syslet_uatom *a)
+{
+	struct async_head_user ahu = head_plain();
+
+	return async_exec(a, &ahu);
+}
+
+TEST(single_atom_returns_its_address_and_result)
+{
+	struct syslet_uatom a;
+	__s64 ret = SENTINEL;
+
+	ATOM0(&a, __NR_getppid, &ret, NULL, 0);
+	EXPECT_EQ((long)uptr(&a), run(&a));
+	EXPECT_EQ(getppid(), ret);
+}
+
+TEST(null_ret_ptr_discards_and_null_arg_ptr_passes_zero)
+{
+	struct syslet_uatom a[2];
+	__s64 pgid = SENTINEL;
+
+	/* getpgid(0): the caller's own process group. */
+	ATOM0(&a[0], __NR_getpgid, &pgid, &a[1], 0);
+	ATOM0(&a[1], __NR_getppid, NULL, NULL, 0);
+	EXPECT_EQ((long)uptr(&a[1]), run(a));
+	EXPECT_EQ(getpgid(0), pgid);
+}
+
+TEST(results_feed_open_read_close)
+{
+	static const char text[] = "syslet feeding test\n";
+	char path[] = "/tmp/syslet-feed-XXXXXX";
+	char buf[64] = { };
+	struct syslet_uatom a[3];
+	__s64 fd = SENTINEL, nread = SENTINEL, closed = SENTINEL;
+	__u64 dirfd = (__u64)(long)AT_FDCWD, pathp = uptr(path);
+	__u64 oflags = O_RDONLY, bufp = uptr(buf), len = sizeof(buf);
+	int tmp = mkstemp(path);
+
+	ASSERT_LE(0, tmp);
+	ASSERT_EQ((ssize_t)strlen(text), write(tmp, text, strlen(text)));
+	close(tmp);
+
+	atom_set(&a[0], __NR_openat, &fd, &a[1], SYSLET_STOP_ON_NEGATIVE,
+		 &dirfd, &pathp, &oflags, NULL, NULL, NULL);
+	/* fd is both the first atom's result and the next atoms' argument. */
+	ATOM3(&a[1], __NR_read, &nread, &a[2], 0, &fd, &bufp, &len);
+	ATOM1(&a[2], __NR_close, &closed, NULL, 0, &fd);
+
+	EXPECT_EQ((long)uptr(&a[2]), run(a));
+	EXPECT_LE(0, fd);
+	EXPECT_EQ((__s64)strlen(text), nread);
+	EXPECT_STREQ(text, buf);
+	EXPECT_EQ(0, closed);
+	EXPECT_EQ(-1, fcntl((int)fd, F_GETFD));
+	EXPECT_EQ(EBADF, errno);
+	unlink(path);
+}
+
+TEST(failed_open_stops_before_read)
+{
+	struct syslet_uatom a[2];
+	__s64 fd = SENTINEL, nread = SENTINEL;
+	__u64 dirfd = (__u64)(long)AT_FDCWD;
+	__u64 pathp = uptr("/nonexistent/syslet"), oflags = O_RDONLY;
+
+	atom_set(&a[0], __NR_openat, &fd, &a[1], SYSLET_STOP_ON_NEGATIVE,
+		 &dirfd, &pathp, &oflags, NULL, NULL, NULL);
+	ATOM1(&a[1], __NR_read, &nread, NULL, 0, &fd);
+	EXPECT_EQ((long)uptr(&a[0]), run(a));
+	EXPECT_EQ(-ENOENT, fd);
+	EXPECT_EQ(SENTINEL, nread);
+}
+
+/*
+ * Every stop condition on both branches, with and without the skip branch.
+ * Layout: pair[0] is the atom under test, pair[1] the skip target right
+ * after it in memory, and other the atom its next points to.
+ */
+enum outcome { ZERO, POSITIVE, NEGATIVE };
+
+FIXTURE(flow) {
+	struct syslet_uatom pair[2], other;
+	__s64 ret, skip_ret, next_ret;
+};
+
+FIXTURE_VARIANT(flow) {
+	__u64 flags;
+	enum outcome outcome;
+	int stops;
+};
+
+FIXTURE_SETUP(flow)
+{
+	self->ret = self->skip_ret = self->next_ret = SENTINEL;
+}
+
+FIXTURE_TEARDOWN(flow)
+{
+}
+
+#define FLOW(cond, out, stop)						\
+	FIXTURE_VARIANT_ADD(flow, cond##_##out) {			\
+		.flags = SYSLET_STOP_ON_##cond, .outcome = out,		\
+		.stops = stop,						\
+	}
+
+FLOW(NONZERO, ZERO, 0);
+FLOW(NONZERO, POSITIVE, 1);
+FLOW(NONZERO, NEGATIVE, 1);
+FLOW(ZERO, ZERO, 1);
+FLOW(ZERO, POSITIVE, 0);
+FLOW(ZERO, NEGATIVE, 0);
+FLOW(NEGATIVE, ZERO, 0);
+FLOW(NEGATIVE, POSITIVE, 0);
+FLOW(NEGATIVE, NEGATIVE, 1);
+FLOW(NON_POSITIVE, ZERO, 1);
+FLOW(NON_POSITIVE, POSITIVE, 0);
+FLOW(NON_POSITIVE, NEGATIVE, 1);
+
+static void flow_atom(struct syslet_uatom *a, enum outcome outcome, __s64 *ret,
+		      struct syslet_uatom *next, __u64 flags)
+{
+	static const __u64 bad_fd = (__u64)-1;
+
+	switch (outcome) {
+	case ZERO:
+		ATOM0(a, __NR_sched_yield, ret, next, flags);
+		break;
+	case POSITIVE:
+		ATOM0(a, __NR_getppid, ret, next, flags);
+		break;
+	case NEGATIVE:
+		ATOM1(a, __NR_close, ret, next, flags, &bad_fd);
+		break;
+	}
+}
+
+static void check_outcome(struct __test_metadata *_metadata,
+			  enum outcome outcome, __s64 ret)
+{
+	if (outcome == ZERO)
+		EXPECT_EQ(0, ret);
+	if (outcome == POSITIVE)
+		EXPECT_LT(0, ret);
+	if (outcome == NEGATIVE)
+		EXPECT_EQ(-EBADF, ret);
+}
+
+TEST_F(flow, stop_without_skip)
+{
+	long last;
+
+	flow_atom(&self->pair[0], variant->outcome, &self->ret, &self->other,
+		  variant->flags);
+	ATOM0(&self->pair[1], __NR_getpid, &self->skip_ret, NULL, 0);
+	ATOM0(&self->other, __NR_gettid, &self->next_ret, NULL, 0);
+
+	last = run(self->pair);
+	check_outcome(_metadata, variant->outcome, self->ret);
+	EXPECT_EQ(SENTINEL, self->skip_ret);
+	if (variant->stops) {
+		EXPECT_EQ((long)uptr(&self->pair[0]), last);
+		EXPECT_EQ(SENTINEL, self->next_ret);
+	} else {
+		EXPECT_EQ((long)uptr(&self->other), last);
+		EXPECT_EQ(gettid(), self->next_ret);
+	}
+}
+
+TEST_F(flow, stop_with_skip)
+{
+	long last;
+
+	flow_atom(&self->pair[0], variant->outcome, &self->ret, &self->other,
+		  variant->flags | SYSLET_SKIP_TO_NEXT_ON_STOP);
+	ATOM0(&self->pair[1], __NR_getpid, &self->skip_ret, NULL, 0);
+	ATOM0(&self->other, __NR_gettid, &self->next_ret, NULL, 0);
+
+	last = run(self->pair);
+	check_outcome(_metadata, variant->outcome, self->ret);
+	if (variant->stops) {
+		EXPECT_EQ((long)uptr(&self->pair[1]), last);
+		EXPECT_EQ(getpid(), self->skip_ret);
+		EXPECT_EQ(SENTINEL, self->next_ret);
+	} else {
+		EXPECT_EQ((long)uptr(&self->other), last);
+		EXPECT_EQ(SENTINEL, self->skip_ret);
+		EXPECT_EQ(gettid(), self->next_ret);
+	}
+}
+
+TEST(branches_may_merge)
+{
+	/* a[0] -stop-> a[1] -> a[2];  a[0] -next-> a[2] */
+	struct syslet_uatom a[3];
+	__s64 r[3] = { SENTINEL, SENTINEL, SENTINEL };
+
+	ATOM0(&a[0], __NR_getppid, &r[0], &a[2],
+	      SYSLET_STOP_ON_NONZERO | SYSLET_SKIP_TO_NEXT_ON_STOP);
+	ATOM0(&a[1], __NR_getpid, &r[1], &a[2], 0);
+	ATOM0(&a[2], __NR_sched_yield, &r[2], NULL, 0);
+	EXPECT_EQ((long)uptr(&a[2]), run(a));
+	EXPECT_EQ(getppid(), r[0]);
+	EXPECT_EQ(getpid(), r[1]);
+	EXPECT_EQ(0, r[2]);
+}
+
+static void linear_chain(struct syslet_uatom *a, __s64 *r, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		r[i] = SENTINEL;
+		ATOM0(&a[i], __NR_getppid, &r[i], i + 1 < n ? &a[i + 1] : NULL,
+		      0);
+	}
+}
+
+TEST(longest_chain_runs_every_atom)
+{
+	struct syslet_uatom a[SYSLET_MAX_ATOMS];
+	__s64 r[SYSLET_MAX_ATOMS];
+	int i;
+
+	linear_chain(a, r, SYSLET_MAX_ATOMS);
+	EXPECT_EQ((long)uptr(&a[SYSLET_MAX_ATOMS - 1]), run(a));
+	for (i = 0; i < SYSLET_MAX_ATOMS; i++)
+		EXPECT_EQ(getppid(), r[i]);
+}
+
+TEST(one_atom_too_many_is_refused)
+{
+	struct syslet_uatom a[SYSLET_MAX_ATOMS + 1];
+	__s64 r[SYSLET_MAX_ATOMS + 1];
+	int i;
+
+	linear_chain(a, r, SYSLET_MAX_ATOMS + 1);
+	EXPECT_EQ(-1, run(a));
+	EXPECT_EQ(E2BIG, errno);
+	for (i = 0; i <= SYSLET_MAX_ATOMS; i++)
+		EXPECT_EQ(SENTINEL, r[i]);
+}
+
+TEST(cycles_are_refused)
+{
+	struct syslet_uatom a[3];
+	__s64 r[3] = { SENTINEL, SENTINEL, SENTINEL };
+
+	/* Self loop. */
+	ATOM0(&a[0], __NR_getppid, &r[0], &a[0], 0);
+	EXPECT_EQ(-1, run(a));
+	EXPECT_EQ(ELOOP, errno);
+
+	/* Through next: a0 -> a1 -> a2 -> a0. */
+	ATOM0(&a[0], __NR_getppid, &r[0], &a[1], 0);
+	ATOM0(&a[1], __NR_getppid, &r[1], &a[2], 0);
+	ATOM0(&a[2], __NR_getppid, &r[2], &a[0], 0);
+	EXPECT_EQ(-1, run(a));
+	EXPECT_EQ(ELOOP, errno);
+
+	/* Through the skip branch: a0 -skip-> a1 -next-> a0. */
+	ATOM0(&a[0], __NR_getppid, &r[0], NULL,
+	      SYSLET_STOP_ON_NONZERO | SYSLET_SKIP_TO_NEXT_ON_STOP);
+	ATOM0(&a[1], __NR_getppid, &r[1], &a[0], 0);
+	EXPECT_EQ(-1, run(a));
+	EXPECT_EQ(ELOOP, errno);
+
+	EXPECT_EQ(SENTINEL, r[0]);
+	EXPECT_EQ(SENTINEL, r[1]);
+	EXPECT_EQ(SENTINEL, r[2]);
+}
+
+TEST(unknown_syscall_is_enosys_result)
+{
+	struct syslet_uatom a[3];
+	__s64 r[3] = { SENTINEL, SENTINEL, SENTINEL };
+
+	ATOM0(&a[0], 400, &r[0], &a[1], 0);	/* a hole in the 64-bit table */
+	ATOM0(&a[1], 100000, &r[1], &a[2], 0);	/* past the end */
+	ATOM0(&a[2], __NR_getppid, &r[2], NULL, 0);
+	EXPECT_EQ((long)uptr(&a[2]), run(a));
+	EXPECT_EQ(-ENOSYS, r[0]);
+	EXPECT_EQ(-ENOSYS, r[1]);
+	EXPECT_EQ(getppid(), r[2]);
+}
+
+/*
+ * Refused chains. The first atom writes one byte to a pipe; the atom under
+ * test comes second. After the refusal the pipe must be empty and no
+ * result stored: nothing ran and nothing was written.
+ */
+FIXTURE(refused) {
+	struct syslet_uatom a[3];
+	__s64 r[2];
+	__u64 fd, buf, len;
+	int pipefd[2];
+};
+
+FIXTURE_SETUP(refused)
+{
+	static const char byte = 'x';
+
+	ASSERT_EQ(0, pipe2(self->pipefd, O_NONBLOCK));
+	self->fd = self->pipefd[1];
+	self->buf = uptr(&byte);
+	self->len = 1;
+	self->r[0] = self->r[1] = SENTINEL;
+	ATOM3(&self->a[0], __NR_write, &self->r[0], &self->a[1], 0,
+	      &self->fd, &self->buf, &self->len);
+	ATOM0(&self->a[1], __NR_getppid, &self->r[1], NULL, 0);
+}
+
+FIXTURE_TEARDOWN(refused)
+{
+	close(self->pipefd[0]);
+	close(self->pipefd[1]);
+}
+
+static void expect_refused(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(refused) *self, int err)
+{
+	char c;
+
+	EXPECT_EQ(-1, run(self->a));
+	EXPECT_EQ(err, errno);
+	EXPECT_EQ(SENTINEL, self->r[0]);
+	EXPECT_EQ(SENTINEL, self->r[1]);
+	EXPECT_EQ(-1, read(self->pipefd[0], &c, 1));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
+TEST_F(refused, control_chain_runs)
+{
+	char c;
+
+	EXPECT_EQ((long)uptr(&self->a[1]), run(self->a));
+	EXPECT_EQ(1, self->r[0]);
+	EXPECT_EQ(1, read(self->pipefd[0], &c, 1));
+}
+
+TEST_F(refused, unknown_flag_bits)
+{
+	int bit;
+
+	for (bit = 8; bit < 64; bit++) {
+		self->a[1].flags = 1ULL << bit;
+		expect_refused(_metadata, self, EINVAL);
+	}
+}
+
+TEST_F(refused, reserved_field)
+{
+	self->a[1].reserved = 1;
+	expect_refused(_metadata, self, EINVAL);
+}
+
+TEST_F(refused, async_with_sync)
+{
+	self->a[1].flags = SYSLET_ASYNC | SYSLET_SYNC;
+	expect_refused(_metadata, self, EINVAL);
+}
+
+TEST_F(refused, skip_without_stop_condition)
+{
+	self->a[1].flags = SYSLET_SKIP_TO_NEXT_ON_STOP;
+	expect_refused(_metadata, self, EINVAL);
+}
+
+TEST_F(refused, nr_above_int_max)
+{
+	self->a[1].nr = 1ULL << 31;
+	expect_refused(_metadata, self, EINVAL);
+	self->a[1].nr = ~0ULL;
+	expect_refused(_metadata, self, EINVAL);
+}
+
+TEST_F(refused, every_refused_syscall)
+{
+	static const long nrs[] = {
+		__NR_fork, __NR_vfork, __NR_clone, __NR_clone3, __NR_execve,
+		__NR_execveat, __NR_exit, __NR_exit_group, __NR_rt_sigreturn,
+		__NR_restart_syscall, __NR_uretprobe,
+		__NR_async_exec, __NR_async_wait, __NR_async_thread,
+		__NR_threadlet_on, __NR_threadlet_off,
+		__NR_rt_sigprocmask, __NR_rt_sigsuspend, __NR_pause,
+		__NR_sigaltstack, __NR_ppoll, __NR_pselect6, __NR_epoll_pwait,
+		__NR_epoll_pwait2, __NR_io_pgetevents,
+		__NR_set_robust_list, __NR_set_tid_address, __NR_rseq,
+		__NR_arch_prctl, __NR_set_thread_area,
+		__NR_prctl, __NR_seccomp, __NR_personality, __NR_unshare,
+		__NR_setns, __NR_iopl, __NR_ioperm, __NR_set_mempolicy,
+		__NR_landlock_restrict_self, __NR_lsm_set_self_attr,
+		__NR_setuid, __NR_setgid, __NR_setreuid, __NR_setregid,
+		__NR_setresuid, __NR_setresgid, __NR_setfsuid, __NR_setfsgid,
+		__NR_setgroups, __NR_capset,
+		__NR_sched_setaffinity, __NR_sched_setscheduler,
+		__NR_sched_setparam, __NR_sched_setattr, __NR_setpriority,
+		__NR_ioprio_set,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
+		self->a[1].nr = nrs[i];
+		TH_LOG("syscall %ld", nrs[i]);
+		expect_refused(_metadata, self, EINVAL);
+	}
+}
+
+TEST_F(refused, first_atom_unmapped)
+{
+	struct syslet_uatom *bad = unmapped_page();
+
+	EXPECT_EQ(-1, run(bad));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, run(NULL));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, run((void *)0xffff888000000000ULL));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST_F(refused, next_unmapped)
+{
+	self->a[1].next = uptr(unmapped_page());
+	expect_refused(_metadata, self, EFAULT);
+}
+
+TEST_F(refused, skip_target_unmapped)
+{
+	/* The atom right before an unmapped page, with a skip branch. */
+	long pg = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct syslet_uatom *last;
+
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, munmap(map + pg, pg));
+	last = (struct syslet_uatom *)(map + pg) - 1;
+	*last = self->a[1];
+	last->flags = SYSLET_STOP_ON_NONZERO | SYSLET_SKIP_TO_NEXT_ON_STOP;
+	self->a[0].next = uptr(last);
+	expect_refused(_metadata, self, EFAULT);
+	munmap(map, pg);
+}
+
+TEST_F(refused, ret_ptr_unmapped_or_kernel)
+{
+	self->a[1].ret_ptr = uptr(unmapped_page());
+	expect_refused(_metadata, self, EFAULT);
+	self->a[1].ret_ptr = 0xffff888000000000ULL;
+	expect_refused(_metadata, self, EFAULT);
+}
+
+TEST_F(refused, each_arg_ptr_unmapped)
+{
+	void *bad = unmapped_page();
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		self->a[1].arg_ptr[i] = uptr(bad);
+		TH_LOG("arg_ptr[%d]", i);
+		expect_refused(_metadata, self, EFAULT);
+		self->a[1].arg_ptr[i] = 0;
+	}
+}
+
+/* A read-only ret_ptr passes the up-front check and fails only when used. */
+TEST(read_only_ret_ptr_fails_after_running)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	__s64 *ro = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	struct syslet_uatom a[2];
+	__s64 first = SENTINEL;
+
+	ASSERT_NE(MAP_FAILED, ro);
+	ATOM0(&a[0], __NR_getppid, &first, &a[1], 0);
+	ATOM0(&a[1], __NR_getppid, ro, NULL, 0);
+	EXPECT_EQ(-1, run(a));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(getppid(), first);
+	EXPECT_EQ(0, *ro);
+	munmap(ro, pg);
+}
+
+/* Editing the chain after submission has no effect: it was read up front. */
+static void *edit_chain(void *arg)
+{
+	struct syslet_uatom *a = arg;
+
+	usleep(100 * 1000);
+	a[1].nr = __NR_getpid;
+	return NULL;
+}
+
+TEST(chain_is_read_once)
+{
+	struct syslet_uatom a[2];
+	__s64 slept = SENTINEL, r = SENTINEL;
+	struct timespec ts = { .tv_nsec = 300 * 1000 * 1000 };
+	__u64 tsp = uptr(&ts);
+	pthread_t t;
+
+	ATOM1(&a[0], __NR_nanosleep, &slept, &a[1], 0, &tsp);
+	ATOM0(&a[1], __NR_getppid, &r, NULL, 0);
+	ASSERT_EQ(0, pthread_create(&t, NULL, edit_chain, a));
+	EXPECT_EQ((long)uptr(&a[1]), run(a));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, slept);
+	EXPECT_EQ(__NR_getpid, a[1].nr);
+	EXPECT_EQ(getppid(), r);
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	alarms++;
+}
+
+TEST(signal_interrupts_blocked_atom_with_eintr)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = { .it_value.tv_usec = 100 * 1000 };
+	struct syslet_uatom a[2];
+	__s64 nread = SENTINEL, after = SENTINEL;
+	char buf[8];
+	__u64 fd, bufp = uptr(buf), len = sizeof(buf);
+	int pipefd[2];
+
+	/* No SA_RESTART: a direct read() would fail with EINTR too. */
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	ASSERT_EQ(0, pipe(pipefd));
+	fd = pipefd[0];
+	ATOM3(&a[0], __NR_read, &nread, &a[1], 0, &fd, &bufp, &len);
+	ATOM0(&a[1], __NR_getppid, &after, NULL, 0);
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	EXPECT_EQ((long)uptr(&a[1]), run(a));
+	EXPECT_EQ(-EINTR, nread);
+	EXPECT_EQ(getppid(), after);
+	EXPECT_EQ(1, alarms);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+static void *chain_loop(void *arg)
+{
+	long bad = 0;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		struct syslet_uatom a[4];
+		__s64 r[4];
+
+		linear_chain(a, r, 4);
+		if (run(a) != (long)uptr(&a[3]) || r[0] != getppid() ||
+		    r[3] != getppid())
+			bad++;
+	}
+	return (void *)bad;
+}
+
+TEST(threads_run_chains_concurrently)
+{
+	pthread_t t[4];
+	void *bad;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, chain_loop, NULL));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], &bad));
+		EXPECT_EQ(0, (long)bad);
+	}
+}
+
+TEST(forked_child_runs_chains)
+{
+	struct syslet_uatom a;
+	__s64 r = SENTINEL;
+	int status;
+	pid_t pid;
+
+	ATOM0(&a, __NR_getpid, &r, NULL, 0);
+	ASSERT_EQ((long)uptr(&a), run(&a));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(run(&a) == (long)uptr(&a) && r == getpid() ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_HARNESS_MAIN
