@@ -1,0 +1,137 @@
+# Syslets for Linux 6.12: build the patched kernel, boot it under QEMU, run.
+#
+#   make                      set up, build, boot, run the demo
+#   make check                host tests + the in-VM kselftests
+#   make check PROFILE=debug  the same under lockdep, KASAN and kmemleak
+#   make bench                the cached-path benchmark, report in build/report
+#
+# KDIR=/path/to/linux-6.12 uses that tree instead of Debian's
+# linux-source-6.12 (it is copied, never modified). JOBS= sets the build
+# parallelism (default: all cores).
+
+PROFILE ?= default
+ifeq ($(filter $(PROFILE),default debug),)
+$(error PROFILE must be "default" or "debug", not "$(PROFILE)")
+endif
+
+TOP := $(CURDIR)
+B := $(TOP)/build
+TREE := $(B)/linux
+KOUT := $(B)/kernel-$(PROFILE)
+OUT := $(B)/$(PROFILE)
+REPORT := $(B)/report
+JOBS ?= $(shell nproc)
+
+FRAGMENTS := $(TOP)/config/guest.config
+VM_MEM := 1G
+VM_TIMEOUT := 900
+ifeq ($(PROFILE),debug)
+FRAGMENTS += $(TOP)/config/debug.config
+VM_MEM := 2G
+VM_TIMEOUT := 2400
+endif
+
+# ccache keys on paths relative to the clone, so a fresh clone reuses it.
+export CCACHE_DIR ?= $(HOME)/.cache/ccache
+export CCACHE_BASEDIR := $(TOP)
+export CCACHE_MAXSIZE ?= 5G
+
+KMAKE := $(MAKE) -C $(TREE) O=$(KOUT) -j$(JOBS) \
+	CC="ccache gcc" HOSTCC="ccache gcc" \
+	KBUILD_BUILD_TIMESTAMP="Mon Nov 23 00:00:00 UTC 2026" \
+	KBUILD_BUILD_USER=syslet KBUILD_BUILD_HOST=syslet
+BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
+KHDR := $(KOUT)/usr/include
+USER_CFLAGS := -O2 -Wall -static -isystem $(KHDR)
+PROGRAMS := $(OUT)/bin/syslet-demo $(OUT)/bin/syslet-bench
+KSELFTEST := $(OUT)/kselftest
+INITRAMFS := $(OUT)/initramfs.cpio.gz
+
+step = @printf '==> [%s] %s\n' "$(PROFILE)" "$(1)"
+
+.PHONY: all demo check bench deps tree kernel userspace initramfs \
+	host-check vm-check clean distclean
+
+all: demo
+
+deps:
+	$(call step,deps: Debian packages for the build)
+	@scripts/deps.sh $(KDIR)
+
+tree: deps
+	$(call step,tree: linux-6.12 with kernel/syslet and patches/)
+	@scripts/kernel-tree.sh $(TOP) $(TREE) $(KDIR)
+
+$(KOUT)/.config: $(FRAGMENTS) kernel/syslet/Kconfig $(wildcard patches/*.patch) \
+		scripts/kernel-config.sh | tree
+	$(call step,config: tinyconfig + $(notdir $(FRAGMENTS)))
+	@scripts/kernel-config.sh $(TREE) $(KOUT) $(FRAGMENTS)
+
+kernel: tree $(KOUT)/.config
+	$(call step,kernel: bzImage and UAPI headers (log: $(OUT)/kernel-build.log))
+	@mkdir -p $(OUT)
+	@$(KMAKE) bzImage headers > $(OUT)/kernel-build.log 2>&1 || \
+		{ tail -n 40 $(OUT)/kernel-build.log; exit 1; }
+
+$(OUT)/bin/syslet-demo: tools/demo/syslet-demo.c $(KHDR)/linux/syslet.h
+$(OUT)/bin/syslet-bench: tools/bench/syslet-bench.c $(KHDR)/linux/syslet.h
+$(PROGRAMS):
+	@mkdir -p $(@D)
+	@gcc $(USER_CFLAGS) -o $@ $<
+
+userspace: kernel
+	$(call step,userspace: kselftests + demo + benchmark (static))
+	@$(MAKE) -s --no-print-directory $(PROGRAMS)
+	@rm -rf $(KSELFTEST)
+	@$(MAKE) -s -C $(TREE)/tools/testing/selftests O=$(KOUT) TARGETS=syslet \
+		USERLDFLAGS=-static INSTALL_PATH=$(KSELFTEST) install \
+		> $(OUT)/kselftest-build.log 2>&1 || \
+		{ cat $(OUT)/kselftest-build.log; exit 1; }
+
+initramfs: userspace
+	$(call step,initramfs: busybox + programs + kselftests)
+	@scripts/mkinitramfs.sh $(KOUT)/usr/gen_init_cpio guest/init $(INITRAMFS) \
+		$(KSELFTEST) $(PROGRAMS)
+
+demo: initramfs
+	$(call step,boot: demo under qemu-system-x86_64 -smp 2)
+	@scripts/run-vm.sh $(BZIMAGE) $(INITRAMFS) demo $(OUT)/console-demo.log \
+		$(VM_TIMEOUT) $(VM_MEM) quiet
+	@sed -n '/^SYSLET-GUEST: begin/,/^SYSLET-GUEST: status/p' \
+		$(OUT)/console-demo.log | grep -v '^SYSLET-GUEST:'
+	@grep -q '^SYSLET-GUEST: status=0' $(OUT)/console-demo.log || \
+		{ echo "demo failed: see $(OUT)/console-demo.log"; exit 1; }
+
+HOST := $(B)/host
+host-check: deps
+	$(call step,host tests: ABI layout (-m64 GoogleTest and -m32) and the console scanner)
+	@mkdir -p $(HOST) $(OUT)
+	@g++ -std=c++20 -O2 -Wall -I include/uapi tests/host/abi_test.cpp \
+		-lgtest -lgtest_main -pthread -o $(HOST)/abi_test
+	@$(HOST)/abi_test > $(OUT)/host-gtest.log 2>&1 || true
+	@tests/host/abi32.sh > $(OUT)/host-abi32.tap 2>&1 || true
+	@tests/host/summarize_test.sh > $(OUT)/host-summarize.tap 2>&1 || true
+
+vm-check: initramfs
+	$(call step,boot: kselftests under qemu-system-x86_64 -smp 2 (log: $(OUT)/console-check.log))
+	@scripts/run-vm.sh $(BZIMAGE) $(INITRAMFS) check $(OUT)/console-check.log \
+		$(VM_TIMEOUT) $(VM_MEM)
+
+check: host-check vm-check
+	$(call step,results)
+	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log tap:$(OUT)/host-abi32.tap \
+		tap:$(OUT)/host-summarize.tap guest:$(OUT)/console-check.log
+
+bench: initramfs
+	$(call step,boot: benchmark under qemu-system-x86_64 -smp 2)
+	@scripts/run-vm.sh $(BZIMAGE) $(INITRAMFS) bench $(OUT)/console-bench.log \
+		$(VM_TIMEOUT) $(VM_MEM)
+	$(call step,report: $(REPORT)/bench.md)
+	@scripts/bench-report.sh $(OUT)/console-bench.log $(KOUT)/.config \
+		$(REPORT)/bench.md
+
+clean:
+	rm -rf $(OUT) $(KOUT) $(HOST) $(REPORT)
+
+distclean:
+	rm -rf $(B)
