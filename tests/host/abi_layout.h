@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The syslet ABI layout, checked at compile time. Included by the C test
+ * built with -m32 and by the C++ test built with -m64: the layout must be
+ * the same for both.
+ */
+#include <stddef.h>
+#include <linux/syslet.h>
+
+#ifdef __cplusplus
+#define ABI_ASSERT(e, msg) static_assert(e, msg)
+#define ABI_ALIGNOF(t) alignof(t)
+#define ABI_PRIVATE private_data
+#else
+#define ABI_ASSERT(e, msg) _Static_assert(e, msg)
+#define ABI_ALIGNOF(t) _Alignof(t)
+#define ABI_PRIVATE private
+#endif
+
+ABI_ASSERT(sizeof(struct syslet_uatom) == 96, "syslet_uatom size");
+ABI_ASSERT(offsetof(struct syslet_uatom, flags) == 0, "flags");
+ABI_ASSERT(offsetof(struct syslet_uatom, nr) == 8, "nr");
+ABI_ASSERT(offsetof(struct syslet_uatom, ret_ptr) == 16, "ret_ptr");
+ABI_ASSERT(offsetof(struct syslet_uatom, next) == 24, "next");
+ABI_ASSERT(offsetof(struct syslet_uatom, arg_ptr) == 32, "arg_ptr");
+ABI_ASSERT(offsetof(struct syslet_uatom, ABI_PRIVATE) == 80, "private");
+ABI_ASSERT(offsetof(struct syslet_uatom, reserved) == 88, "reserved");
+ABI_ASSERT(ABI_ALIGNOF(struct syslet_uatom) == 8, "syslet_uatom alignment");
+
+ABI_ASSERT(sizeof(struct async_head_user) == 64, "async_head_user size");
+ABI_ASSERT(sizeof(struct async_head_user) == SYSLET_AHU_SIZE_VER0,
+	   "first published size");
+ABI_ASSERT(offsetof(struct async_head_user, size) == 0, "size");
+ABI_ASSERT(offsetof(struct async_head_user, kernel_ring_idx) == 8,
+	   "kernel_ring_idx");
+ABI_ASSERT(offsetof(struct async_head_user, user_ring_idx) == 16,
+	   "user_ring_idx");
+ABI_ASSERT(offsetof(struct async_head_user, completion_ring) == 24,
+	   "completion_ring");
+ABI_ASSERT(offsetof(struct async_head_user, ring_size_bytes) == 32,
+	   "ring_size_bytes");
+ABI_ASSERT(offsetof(struct async_head_user, reserved) == 40, "reserved");
+ABI_ASSERT(ABI_ALIGNOF(struct async_head_user) == 8,
+	   "async_head_user alignment");

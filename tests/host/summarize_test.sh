@@ -1,0 +1,81 @@
+#!/bin/sh
+# TAP test of scripts/summarize.sh: the console scanner must count every
+# kind of kernel report and an unfinished guest as failures, and count
+# kselftest totals right. Feeds it made-up console logs.
+set -u
+summarize=$(dirname "$0")/../../scripts/summarize.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+fails=0
+
+clean_log() {
+	cat <<'LOG'
+[    0.000000] Linux version 6.12.117
+SYSLET-GUEST: begin mode=check
+TAP version 13
+1..1
+# timeout set to 300
+# selftests: syslet: syslet_abi_test
+# TAP version 13
+# 1..3
+# ok 1 global.a
+# ok 2 global.b
+# ok 3 global.c # SKIP no reason
+# # Totals: pass:2 fail:0 xfail:0 xpass:0 skip:1 error:0
+ok 1 selftests: syslet: syslet_abi_test
+SYSLET-GUEST: status=0
+SYSLET-GUEST: done
+LOG
+}
+
+# expect NAME "LAST LINE" EXIT_STATUS: runs summarize on $tmp/log
+expect() {
+	n=$((n + 1))
+	out=$("$summarize" "guest:$tmp/log" 2>/dev/null)
+	status=$?
+	last=$(printf '%s\n' "$out" | tail -n 1)
+	if [ "$last" = "$2" ] && [ $status -eq $3 ]; then
+		echo "ok $n - $1"
+	else
+		echo "not ok $n - $1: got '$last' (exit $status)"
+		fails=$((fails + 1))
+	fi
+}
+
+echo "1..10"
+
+clean_log > "$tmp/log"
+expect "clean run counts totals and skips" "2 passed, 0 failed, 1 skipped" 0
+
+clean_log | sed 's/pass:2 fail:0/pass:1 fail:1/; s/^ok 1 selftests/not ok 1 selftests/' > "$tmp/log"
+expect "failed test counted once" "1 passed, 1 failed, 1 skipped" 1
+
+clean_log | sed 's/^ok 1 selftests/not ok 1 selftests/' > "$tmp/log"
+expect "binary exiting non-zero with all tests passed is a failure" "2 passed, 1 failed, 1 skipped" 1
+
+clean_log | grep -v Totals | sed 's/^ok 1 selftests/not ok 1 selftests/' > "$tmp/log"
+expect "crashed binary without totals is a failure" "0 passed, 1 failed" 1
+
+for report in "WARNING: CPU: 1 PID: 42 at kernel/syslet/run.c:10 x+0x1/0x2" \
+	      "BUG: KASAN: slab-use-after-free in syslet_chain_run+0x10/0x20"; do
+	clean_log | sed "2a [   12.345678] $report" > "$tmp/log"
+	expect "kernel report counted: ${report%% *}" "2 passed, 1 failed, 1 skipped" 1
+done
+
+clean_log | sed '2a [    3.000000] WARNING: possible circular locking dependency detected' > "$tmp/log"
+expect "lockdep splat counted" "2 passed, 1 failed, 1 skipped" 1
+
+clean_log | grep -v 'SYSLET-GUEST: done' > "$tmp/log"
+expect "guest that did not finish is a failure" "2 passed, 1 failed, 1 skipped" 1
+
+{ clean_log | grep -v 'SYSLET-GUEST: done'
+  echo "SYSLET-GUEST: kmemleak report follows"
+  echo "unreferenced object 0xffff888003a1b000 (size 8192):"
+  echo "SYSLET-GUEST: done"; } > "$tmp/log"
+expect "kmemleak leak counted" "2 passed, 1 failed, 1 skipped" 1
+
+clean_log | grep -v '^# ' > "$tmp/log"
+expect "guest that printed no kselftest results is a failure" "0 passed, 1 failed" 1
+
+[ $fails -eq 0 ]
