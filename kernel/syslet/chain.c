@@ -90,14 +90,26 @@ bool syslet_nr_refused(unsigned long nr)
 	case __NR_sched_setattr:
 	case __NR_setpriority:
 	case __NR_ioprio_set:
+	/* Per-task submitter state; io_uring_enter may also set a mask. */
+	case __NR_io_uring_setup:
+	case __NR_io_uring_enter:
+	case __NR_io_uring_register:
+	/* Keyrings: may create a thread keyring, committing new creds. */
+	case __NR_add_key:
+	case __NR_request_key:
+	case __NR_keyctl:
+	/* The caller's PKRU register. */
+	case __NR_pkey_alloc:
+	/* PTRACE_TRACEME acts on the caller; a tracer is tied to a task. */
+	case __NR_ptrace:
 		return true;
 	default:
 		return false;
 	}
 }
 
-/* A pointer the chain will use at run time must at least be readable now. */
-static int syslet_probe_ptr(u64 uptr)
+/* An argument the chain will read at run time must be readable now. */
+static int syslet_probe_arg(u64 uptr)
 {
 	u64 val;
 
@@ -106,6 +118,31 @@ static int syslet_probe_ptr(u64 uptr)
 	if (get_user(val, (u64 __user *)u64_to_user_ptr(uptr)))
 		return -EFAULT;
 	return 0;
+}
+
+/*
+ * A result the chain will store at run time must be writable now, and
+ * checking must not change it: a locked cmpxchg of the value with itself
+ * needs write access on x86 (even when it fails because another thread
+ * changed the value meanwhile) and leaves the memory as it was.
+ */
+static int syslet_probe_ret(u64 uptr)
+{
+	u64 __user *p = u64_to_user_ptr(uptr);
+	u64 val;
+
+	if (!uptr)
+		return 0;
+	if (get_user(val, p))
+		return -EFAULT;
+	if (!user_access_begin(p, sizeof(*p)))
+		return -EFAULT;
+	unsafe_try_cmpxchg_user(p, &val, val, efault);
+	user_access_end();
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
 }
 
 static int syslet_atom_check(const struct syslet_uatom *ua)
@@ -122,9 +159,9 @@ static int syslet_atom_check(const struct syslet_uatom *ua)
 	if (ua->nr > INT_MAX || syslet_nr_refused(ua->nr))
 		return -EINVAL;
 
-	ret = syslet_probe_ptr(ua->ret_ptr);
+	ret = syslet_probe_ret(ua->ret_ptr);
 	for (i = 0; !ret && i < ARRAY_SIZE(ua->arg_ptr); i++)
-		ret = syslet_probe_ptr(ua->arg_ptr[i]);
+		ret = syslet_probe_arg(ua->arg_ptr[i]);
 	return ret;
 }
 
@@ -147,14 +184,37 @@ static int syslet_atom_index(struct syslet_chain *chain, u64 uaddr)
 	return i;
 }
 
+/* Word by word: cheaper than a bulk copy, and private is never read. */
+static int syslet_uatom_get(struct syslet_uatom *ua, u64 uaddr)
+{
+	const struct syslet_uatom __user *u = u64_to_user_ptr(uaddr);
+	int i;
+
+	if (!user_read_access_begin(u, sizeof(*u)))
+		return -EFAULT;
+	unsafe_get_user(ua->flags, &u->flags, efault);
+	unsafe_get_user(ua->nr, &u->nr, efault);
+	unsafe_get_user(ua->ret_ptr, &u->ret_ptr, efault);
+	unsafe_get_user(ua->next, &u->next, efault);
+	for (i = 0; i < ARRAY_SIZE(u->arg_ptr); i++)
+		unsafe_get_user(ua->arg_ptr[i], &u->arg_ptr[i], efault);
+	unsafe_get_user(ua->reserved, &u->reserved, efault);
+	user_read_access_end();
+	return 0;
+efault:
+	user_read_access_end();
+	return -EFAULT;
+}
+
 static int syslet_atom_read(struct syslet_chain *chain, unsigned int idx)
 {
 	struct syslet_atom *atom = &chain->atoms[idx];
 	struct syslet_uatom ua;
 	int ret;
 
-	if (copy_from_user(&ua, u64_to_user_ptr(atom->uaddr), sizeof(ua)))
-		return -EFAULT;
+	ret = syslet_uatom_get(&ua, atom->uaddr);
+	if (ret)
+		return ret;
 	ret = syslet_atom_check(&ua);
 	if (ret)
 		return ret;
@@ -227,6 +287,9 @@ int syslet_chain_read(struct syslet_chain *chain, u64 uaddr)
 	unsigned int idx;
 	int ret;
 
+	/* 0 ends a chain, and async_exec() returning 0 means "asynchronous". */
+	if (!uaddr)
+		return -EFAULT;
 	chain->nr_atoms = 0;
 	ret = syslet_atom_index(chain, uaddr);
 	/* Atoms are read breadth first; reading may queue more of them. */

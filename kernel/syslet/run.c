@@ -4,11 +4,13 @@
  *
  * An atom is a system call made by the caller. It goes through the same
  * entry and exit work as one made from user space: the atom's number and
- * arguments are loaded into the caller's pt_regs, where seccomp, ptrace and
- * audit look for them, syscall_trace_enter() runs, the call is dispatched
- * through the native table, and syscall_exit_work() reports the result.
- * The registers of the async_exec() call itself are put back afterwards,
- * so nothing an atom or a tracer does to them reaches user space.
+ * arguments are loaded into the syscall registers of the caller's pt_regs,
+ * where seccomp, ptrace and audit look for them, syscall_trace_enter() runs,
+ * the call is dispatched through the native table, and syscall_exit_work()
+ * reports the result. The syscall registers of the async_exec() call are
+ * put back afterwards (user space expects the argument registers to
+ * survive a system call). A tracer that changes other registers at an
+ * atom's stop changes them for the task, as at any ptrace stop.
  *
  * Two parts of the per-syscall work do not apply to atoms: syscall user
  * dispatch selects on the address of the syscall instruction, and an atom
@@ -19,16 +21,56 @@
  * Audit sees each atom as a system call. The record of the async_exec()
  * call itself is closed, with the value 0 ("chain accepted"), before the
  * first atom opens its own.
+ *
+ * Between atoms the task does what a return to user space would do first:
+ * it runs its task_work (so a close() atom has released the file before the
+ * next atom runs), and a pending signal ends the chain so that it can be
+ * delivered. An atom interrupted before it could do anything (an -ERESTART*
+ * code) has not run: the chain ends before it, and if it was the first
+ * atom, async_exec() returns the restart code itself, so the signal code
+ * restarts or fails the whole call exactly as it would a direct call.
  */
 #include <linux/audit.h>
 #include <linux/entry-common.h>
 #include <linux/nospec.h>
 #include <linux/sched/signal.h>
 #include <linux/syscalls.h>
+#include <linux/task_work.h>
 #include <linux/uaccess.h>
 #include <asm/syscall.h>
 
 #include "syslet.h"
+
+/* The syscall registers of the async_exec() call, which atoms borrow. */
+struct syslet_saved_regs {
+	unsigned long	orig_ax, ax, di, si, dx, r10, r8, r9;
+};
+
+static void syslet_regs_save(struct syslet_saved_regs *s,
+			     const struct pt_regs *regs)
+{
+	s->orig_ax = regs->orig_ax;
+	s->ax = regs->ax;
+	s->di = regs->di;
+	s->si = regs->si;
+	s->dx = regs->dx;
+	s->r10 = regs->r10;
+	s->r8 = regs->r8;
+	s->r9 = regs->r9;
+}
+
+static void syslet_regs_restore(const struct syslet_saved_regs *s,
+				struct pt_regs *regs)
+{
+	regs->orig_ax = s->orig_ax;
+	regs->ax = s->ax;
+	regs->di = s->di;
+	regs->si = s->si;
+	regs->dx = s->dx;
+	regs->r10 = s->r10;
+	regs->r8 = s->r8;
+	regs->r9 = s->r9;
+}
 
 #define SYSLET_WORK_IGNORED	(SYSCALL_WORK_SYSCALL_USER_DISPATCH |	\
 				 SYSCALL_WORK_SYSCALL_EXIT_TRAP)
@@ -47,24 +89,10 @@ static void syslet_audit_close_outer(struct pt_regs *regs)
 	}
 }
 
-/*
- * An atom has no return to user space of its own, so it cannot be
- * restarted there: an interrupted atom reports -EINTR, as the documented
- * fallback of every -ERESTART* code is.
- */
-static long syslet_no_restart(long ret)
+static bool syslet_is_restart(long ret)
 {
-	switch (ret) {
-	case -ERESTART_RESTARTBLOCK:
-		current->restart_block.fn = do_no_restart_syscall;
-		fallthrough;
-	case -ERESTARTSYS:
-	case -ERESTARTNOINTR:
-	case -ERESTARTNOHAND:
-		return -EINTR;
-	default:
-		return ret;
-	}
+	return ret == -ERESTARTSYS || ret == -ERESTARTNOINTR ||
+	       ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK;
 }
 
 static long syslet_atom_syscall(struct pt_regs *regs,
@@ -87,15 +115,20 @@ static long syslet_atom_syscall(struct pt_regs *regs,
 	if (work & SYSCALL_WORK_ENTER)
 		nr = syscall_trace_enter(regs, nr, work);
 
-	/* -1: ptrace or seccomp skipped the call and set regs->ax. */
 	if (nr != -1) {
 		if (syslet_nr_refused(nr))
 			regs->ax = -EINVAL;
 		else if (nr >= 0 && nr < NR_syscalls)
 			regs->ax = x64_sys_call(regs,
 						array_index_nospec(nr, NR_syscalls));
+	} else if (task_sigpending(current)) {
+		/*
+		 * Skipped with a signal on its way: seccomp RET_TRAP rolled
+		 * the registers back for a SIGSYS handler, which will see the
+		 * async_exec() call, not the atom, and cannot emulate it.
+		 */
+		regs->ax = __x64_sys_ni_syscall(regs);
 	}
-	regs->ax = syslet_no_restart(regs->ax);
 
 	work = syslet_syscall_work();
 	if (work & SYSCALL_WORK_EXIT)
@@ -127,33 +160,61 @@ static bool syslet_atom_stops(const struct syslet_atom *atom, long ret)
 	       ((atom->flags & SYSLET_STOP_ON_NON_POSITIVE) && ret <= 0);
 }
 
+/*
+ * What a return to user space would do before the next system call: run
+ * task_work (deferred fput() among others) and, through a pending signal,
+ * end the chain. io_uring's task_work notification is no signal.
+ */
+static bool syslet_between_atoms(void)
+{
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
+		clear_notify_signal();
+	if (task_work_pending(current))
+		task_work_run();
+	cond_resched();
+	return !task_sigpending(current);
+}
+
 /**
  * syslet_chain_run - run a validated chain in the caller's context
  * @chain: the chain, as syslet_chain_read() left it
  *
- * Return: the user address of the last atom that ran, or -EFAULT if an
- * atom's result could not be stored through its ret_ptr (the chain ends at
- * that atom; the atoms before it have run).
+ * Return: the user address of the last atom that ran; an -ERESTART* code
+ * if the first atom was interrupted before it could do anything (nothing
+ * ran); or -EFAULT if an atom's result could not be stored through its
+ * ret_ptr (the chain ends at that atom; the atoms before it have run).
  */
 long syslet_chain_run(const struct syslet_chain *chain)
 {
 	struct pt_regs *regs = current_pt_regs();
-	struct pt_regs saved = *regs;
+	struct syslet_saved_regs saved;
 	const struct syslet_atom *atom;
 	unsigned int idx = 0;
-	long ret;
+	long ret, last = 0;
 
+	syslet_regs_save(&saved, regs);
 	syslet_audit_close_outer(regs);
 
 	for (;;) {
 		atom = &chain->atoms[idx];
 		ret = syslet_atom_run(regs, atom);
 
+		if (syslet_is_restart(ret)) {
+			if (ret == -ERESTART_RESTARTBLOCK) {
+				/* Restarted from scratch, not through it. */
+				current->restart_block.fn = do_no_restart_syscall;
+				ret = -ERESTARTNOHAND;
+			}
+			if (last)
+				ret = last;
+			break;
+		}
 		if (atom->ret_ptr &&
 		    put_user(ret, (s64 __user *)u64_to_user_ptr(atom->ret_ptr))) {
 			ret = -EFAULT;
 			break;
 		}
+		last = atom->uaddr;
 
 		if (!syslet_atom_stops(atom, ret))
 			idx = atom->next;
@@ -162,12 +223,11 @@ long syslet_chain_run(const struct syslet_chain *chain)
 		else
 			idx = SYSLET_ATOM_NONE;
 
-		ret = atom->uaddr;
-		if (idx == SYSLET_ATOM_NONE || fatal_signal_pending(current))
+		ret = last;
+		if (idx == SYSLET_ATOM_NONE || !syslet_between_atoms())
 			break;
-		cond_resched();
 	}
 
-	*regs = saved;
+	syslet_regs_restore(&saved, regs);
 	return ret;
 }

@@ -14,16 +14,21 @@
 
 #include "syslet.h"
 
+/* Until the struct grows, the smallest valid size is the kernel's. */
+static_assert(sizeof(struct async_head_user) == SYSLET_AHU_SIZE_VER0);
+
 /*
  * Copy in and check the caller's async_head_user. It grows by size, like
  * clone_args: an older, smaller struct is refused, a newer, larger one is
- * accepted when the bytes this kernel does not know are zero.
+ * accepted when the bytes this kernel does not know are zero. Read word by
+ * word, as the atoms are: this runs on every call.
  */
 static int syslet_head_read(struct async_head_user *ahu,
 			    struct async_head_user __user *uahu)
 {
+	u64 *words = (u64 *)ahu;
 	u64 size, entries;
-	int ret;
+	int i, ret;
 
 	if (get_user(size, &uahu->size))
 		return -EFAULT;
@@ -31,9 +36,17 @@ static int syslet_head_read(struct async_head_user *ahu,
 		return -EINVAL;
 	if (size > PAGE_SIZE)
 		return -E2BIG;
-	ret = copy_struct_from_user(ahu, sizeof(*ahu), uahu, size);
-	if (ret)
-		return ret;
+	if (size > sizeof(*ahu)) {
+		ret = check_zeroed_user((char __user *)uahu + sizeof(*ahu),
+					size - sizeof(*ahu));
+		if (ret <= 0)
+			return ret ?: -E2BIG;
+	}
+	if (!user_read_access_begin(uahu, sizeof(*ahu)))
+		return -EFAULT;
+	for (i = 0; i < sizeof(*ahu) / sizeof(u64); i++)
+		unsafe_get_user(words[i], (u64 __user *)uahu + i, efault);
+	user_read_access_end();
 
 	if (memchr_inv(ahu->reserved, 0, sizeof(ahu->reserved)))
 		return -EINVAL;
@@ -51,6 +64,9 @@ static int syslet_head_read(struct async_head_user *ahu,
 		       ahu->ring_size_bytes))
 		return -EFAULT;
 	return 0;
+efault:
+	user_read_access_end();
+	return -EFAULT;
 }
 
 /* Allocated on the first chain, reused after that, freed with the task. */
@@ -86,7 +102,7 @@ SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 	st = syslet_task_get();
 	if (!st)
 		return -ENOMEM;
-	ret = syslet_chain_read(&st->chain, untagged_addr((unsigned long)uatom));
+	ret = syslet_chain_read(&st->chain, (unsigned long)uatom);
 	if (ret)
 		return ret;
 	return syslet_chain_run(&st->chain);

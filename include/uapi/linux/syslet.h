@@ -99,12 +99,21 @@
  * @reserved:	must be 0.
  *
  * The whole chain is copied in and checked up front: every atom and every
- * non-zero ret_ptr and arg_ptr must be readable user memory (else -EFAULT),
- * the chain must be acyclic (else -ELOOP) and at most SYSLET_MAX_ATOMS
- * long (else -E2BIG). When async_exec() refuses a chain, no atom has run
- * and nothing has been written. Changing atoms after async_exec() has
- * returned has no effect on the chain being run; the values that arg_ptr
+ * non-zero arg_ptr must be readable, and every non-zero ret_ptr writable,
+ * user memory (else -EFAULT; checking changes nothing), the chain must be
+ * acyclic (else -ELOOP) and at most SYSLET_MAX_ATOMS long (else -E2BIG).
+ * When async_exec() refuses a chain, no atom has run and nothing has been
+ * written. The kernel never reads an atom twice; the values that arg_ptr
  * and ret_ptr point to are the only memory used while the chain runs.
+ *
+ * While a chain runs, the caller does between two atoms what it would do
+ * between two system calls: its task_work runs (a file closed by one atom
+ * is released before the next atom runs), and a pending signal ends the
+ * chain, so that it is delivered when async_exec() returns the address of
+ * the last atom that ran. An atom interrupted before it could do anything
+ * (the kernel's internal restart codes) has not run and ends the chain
+ * before it; if it is the first atom, async_exec() fails or restarts as a
+ * direct call to it would (-EINTR, or transparently with SA_RESTART).
  *
  * Refused system calls (-EINVAL when the chain is read, and again as the
  * atom's result if a tracer or seccomp changes an atom's number into one
@@ -141,7 +150,13 @@
  *   sched_setaffinity,               may act on the calling thread (pid
  *   sched_setscheduler,              0), which after a cache miss is
  *   sched_setparam, sched_setattr,   another task
- *   setpriority, ioprio_set
+ *   setpriority, ioprio_set, ptrace
+ *   pkey_alloc                       sets the calling thread's PKRU
+ *   io_uring_setup, io_uring_enter,  keep per-task submitter state;
+ *   io_uring_register                io_uring_enter may also install a
+ *                                    temporary signal mask
+ *   add_key, request_key, keyctl     may create a thread keyring, which
+ *                                    changes the caller's credentials
  *   ===============================  ======================================
  */
 struct syslet_uatom {

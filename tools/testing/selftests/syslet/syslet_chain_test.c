@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/time.h>
 
 #include "../kselftest_harness.h"
@@ -411,7 +412,10 @@ TEST_F(refused, every_refused_syscall)
 		__NR_setgroups, __NR_capset,
 		__NR_sched_setaffinity, __NR_sched_setscheduler,
 		__NR_sched_setparam, __NR_sched_setattr, __NR_setpriority,
-		__NR_ioprio_set,
+		__NR_ioprio_set, __NR_ptrace, __NR_pkey_alloc,
+		__NR_io_uring_setup, __NR_io_uring_enter,
+		__NR_io_uring_register, __NR_add_key, __NR_request_key,
+		__NR_keyctl,
 	};
 	unsigned int i;
 
@@ -458,6 +462,19 @@ TEST_F(refused, skip_target_unmapped)
 	munmap(map, pg);
 }
 
+TEST_F(refused, ret_ptr_read_only)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	__s64 *ro = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+
+	ASSERT_NE(MAP_FAILED, ro);
+	self->a[1].ret_ptr = uptr(ro);
+	expect_refused(_metadata, self, EFAULT);
+	EXPECT_EQ(0, *ro);
+	munmap(ro, pg);
+}
+
 TEST_F(refused, ret_ptr_unmapped_or_kernel)
 {
 	self->a[1].ret_ptr = uptr(unmapped_page());
@@ -479,23 +496,22 @@ TEST_F(refused, each_arg_ptr_unmapped)
 	}
 }
 
-/* A read-only ret_ptr passes the up-front check and fails only when used. */
-TEST(read_only_ret_ptr_fails_after_running)
+/* An earlier atom unmaps the page a later atom stores its result in. */
+TEST(result_store_failing_at_run_time_is_efault)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	__s64 *ro = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
-			 -1, 0);
+	__s64 *page = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	__u64 addr = uptr(page), len = pg;
 	struct syslet_uatom a[2];
-	__s64 first = SENTINEL;
+	__s64 unmapped = SENTINEL;
 
-	ASSERT_NE(MAP_FAILED, ro);
-	ATOM0(&a[0], __NR_getppid, &first, &a[1], 0);
-	ATOM0(&a[1], __NR_getppid, ro, NULL, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	ATOM3(&a[0], __NR_munmap, &unmapped, &a[1], 0, &addr, &len, NULL);
+	ATOM0(&a[1], __NR_getppid, page, NULL, 0);
 	EXPECT_EQ(-1, run(a));
 	EXPECT_EQ(EFAULT, errno);
-	EXPECT_EQ(getppid(), first);
-	EXPECT_EQ(0, *ro);
-	munmap(ro, pg);
+	EXPECT_EQ(0, unmapped);
 }
 
 /* Editing the chain after submission has no effect: it was read up front. */
@@ -526,36 +542,150 @@ TEST(chain_is_read_once)
 	EXPECT_EQ(getppid(), r);
 }
 
-static volatile sig_atomic_t alarms;
+static volatile sig_atomic_t signals;
 
-static void on_alarm(int sig)
+static void on_signal(int sig)
 {
-	alarms++;
+	signals++;
 }
 
-TEST(signal_interrupts_blocked_atom_with_eintr)
+static void catch(int sig, int flags)
 {
-	struct sigaction sa = { .sa_handler = on_alarm };
-	struct itimerval it = { .it_value.tv_usec = 100 * 1000 };
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = flags };
+
+	signals = 0;
+	sigaction(sig, &sa, NULL);
+}
+
+static void alarm_in_ms(int ms)
+{
+	struct itimerval it = { .it_value.tv_usec = ms * 1000 };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* The first atom, blocked and interrupted, has not run: nor has the call. */
+TEST(interrupted_first_atom_fails_the_call_with_eintr)
+{
 	struct syslet_uatom a[2];
 	__s64 nread = SENTINEL, after = SENTINEL;
 	char buf[8];
 	__u64 fd, bufp = uptr(buf), len = sizeof(buf);
 	int pipefd[2];
 
-	/* No SA_RESTART: a direct read() would fail with EINTR too. */
-	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	catch(SIGALRM, 0);	/* no SA_RESTART: a direct read() fails too */
 	ASSERT_EQ(0, pipe(pipefd));
 	fd = pipefd[0];
 	ATOM3(&a[0], __NR_read, &nread, &a[1], 0, &fd, &bufp, &len);
 	ATOM0(&a[1], __NR_getppid, &after, NULL, 0);
-	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
-	EXPECT_EQ((long)uptr(&a[1]), run(a));
-	EXPECT_EQ(-EINTR, nread);
-	EXPECT_EQ(getppid(), after);
-	EXPECT_EQ(1, alarms);
+	alarm_in_ms(100);
+	EXPECT_EQ(-1, run(a));
+	EXPECT_EQ(EINTR, errno);
+	EXPECT_EQ(SENTINEL, nread);
+	EXPECT_EQ(SENTINEL, after);
+	EXPECT_EQ(1, signals);
 	close(pipefd[0]);
 	close(pipefd[1]);
+}
+
+static void *write_later(void *arg)
+{
+	usleep(400 * 1000);
+	return (void *)(long)write(*(int *)arg, "z", 1);
+}
+
+TEST(interrupted_first_atom_restarts_with_sa_restart)
+{
+	struct syslet_uatom a[2];
+	__s64 nread = SENTINEL, after = SENTINEL;
+	char buf[8] = { };
+	__u64 fd, bufp = uptr(buf), len = sizeof(buf);
+	int pipefd[2];
+	pthread_t writer;
+
+	catch(SIGALRM, SA_RESTART);
+	ASSERT_EQ(0, pipe(pipefd));
+	fd = pipefd[0];
+	ATOM3(&a[0], __NR_read, &nread, &a[1], 0, &fd, &bufp, &len);
+	ATOM0(&a[1], __NR_getppid, &after, NULL, 0);
+	ASSERT_EQ(0, pthread_create(&writer, NULL, write_later, &pipefd[1]));
+	alarm_in_ms(100);
+	EXPECT_EQ((long)uptr(&a[1]), run(a));
+	pthread_join(writer, NULL);
+	EXPECT_EQ(1, nread);
+	EXPECT_EQ('z', buf[0]);
+	EXPECT_EQ(getppid(), after);
+	EXPECT_EQ(1, signals);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+/* A later atom interrupted before it did anything: the chain ends before it. */
+TEST(interrupted_later_atom_ends_the_chain_before_it)
+{
+	struct syslet_uatom a[2];
+	__s64 first = SENTINEL, nread = SENTINEL;
+	char buf[8];
+	__u64 fd, bufp = uptr(buf), len = sizeof(buf);
+	int pipefd[2];
+
+	catch(SIGALRM, 0);
+	ASSERT_EQ(0, pipe(pipefd));
+	fd = pipefd[0];
+	ATOM0(&a[0], __NR_getppid, &first, &a[1], 0);
+	ATOM3(&a[1], __NR_read, &nread, NULL, 0, &fd, &bufp, &len);
+	alarm_in_ms(100);
+	EXPECT_EQ((long)uptr(&a[0]), run(a));
+	EXPECT_EQ(getppid(), first);
+	EXPECT_EQ(SENTINEL, nread);
+	EXPECT_EQ(1, signals);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+/* A signal that arrives between atoms ends the chain and is delivered. */
+TEST(pending_signal_ends_the_chain_after_the_atom)
+{
+	struct syslet_uatom a[2];
+	__s64 killed = SENTINEL, after = SENTINEL;
+	__u64 pid = getpid(), sig = SIGUSR1;
+
+	catch(SIGUSR1, SA_RESTART);
+	ATOM3(&a[0], __NR_kill, &killed, &a[1], 0, &pid, &sig, NULL);
+	ATOM0(&a[1], __NR_getppid, &after, NULL, 0);
+	EXPECT_EQ((long)uptr(&a[0]), run(a));
+	EXPECT_EQ(0, killed);
+	EXPECT_EQ(SENTINEL, after);
+	EXPECT_EQ(1, signals);
+}
+
+/*
+ * close() releases the file through task_work; the next atom must see it
+ * released, as the next system call would: its flock() lock is gone.
+ */
+TEST(task_work_runs_between_atoms)
+{
+	char path[] = "/tmp/syslet-flock-XXXXXX";
+	struct syslet_uatom a[3];
+	__s64 closed = SENTINEL, fd2 = SENTINEL, locked = SENTINEL;
+	__u64 fd1, dirfd = (__u64)(long)AT_FDCWD, pathp = uptr(path);
+	__u64 oflags = O_RDWR, op = LOCK_EX | LOCK_NB;
+	int fd = mkstemp(path);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, flock(fd, LOCK_EX));
+	fd1 = fd;
+	ATOM1(&a[0], __NR_close, &closed, &a[1], 0, &fd1);
+	atom_set(&a[1], __NR_openat, &fd2, &a[2], SYSLET_STOP_ON_NEGATIVE,
+		 &dirfd, &pathp, &oflags, NULL, NULL, NULL);
+	atom_set(&a[2], __NR_flock, &locked, NULL, 0, &fd2, &op,
+		 NULL, NULL, NULL, NULL);
+	EXPECT_EQ((long)uptr(&a[2]), run(a));
+	EXPECT_EQ(0, closed);
+	EXPECT_LE(0, fd2);
+	EXPECT_EQ(0, locked);
+	close((int)fd2);
+	unlink(path);
 }
 
 static void *chain_loop(void *arg)

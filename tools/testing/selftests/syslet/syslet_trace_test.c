@@ -235,6 +235,52 @@ TEST(tracer_changes_atom_result_at_exit)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+static void clobber_args(pid_t pid, long nr, int exit_stop)
+{
+	if (nr == __NR_getppid && !exit_stop) {
+		poke(pid, offsetof(struct user_regs_struct, rdi), 0xdead);
+		poke(pid, offsetof(struct user_regs_struct, rsi), 0xbeef);
+		poke(pid, offsetof(struct user_regs_struct, r9), 0xf00d);
+	}
+}
+
+/*
+ * async_exec() by hand: the syscall ABI keeps every argument register, so
+ * the ones atoms borrowed must come back as they were, whatever a tracer
+ * did to the atoms' arguments.
+ */
+static int child_keeps_argument_registers(void)
+{
+	struct async_head_user ahu = head_plain();
+	struct syslet_uatom a[2];
+	struct syslet_uatom *rdi = a;
+	struct async_head_user *rsi = &ahu;
+	register long r9 asm("r9") = 0x1234;
+	long ret = __NR_async_exec;
+	__s64 r[2];
+
+	ATOM0(&a[0], __NR_getppid, &r[0], &a[1], 0);
+	ATOM0(&a[1], __NR_getpid, &r[1], NULL, 0);
+	asm volatile ("syscall"
+		      : "+a" (ret), "+D" (rdi), "+S" (rsi), "+r" (r9)
+		      :
+		      : "rcx", "r11", "memory");
+	if (ret != (long)uptr(&a[1]))
+		return 107;
+	return rdi == a && rsi == &ahu && r9 == 0x1234 ? 0 : 108;
+}
+
+TEST(argument_registers_survive_tracer_edits_of_atoms)
+{
+	struct trace_log log;
+	int status = trace_child(child_keeps_argument_registers, &log,
+				 clobber_args);
+
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(4, log.nr_stops);
+}
+
 /* seccomp: ERRNO(EPERM) for getppid, ERRNO(ENOTTY) for close(1234). */
 static int install_filter(__u32 getppid_action)
 {
@@ -290,6 +336,47 @@ TEST(seccomp_errno_applies_inside_atoms)
 		if (r[2] != -ENOTTY || r[3] != -EBADF)
 			_exit(113);
 		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+static volatile sig_atomic_t sigsys_nr = -1;
+
+static void on_sigsys(int sig, siginfo_t *info, void *uc)
+{
+	sigsys_nr = info->si_syscall;
+}
+
+/*
+ * RET_TRAP: the SIGSYS handler runs with the async_exec() registers and
+ * cannot emulate the atom; the atom reports -ENOSYS and the pending
+ * signal ends the chain there.
+ */
+TEST(seccomp_trap_ends_the_chain_with_enosys)
+{
+	int status;
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct sigaction sa = { .sa_sigaction = on_sigsys,
+					.sa_flags = SA_SIGINFO };
+		struct async_head_user ahu = head_plain();
+		struct syslet_uatom a[2];
+		__s64 r[2] = { SENTINEL, SENTINEL };
+
+		sigaction(SIGSYS, &sa, NULL);
+		if (install_filter(SECCOMP_RET_TRAP))
+			_exit(110);
+		ATOM0(&a[0], __NR_getppid, &r[0], &a[1], 0);
+		ATOM0(&a[1], __NR_getpid, &r[1], NULL, 0);
+		if (async_exec(a, &ahu) != (long)uptr(&a[0]))
+			_exit(111);
+		if (r[0] != -ENOSYS || r[1] != SENTINEL)
+			_exit(112);
+		_exit(sigsys_nr == __NR_getppid ? 0 : 113);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
