@@ -115,7 +115,7 @@ host-check: deps
 vm-check: initramfs
 	$(call step,boot: kselftests under qemu-system-x86_64 -smp 2 (log: $(OUT)/console-check.log))
 	@scripts/run-vm.sh $(BZIMAGE) $(INITRAMFS) check $(OUT)/console-check.log \
-		$(VM_TIMEOUT) $(VM_MEM)
+		$(VM_TIMEOUT) $(VM_MEM) audit=1
 
 check: host-check vm-check
 	$(call step,results)
