@@ -5,6 +5,7 @@
 # kbuild rebuilds only what changed, also when patches/ changes.
 #
 # usage: kernel-tree.sh PROJECT_DIR TREE_DIR [KDIR]
+# The kernel object folders are expected beside TREE_DIR, as kernel-*.
 set -eu
 
 project=$1
@@ -14,8 +15,18 @@ tarball=/usr/src/linux-source-6.12.tar.xz
 applied=$tree/.syslet-applied-patches
 pristine=$tree/.syslet-pristine
 
-if [ ! -f "$tree/.syslet-unpacked" ]; then
-	rm -rf "$tree"
+# Where the tree comes from; a different origin means a new tree.
+if [ -n "$kdir" ]; then
+	kdir=$(realpath "$kdir")
+	origin="KDIR $kdir"
+else
+	origin="Debian $(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null)"
+fi
+if [ "$(cat "$tree/.syslet-origin" 2>/dev/null)" != "$origin" ]; then
+	echo "    unpacking the kernel tree from $origin"
+	# Unpacked files keep their old timestamps, so kbuild could not tell
+	# that objects built from another tree are stale: drop them too.
+	rm -rf "$tree" "$(dirname "$tree")"/kernel-*
 	mkdir -p "$tree"
 	if [ -n "$kdir" ]; then
 		grep -q '^PATCHLEVEL = 12$' "$kdir/Makefile" ||
@@ -26,7 +37,7 @@ if [ ! -f "$tree/.syslet-unpacked" ]; then
 			{ echo "$tarball missing: install linux-source-6.12" >&2; exit 1; }
 		tar -C "$tree" --strip-components=1 -xf "$tarball"
 	fi
-	touch "$tree/.syslet-unpacked"
+	echo "$origin" > "$tree/.syslet-origin"
 fi
 
 # Apply patches/ to pristine copies of the files it touches (kept in
