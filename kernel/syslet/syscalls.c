@@ -21,7 +21,7 @@ static_assert(sizeof(struct async_head_user) == SYSLET_AHU_SIZE_VER0);
  * Copy in and check the caller's async_head_user. It grows by size, like
  * clone_args: an older, smaller struct is refused, a newer, larger one is
  * accepted when the bytes this kernel does not know are zero. Read word by
- * word, as the atoms are: this runs on every call.
+ * word, as the atoms are (see syslet_uatom_get()): this runs on every call.
  */
 static int syslet_head_read(struct async_head_user *ahu,
 			    struct async_head_user __user *uahu)

@@ -36,10 +36,16 @@ static_assert(SYSLET_VALID_FLAGS <= U8_MAX);
 /**
  * struct syslet_chain - a chain read in and validated by syslet_chain_read()
  * @nr_atoms:	atoms in @atoms; atoms[0] is the one async_exec() was given
+ * @seen:	one bit per hash of every uaddr in @atoms, so that looking up
+ *		an atom not read yet rarely has to scan them
+ * @merges:	an atom was reached a second time: the chain is not a tree,
+ *		and may have a cycle
  * @atoms:	the atoms, in the order they were discovered
  */
 struct syslet_chain {
 	unsigned int		nr_atoms;
+	u64			seen;
+	bool			merges;
 	struct syslet_atom	atoms[SYSLET_MAX_ATOMS];
 };
 
