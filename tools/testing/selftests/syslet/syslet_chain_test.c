@@ -564,28 +564,48 @@ static void alarm_in_ms(int ms)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-/* The first atom, blocked and interrupted, has not run: nor has the call. */
-TEST(interrupted_first_atom_fails_the_call_with_eintr)
-{
-	struct syslet_uatom a[2];
-	__s64 nread = SENTINEL, after = SENTINEL;
+/* An atom that reads from an empty pipe blocks until a signal or a write. */
+FIXTURE(blocked_read) {
+	struct syslet_uatom read_atom;
+	__s64 nread;
 	char buf[8];
-	__u64 fd, bufp = uptr(buf), len = sizeof(buf);
+	__u64 fd, bufp, len;
 	int pipefd[2];
+};
+
+FIXTURE_SETUP(blocked_read)
+{
+	ASSERT_EQ(0, pipe(self->pipefd));
+	memset(self->buf, 0, sizeof(self->buf));
+	self->nread = SENTINEL;
+	self->fd = self->pipefd[0];
+	self->bufp = uptr(self->buf);
+	self->len = sizeof(self->buf);
+	ATOM3(&self->read_atom, __NR_read, &self->nread, NULL, 0,
+	      &self->fd, &self->bufp, &self->len);
+}
+
+FIXTURE_TEARDOWN(blocked_read)
+{
+	close(self->pipefd[0]);
+	close(self->pipefd[1]);
+}
+
+/* The first atom, blocked and interrupted, has not run: nor has the call. */
+TEST_F(blocked_read, interrupted_first_atom_fails_the_call_with_eintr)
+{
+	struct syslet_uatom after_atom;
+	__s64 after = SENTINEL;
 
 	catch(SIGALRM, 0);	/* no SA_RESTART: a direct read() fails too */
-	ASSERT_EQ(0, pipe(pipefd));
-	fd = pipefd[0];
-	ATOM3(&a[0], __NR_read, &nread, &a[1], 0, &fd, &bufp, &len);
-	ATOM0(&a[1], __NR_getppid, &after, NULL, 0);
+	self->read_atom.next = uptr(&after_atom);
+	ATOM0(&after_atom, __NR_getppid, &after, NULL, 0);
 	alarm_in_ms(100);
-	EXPECT_EQ(-1, run(a));
+	EXPECT_EQ(-1, run(&self->read_atom));
 	EXPECT_EQ(EINTR, errno);
-	EXPECT_EQ(SENTINEL, nread);
+	EXPECT_EQ(SENTINEL, self->nread);
 	EXPECT_EQ(SENTINEL, after);
 	EXPECT_EQ(1, signals);
-	close(pipefd[0]);
-	close(pipefd[1]);
 }
 
 static void *write_later(void *arg)
@@ -594,53 +614,39 @@ static void *write_later(void *arg)
 	return (void *)(long)write(*(int *)arg, "z", 1);
 }
 
-TEST(interrupted_first_atom_restarts_with_sa_restart)
+TEST_F(blocked_read, interrupted_first_atom_restarts_with_sa_restart)
 {
-	struct syslet_uatom a[2];
-	__s64 nread = SENTINEL, after = SENTINEL;
-	char buf[8] = { };
-	__u64 fd, bufp = uptr(buf), len = sizeof(buf);
-	int pipefd[2];
+	struct syslet_uatom after_atom;
+	__s64 after = SENTINEL;
 	pthread_t writer;
 
 	catch(SIGALRM, SA_RESTART);
-	ASSERT_EQ(0, pipe(pipefd));
-	fd = pipefd[0];
-	ATOM3(&a[0], __NR_read, &nread, &a[1], 0, &fd, &bufp, &len);
-	ATOM0(&a[1], __NR_getppid, &after, NULL, 0);
-	ASSERT_EQ(0, pthread_create(&writer, NULL, write_later, &pipefd[1]));
+	self->read_atom.next = uptr(&after_atom);
+	ATOM0(&after_atom, __NR_getppid, &after, NULL, 0);
+	ASSERT_EQ(0, pthread_create(&writer, NULL, write_later,
+				    &self->pipefd[1]));
 	alarm_in_ms(100);
-	EXPECT_EQ((long)uptr(&a[1]), run(a));
+	EXPECT_EQ((long)uptr(&after_atom), run(&self->read_atom));
 	pthread_join(writer, NULL);
-	EXPECT_EQ(1, nread);
-	EXPECT_EQ('z', buf[0]);
+	EXPECT_EQ(1, self->nread);
+	EXPECT_EQ('z', self->buf[0]);
 	EXPECT_EQ(getppid(), after);
 	EXPECT_EQ(1, signals);
-	close(pipefd[0]);
-	close(pipefd[1]);
 }
 
 /* A later atom interrupted before it did anything: the chain ends before it. */
-TEST(interrupted_later_atom_ends_the_chain_before_it)
+TEST_F(blocked_read, interrupted_later_atom_ends_the_chain_before_it)
 {
-	struct syslet_uatom a[2];
-	__s64 first = SENTINEL, nread = SENTINEL;
-	char buf[8];
-	__u64 fd, bufp = uptr(buf), len = sizeof(buf);
-	int pipefd[2];
+	struct syslet_uatom first_atom;
+	__s64 first = SENTINEL;
 
 	catch(SIGALRM, 0);
-	ASSERT_EQ(0, pipe(pipefd));
-	fd = pipefd[0];
-	ATOM0(&a[0], __NR_getppid, &first, &a[1], 0);
-	ATOM3(&a[1], __NR_read, &nread, NULL, 0, &fd, &bufp, &len);
+	ATOM0(&first_atom, __NR_getppid, &first, &self->read_atom, 0);
 	alarm_in_ms(100);
-	EXPECT_EQ((long)uptr(&a[0]), run(a));
+	EXPECT_EQ((long)uptr(&first_atom), run(&first_atom));
 	EXPECT_EQ(getppid(), first);
-	EXPECT_EQ(SENTINEL, nread);
+	EXPECT_EQ(SENTINEL, self->nread);
 	EXPECT_EQ(1, signals);
-	close(pipefd[0]);
-	close(pipefd[1]);
 }
 
 /* A signal that arrives between atoms ends the chain and is delivered. */

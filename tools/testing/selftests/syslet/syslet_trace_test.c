@@ -119,13 +119,20 @@ static void poke(pid_t pid, size_t off, long val)
 	ptrace(PTRACE_POKEUSER, pid, off, val);
 }
 
+/* Trace @child_fn with @edit at every stop; it must exit with 0. */
+#define EXPECT_TRACED_CHILD_OK(child_fn, log, edit)			\
+	do {								\
+		int status = trace_child(child_fn, log, edit);		\
+									\
+		ASSERT_TRUE(WIFEXITED(status));				\
+		EXPECT_EQ(0, WEXITSTATUS(status));			\
+	} while (0)
+
 TEST(tracer_sees_every_atom)
 {
 	struct trace_log log;
-	int status = trace_child(child_chain, &log, NULL);
 
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRACED_CHILD_OK(child_chain, &log, NULL);
 	ASSERT_EQ(4, log.nr_stops);
 	EXPECT_EQ(__NR_getppid, log.nr[0]);
 	EXPECT_EQ(0, log.exit_stop[0]);
@@ -154,10 +161,8 @@ static int child_expects_getpid(void)
 TEST(tracer_changes_atom_number)
 {
 	struct trace_log log;
-	int status = trace_child(child_expects_getpid, &log, to_getpid);
 
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRACED_CHILD_OK(child_expects_getpid, &log, to_getpid);
 	/* The exit stop reports the number the tracer put in. */
 	EXPECT_EQ(__NR_getpid, log.nr[1]);
 }
@@ -181,11 +186,9 @@ static int child_expects_einval(void)
 TEST(tracer_cannot_smuggle_refused_syscall)
 {
 	struct trace_log log;
-	int status = trace_child(child_expects_einval, &log, to_exit);
 
 	/* Had exit run, the child would have ended at once with status 42. */
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRACED_CHILD_OK(child_expects_einval, &log, to_exit);
 	EXPECT_EQ(4, log.nr_stops);
 }
 
@@ -207,10 +210,8 @@ static int child_expects_4242(void)
 TEST(tracer_skips_atom_and_sets_result)
 {
 	struct trace_log log;
-	int status = trace_child(child_expects_4242, &log, skip_with_value);
 
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRACED_CHILD_OK(child_expects_4242, &log, skip_with_value);
 }
 
 static void change_result(pid_t pid, long nr, int exit_stop)
@@ -229,10 +230,8 @@ static int child_expects_777(void)
 TEST(tracer_changes_atom_result_at_exit)
 {
 	struct trace_log log;
-	int status = trace_child(child_expects_777, &log, change_result);
 
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRACED_CHILD_OK(child_expects_777, &log, change_result);
 }
 
 static void clobber_args(pid_t pid, long nr, int exit_stop)
@@ -273,11 +272,8 @@ static int child_keeps_argument_registers(void)
 TEST(argument_registers_survive_tracer_edits_of_atoms)
 {
 	struct trace_log log;
-	int status = trace_child(child_keeps_argument_registers, &log,
-				 clobber_args);
 
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRACED_CHILD_OK(child_keeps_argument_registers, &log, clobber_args);
 	EXPECT_EQ(4, log.nr_stops);
 }
 
