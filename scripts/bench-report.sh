@@ -30,11 +30,10 @@ fi
 	echo "- kernel: $kernel, config: $opts"
 	case $accel in
 	TCG*)
-		echo "- **TCG numbers are emulation.** Under TCG the syscall instruction"
-		echo "  itself is cheap (no privilege switch in hardware, no speculation"
-		echo "  mitigations), so the work a chain saves (one kernel entry and exit"
-		echo "  per atom) is small next to the instructions it adds. Judge the"
-		echo "  mechanism on KVM or hardware; here, compare ratios between runs."
+		echo "- **TCG numbers are emulation.** Emulation changes what a kernel"
+		echo "  entry costs relative to ordinary kernel instructions, and a chain"
+		echo "  trades the one for the other; judge the mechanism on KVM or"
+		echo "  hardware, and compare TCG ratios only with other TCG runs."
 		;;
 	esac
 	echo
