@@ -4,6 +4,7 @@
 #   make check                host tests + the in-VM kselftests
 #   make check PROFILE=debug  the same under lockdep, KASAN and kmemleak
 #   make bench                the cached-path benchmark, report in build/report
+#   make patches              the series for submission, in build/series
 #
 # KDIR=/path/to/linux-6.12 uses that tree instead of Debian's
 # linux-source-6.12 (it is copied, never modified). JOBS= sets the build
@@ -50,7 +51,7 @@ INITRAMFS := $(OUT)/initramfs.cpio.gz
 step = @printf '==> [%s] %s\n' "$(PROFILE)" "$(1)"
 
 .PHONY: all demo check bench deps tree kernel userspace initramfs \
-	host-check vm-check clean distclean
+	host-check vm-check patches clean distclean
 
 all: demo
 
@@ -129,6 +130,10 @@ bench: initramfs
 	$(call step,report: $(REPORT)/bench.md)
 	@scripts/bench-report.sh $(OUT)/console-bench.log $(KOUT)/.config \
 		$(REPORT)/bench.md
+
+patches: tree
+	$(call step,patches: git format-patch series in $(B)/series)
+	@scripts/make-series.sh $(TOP) $(TREE) $(B)/series
 
 clean:
 	rm -rf $(OUT) $(KOUT) $(HOST) $(REPORT)

@@ -190,24 +190,57 @@ static int ring_kernel_address(struct async_head_user *ahu, __u64 *ring)
 	return 0;
 }
 
-#define HEAD_VARIANT(name, fn, err)					\
-	FIXTURE_VARIANT_ADD(head, name) {				\
-		.corrupt = fn, .expected_errno = err,			\
-	}
+FIXTURE_VARIANT_ADD(head, size_zero) {
+	.corrupt = size_zero, .expected_errno = EINVAL,
+};
 
-HEAD_VARIANT(size_zero, size_zero, EINVAL);
-HEAD_VARIANT(size_one_field, size_one_field, EINVAL);
-HEAD_VARIANT(size_one_short, size_one_short, EINVAL);
-HEAD_VARIANT(size_bigger_nonzero_tail, size_bigger_nonzero_tail, E2BIG);
-HEAD_VARIANT(size_over_page, size_over_page, E2BIG);
-HEAD_VARIANT(reserved0, reserved0, EINVAL);
-HEAD_VARIANT(reserved2, reserved2, EINVAL);
-HEAD_VARIANT(ring_three_entries, ring_three_entries, EINVAL);
-HEAD_VARIANT(ring_odd_bytes, ring_odd_bytes, EINVAL);
-HEAD_VARIANT(ring_without_size, ring_without_size, EINVAL);
-HEAD_VARIANT(size_without_ring, size_without_ring, EINVAL);
-HEAD_VARIANT(ring_misaligned, ring_misaligned, EINVAL);
-HEAD_VARIANT(ring_kernel_address, ring_kernel_address, EFAULT);
+FIXTURE_VARIANT_ADD(head, size_one_field) {
+	.corrupt = size_one_field, .expected_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(head, size_one_short) {
+	.corrupt = size_one_short, .expected_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(head, size_bigger_nonzero_tail) {
+	.corrupt = size_bigger_nonzero_tail, .expected_errno = E2BIG,
+};
+
+FIXTURE_VARIANT_ADD(head, size_over_page) {
+	.corrupt = size_over_page, .expected_errno = E2BIG,
+};
+
+FIXTURE_VARIANT_ADD(head, reserved0) {
+	.corrupt = reserved0, .expected_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(head, reserved2) {
+	.corrupt = reserved2, .expected_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(head, ring_three_entries) {
+	.corrupt = ring_three_entries, .expected_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(head, ring_odd_bytes) {
+	.corrupt = ring_odd_bytes, .expected_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(head, ring_without_size) {
+	.corrupt = ring_without_size, .expected_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(head, size_without_ring) {
+	.corrupt = size_without_ring, .expected_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(head, ring_misaligned) {
+	.corrupt = ring_misaligned, .expected_errno = EINVAL,
+};
+
+FIXTURE_VARIANT_ADD(head, ring_kernel_address) {
+	.corrupt = ring_kernel_address, .expected_errno = EFAULT,
+};
 
 TEST_F(head, refused_before_anything_runs)
 {

@@ -43,7 +43,7 @@ static int audit_request(struct audit_conn *c, int type, const void *data,
 		   (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
 		return -errno;
 
-	/* Skip records until the acknowledgement of this request. */
+	/* Skip records until the acknowledgment of this request. */
 	for (;;) {
 		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
 		struct nlmsghdr *nlh = (struct nlmsghdr *)buf;

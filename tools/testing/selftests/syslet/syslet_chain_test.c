@@ -4,6 +4,7 @@
  * shape, and every way a chain is refused before anything runs.
  */
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -108,31 +109,62 @@ FIXTURE_VARIANT(flow) {
 
 FIXTURE_SETUP(flow)
 {
-	self->ret = self->skip_ret = self->next_ret = SENTINEL;
+	self->ret = SENTINEL;
+	self->skip_ret = SENTINEL;
+	self->next_ret = SENTINEL;
 }
 
 FIXTURE_TEARDOWN(flow)
 {
 }
 
-#define FLOW(cond, out, stop)						\
-	FIXTURE_VARIANT_ADD(flow, cond##_##out) {			\
-		.flags = SYSLET_STOP_ON_##cond, .outcome = out,		\
-		.stops = stop,						\
-	}
+FIXTURE_VARIANT_ADD(flow, NONZERO_ZERO) {
+	.flags = SYSLET_STOP_ON_NONZERO, .outcome = ZERO, .stops = 0,
+};
 
-FLOW(NONZERO, ZERO, 0);
-FLOW(NONZERO, POSITIVE, 1);
-FLOW(NONZERO, NEGATIVE, 1);
-FLOW(ZERO, ZERO, 1);
-FLOW(ZERO, POSITIVE, 0);
-FLOW(ZERO, NEGATIVE, 0);
-FLOW(NEGATIVE, ZERO, 0);
-FLOW(NEGATIVE, POSITIVE, 0);
-FLOW(NEGATIVE, NEGATIVE, 1);
-FLOW(NON_POSITIVE, ZERO, 1);
-FLOW(NON_POSITIVE, POSITIVE, 0);
-FLOW(NON_POSITIVE, NEGATIVE, 1);
+FIXTURE_VARIANT_ADD(flow, NONZERO_POSITIVE) {
+	.flags = SYSLET_STOP_ON_NONZERO, .outcome = POSITIVE, .stops = 1,
+};
+
+FIXTURE_VARIANT_ADD(flow, NONZERO_NEGATIVE) {
+	.flags = SYSLET_STOP_ON_NONZERO, .outcome = NEGATIVE, .stops = 1,
+};
+
+FIXTURE_VARIANT_ADD(flow, ZERO_ZERO) {
+	.flags = SYSLET_STOP_ON_ZERO, .outcome = ZERO, .stops = 1,
+};
+
+FIXTURE_VARIANT_ADD(flow, ZERO_POSITIVE) {
+	.flags = SYSLET_STOP_ON_ZERO, .outcome = POSITIVE, .stops = 0,
+};
+
+FIXTURE_VARIANT_ADD(flow, ZERO_NEGATIVE) {
+	.flags = SYSLET_STOP_ON_ZERO, .outcome = NEGATIVE, .stops = 0,
+};
+
+FIXTURE_VARIANT_ADD(flow, NEGATIVE_ZERO) {
+	.flags = SYSLET_STOP_ON_NEGATIVE, .outcome = ZERO, .stops = 0,
+};
+
+FIXTURE_VARIANT_ADD(flow, NEGATIVE_POSITIVE) {
+	.flags = SYSLET_STOP_ON_NEGATIVE, .outcome = POSITIVE, .stops = 0,
+};
+
+FIXTURE_VARIANT_ADD(flow, NEGATIVE_NEGATIVE) {
+	.flags = SYSLET_STOP_ON_NEGATIVE, .outcome = NEGATIVE, .stops = 1,
+};
+
+FIXTURE_VARIANT_ADD(flow, NON_POSITIVE_ZERO) {
+	.flags = SYSLET_STOP_ON_NON_POSITIVE, .outcome = ZERO, .stops = 1,
+};
+
+FIXTURE_VARIANT_ADD(flow, NON_POSITIVE_POSITIVE) {
+	.flags = SYSLET_STOP_ON_NON_POSITIVE, .outcome = POSITIVE, .stops = 0,
+};
+
+FIXTURE_VARIANT_ADD(flow, NON_POSITIVE_NEGATIVE) {
+	.flags = SYSLET_STOP_ON_NON_POSITIVE, .outcome = NEGATIVE, .stops = 1,
+};
 
 static void flow_atom(struct syslet_uatom *a, enum outcome outcome, __s64 *ret,
 		      struct syslet_uatom *next, __u64 flags)
@@ -296,8 +328,8 @@ TEST(unknown_syscall_is_enosys_result)
 	ATOM0(&a[1], 100000, &r[1], &a[2], 0);	/* past the end */
 	ATOM0(&a[2], __NR_getppid, &r[2], NULL, 0);
 	EXPECT_EQ((long)uptr(&a[2]), run(a));
-	EXPECT_EQ(-ENOSYS, r[0]);
-	EXPECT_EQ(-ENOSYS, r[1]);
+	EXPECT_EQ(unknown_syscall_result(), r[0]);
+	EXPECT_EQ(unknown_syscall_result(), r[1]);
 	EXPECT_EQ(getppid(), r[2]);
 }
 
@@ -321,7 +353,8 @@ FIXTURE_SETUP(refused)
 	self->fd = self->pipefd[1];
 	self->buf = uptr(&byte);
 	self->len = 1;
-	self->r[0] = self->r[1] = SENTINEL;
+	self->r[0] = SENTINEL;
+	self->r[1] = SENTINEL;
 	ATOM3(&self->a[0], __NR_write, &self->r[0], &self->a[1], 0,
 	      &self->fd, &self->buf, &self->len);
 	ATOM0(&self->a[1], __NR_getppid, &self->r[1], NULL, 0);
@@ -333,16 +366,18 @@ FIXTURE_TEARDOWN(refused)
 	close(self->pipefd[1]);
 }
 
-static void expect_refused(struct __test_metadata *_metadata,
-			   FIXTURE_DATA(refused) *self, int err)
+/* The chain starting at @a is refused with @err: no result, no byte. */
+static void check_refused(struct __test_metadata *_metadata,
+			  struct syslet_uatom *a, const __s64 *r, int readfd,
+			  int err)
 {
 	char c;
 
-	EXPECT_EQ(-1, run(self->a));
+	EXPECT_EQ(-1, run(a));
 	EXPECT_EQ(err, errno);
-	EXPECT_EQ(SENTINEL, self->r[0]);
-	EXPECT_EQ(SENTINEL, self->r[1]);
-	EXPECT_EQ(-1, read(self->pipefd[0], &c, 1));
+	EXPECT_EQ(SENTINEL, r[0]);
+	EXPECT_EQ(SENTINEL, r[1]);
+	EXPECT_EQ(-1, read(readfd, &c, 1));
 	EXPECT_EQ(EAGAIN, errno);
 }
 
@@ -361,34 +396,34 @@ TEST_F(refused, unknown_flag_bits)
 
 	for (bit = 8; bit < 64; bit++) {
 		self->a[1].flags = 1ULL << bit;
-		expect_refused(_metadata, self, EINVAL);
+		check_refused(_metadata, self->a, self->r, self->pipefd[0], EINVAL);
 	}
 }
 
 TEST_F(refused, reserved_field)
 {
 	self->a[1].reserved = 1;
-	expect_refused(_metadata, self, EINVAL);
+	check_refused(_metadata, self->a, self->r, self->pipefd[0], EINVAL);
 }
 
 TEST_F(refused, async_with_sync)
 {
 	self->a[1].flags = SYSLET_ASYNC | SYSLET_SYNC;
-	expect_refused(_metadata, self, EINVAL);
+	check_refused(_metadata, self->a, self->r, self->pipefd[0], EINVAL);
 }
 
 TEST_F(refused, skip_without_stop_condition)
 {
 	self->a[1].flags = SYSLET_SKIP_TO_NEXT_ON_STOP;
-	expect_refused(_metadata, self, EINVAL);
+	check_refused(_metadata, self->a, self->r, self->pipefd[0], EINVAL);
 }
 
 TEST_F(refused, nr_above_int_max)
 {
 	self->a[1].nr = 1ULL << 31;
-	expect_refused(_metadata, self, EINVAL);
+	check_refused(_metadata, self->a, self->r, self->pipefd[0], EINVAL);
 	self->a[1].nr = ~0ULL;
-	expect_refused(_metadata, self, EINVAL);
+	check_refused(_metadata, self->a, self->r, self->pipefd[0], EINVAL);
 }
 
 TEST_F(refused, every_refused_syscall)
@@ -419,10 +454,10 @@ TEST_F(refused, every_refused_syscall)
 	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(nrs); i++) {
 		self->a[1].nr = nrs[i];
 		TH_LOG("syscall %ld", nrs[i]);
-		expect_refused(_metadata, self, EINVAL);
+		check_refused(_metadata, self->a, self->r, self->pipefd[0], EINVAL);
 	}
 }
 
@@ -441,7 +476,7 @@ TEST_F(refused, first_atom_unmapped)
 TEST_F(refused, next_unmapped)
 {
 	self->a[1].next = uptr(unmapped_page());
-	expect_refused(_metadata, self, EFAULT);
+	check_refused(_metadata, self->a, self->r, self->pipefd[0], EFAULT);
 }
 
 TEST_F(refused, skip_target_unmapped)
@@ -458,7 +493,7 @@ TEST_F(refused, skip_target_unmapped)
 	*last = self->a[1];
 	last->flags = SYSLET_STOP_ON_NONZERO | SYSLET_SKIP_TO_NEXT_ON_STOP;
 	self->a[0].next = uptr(last);
-	expect_refused(_metadata, self, EFAULT);
+	check_refused(_metadata, self->a, self->r, self->pipefd[0], EFAULT);
 	munmap(map, pg);
 }
 
@@ -470,7 +505,7 @@ TEST_F(refused, ret_ptr_read_only)
 
 	ASSERT_NE(MAP_FAILED, ro);
 	self->a[1].ret_ptr = uptr(ro);
-	expect_refused(_metadata, self, EFAULT);
+	check_refused(_metadata, self->a, self->r, self->pipefd[0], EFAULT);
 	EXPECT_EQ(0, *ro);
 	munmap(ro, pg);
 }
@@ -478,9 +513,9 @@ TEST_F(refused, ret_ptr_read_only)
 TEST_F(refused, ret_ptr_unmapped_or_kernel)
 {
 	self->a[1].ret_ptr = uptr(unmapped_page());
-	expect_refused(_metadata, self, EFAULT);
+	check_refused(_metadata, self->a, self->r, self->pipefd[0], EFAULT);
 	self->a[1].ret_ptr = 0xffff888000000000ULL;
-	expect_refused(_metadata, self, EFAULT);
+	check_refused(_metadata, self->a, self->r, self->pipefd[0], EFAULT);
 }
 
 TEST_F(refused, each_arg_ptr_unmapped)
@@ -491,7 +526,7 @@ TEST_F(refused, each_arg_ptr_unmapped)
 	for (i = 0; i < 6; i++) {
 		self->a[1].arg_ptr[i] = uptr(bad);
 		TH_LOG("arg_ptr[%d]", i);
-		expect_refused(_metadata, self, EFAULT);
+		check_refused(_metadata, self->a, self->r, self->pipefd[0], EFAULT);
 		self->a[1].arg_ptr[i] = 0;
 	}
 }
@@ -542,7 +577,7 @@ TEST(chain_is_read_once)
 	EXPECT_EQ(getppid(), r);
 }
 
-static volatile sig_atomic_t signals;
+static atomic_int signals;
 
 static void on_signal(int sig)
 {

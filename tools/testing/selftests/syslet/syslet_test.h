@@ -66,6 +66,15 @@ static inline void atom_set(struct syslet_uatom *a, long nr, __s64 *ret,
 #define ATOM3(a, nr, ret, next, fl, p0, p1, p2) \
 	atom_set(a, nr, ret, next, fl, p0, p1, p2, NULL, NULL, NULL)
 
+/*
+ * What a system call the kernel does not implement returns, asked of the
+ * kernel itself by calling one directly, for comparison with atoms.
+ */
+static inline long unknown_syscall_result(void)
+{
+	return syscall(100000) == -1 ? -errno : 0;
+}
+
 /* The address of a page that was mapped and is not any more. */
 static inline void *unmapped_page(void)
 {
