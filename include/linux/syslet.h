@@ -24,8 +24,12 @@ asmlinkage long sys_threadlet_on(unsigned long restore_stack,
 				 struct async_head_user __user *ahu);
 asmlinkage long sys_threadlet_off(void);
 
+struct signal_struct;
+
 #ifdef CONFIG_SYSLET
 void syslet_task_free(struct task_struct *tsk);
+void syslet_group_exit(struct task_struct *tsk, long code);
+void syslet_group_free(struct signal_struct *sig);
 
 /* A child of fork() or clone() starts with no syslet state of its own. */
 static inline void syslet_task_fork(struct task_struct *p)
@@ -35,6 +39,8 @@ static inline void syslet_task_fork(struct task_struct *p)
 #else
 static inline void syslet_task_free(struct task_struct *tsk) { }
 static inline void syslet_task_fork(struct task_struct *p) { }
+static inline void syslet_group_exit(struct task_struct *tsk, long code) { }
+static inline void syslet_group_free(struct signal_struct *sig) { }
 #endif
 
 #endif /* _LINUX_SYSLET_H */

@@ -76,15 +76,9 @@ static struct syslet_task *syslet_task_get(void)
 
 	if (likely(st))
 		return st;
-	st = kmalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
+	st = syslet_task_alloc();
 	current->syslet = st;
 	return st;
-}
-
-void syslet_task_free(struct task_struct *tsk)
-{
-	kfree(tsk->syslet);
-	tsk->syslet = NULL;
 }
 
 SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
@@ -92,7 +86,7 @@ SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 {
 	struct async_head_user ahu;
 	struct syslet_task *st;
-	int ret;
+	long ret;
 
 	if (!syslet_enabled())
 		return -EPERM;
@@ -105,7 +99,12 @@ SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 	ret = syslet_chain_read(&st->chain, (unsigned long)uatom);
 	if (ret)
 		return ret;
-	return syslet_chain_run(&st->chain);
+	/* Only a chain with a ring to complete into may go asynchronous. */
+	if (ahu.completion_ring)
+		syslet_spare_reserve(st);
+	ret = syslet_chain_run(&st->chain);
+	syslet_spare_release(st);
+	return ret;
 }
 
 /*

@@ -8,6 +8,9 @@
  *		so -ENOSYS tells nothing.
  * enabled	1 (default) or 0. With 0 every syslet system call fails
  *		with -EPERM, as io_uring does under io_uring_disabled.
+ * max_spares	the most spare threads one process may have (default 16,
+ *		at most 4096); RLIMIT_NPROC and the pids cgroup apply too.
+ *		0: chains never get one and always run synchronously.
  */
 #include <linux/init.h>
 #include <linux/sysctl.h>
@@ -16,10 +19,17 @@
 
 static int syslet_abi_version = SYSLET_ABI_VERSION;
 static int sysctl_syslet_enabled = 1;
+static unsigned int sysctl_syslet_max_spares = 16;
+static unsigned int syslet_max_spares_limit = 4096;
 
 bool syslet_enabled(void)
 {
 	return READ_ONCE(sysctl_syslet_enabled);
+}
+
+unsigned int syslet_max_spares(void)
+{
+	return READ_ONCE(sysctl_syslet_max_spares);
 }
 
 static struct ctl_table syslet_sysctls[] = {
@@ -38,6 +48,15 @@ static struct ctl_table syslet_sysctls[] = {
 		.proc_handler	= proc_dointvec_minmax,
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= SYSCTL_ONE,
+	},
+	{
+		.procname	= "max_spares",
+		.data		= &sysctl_syslet_max_spares,
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &syslet_max_spares_limit,
 	},
 };
 

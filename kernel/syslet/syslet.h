@@ -2,6 +2,7 @@
 #ifndef _KERNEL_SYSLET_H
 #define _KERNEL_SYSLET_H
 
+#include <linux/list.h>
 #include <linux/types.h>
 #include <uapi/linux/syslet.h>
 
@@ -53,14 +54,46 @@ struct syslet_chain {
  * struct syslet_task - per-task syslet state, behind task_struct::syslet
  * @chain:	buffer for the chain being run, allocated on first use so the
  *		cached path allocates nothing
+ * @reserved:	the spare this task holds while it runs a chain that may go
+ *		asynchronous, with a reference
+ * @self:	(spares) the task this state belongs to
+ * @is_spare:	this task is a spare: a thread of the group that runs no user
+ *		code of its own
+ * @exited:	(spares) past synchronize_group_exit(), never to be parked
+ * @park_node:	(spares) entry in syslet_group::parked while parked
+ *
+ * @exited and @park_node are protected by the group's siglock; the parked
+ * list holds no references, as a spare unlinks itself when it exits.
  */
 struct syslet_task {
 	struct syslet_chain	chain;
+	struct task_struct	*reserved;
+	struct task_struct	*self;
+	bool			is_spare;
+	bool			exited;
+	struct list_head	park_node;
+};
+
+/**
+ * struct syslet_group - per-process syslet state, behind signal_struct::syslet
+ * @parked:	spares waiting to be reserved
+ * @nr_spares:	spares alive, parked or reserved; a group whose real threads
+ *		have all exited ends even while spares remain
+ *
+ * Both protected by the group's siglock.
+ */
+struct syslet_group {
+	struct list_head	parked;
+	unsigned int		nr_spares;
 };
 
 bool syslet_nr_refused(unsigned long nr);
 int syslet_chain_read(struct syslet_chain *chain, u64 uaddr);
 long syslet_chain_run(const struct syslet_chain *chain);
 bool syslet_enabled(void);
+unsigned int syslet_max_spares(void);
+struct syslet_task *syslet_task_alloc(void);
+void syslet_spare_reserve(struct syslet_task *st);
+void syslet_spare_release(struct syslet_task *st);
 
 #endif /* _KERNEL_SYSLET_H */
