@@ -390,7 +390,13 @@ TEST(seccomp_kill_applies_inside_atoms)
 
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		struct async_head_user ahu = head_plain();
+		/* With a ring: the killed task holds a spare it must give back. */
+		static __u64 ring[8];
+		struct async_head_user ahu = {
+			.size = sizeof(ahu),
+			.completion_ring = uptr(ring),
+			.ring_size_bytes = sizeof(ring),
+		};
 		struct syslet_uatom a[2];
 		struct rlimit no_core = { 0, 0 };
 		__s64 r[2];

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Spare threads: a chain that has a completion ring reserves a spare of its
+ * own process first, and gives it back parked. Parked spares are bounded,
+ * visible as threads named "syslet", and never keep a process alive or in
+ * the way: exit, SYS_exit of the last real thread, exec, SIGKILL, core
+ * dumps, group stop and the cgroup freezer all work with spares parked.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "../kselftest_harness.h"
+#include "syslet_test.h"
+
+static int count_threads(pid_t pid)
+{
+	char path[64];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/* Run one getppid chain; with a ring, it reserves a spare first. */
+static long ring_chain(int with_ring)
+{
+	static __u64 ring[16];
+	struct async_head_user ahu = head_plain();
+	struct syslet_uatom a;
+	__s64 r = SENTINEL;
+	long ret;
+
+	if (with_ring) {
+		ahu.completion_ring = uptr(ring);
+		ahu.ring_size_bytes = sizeof(ring);
+	}
+	ATOM0(&a, __NR_getppid, &r, NULL, 0);
+	ret = async_exec(&a, &ahu);
+	return ret == (long)uptr(&a) && r == getppid() ? 0 : -1;
+}
+
+/* The name of the newest thread of this process. */
+static int newest_thread_comm(char *comm, size_t len)
+{
+	char path[96];
+	struct dirent *d;
+	int tid = 0, fd;
+	ssize_t n;
+	DIR *dir = opendir("/proc/self/task");
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		if (atoi(d->d_name) > tid)
+			tid = atoi(d->d_name);
+	closedir(dir);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, comm, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	comm[n] = '\0';
+	if (comm[n - 1] == '\n')
+		comm[n - 1] = '\0';
+	return 0;
+}
+
+TEST(chain_with_ring_makes_one_spare_and_reuses_it)
+{
+	int before = count_threads(getpid());
+	char comm[32];
+
+	ASSERT_EQ(0, ring_chain(1));
+	EXPECT_EQ(before + 1, count_threads(getpid()));
+	ASSERT_EQ(0, newest_thread_comm(comm, sizeof(comm)));
+	EXPECT_STREQ("syslet", comm);
+	ASSERT_EQ(0, ring_chain(1));
+	ASSERT_EQ(0, ring_chain(1));
+	EXPECT_EQ(before + 1, count_threads(getpid()));
+}
+
+TEST(chain_without_ring_makes_no_spare)
+{
+	int before = count_threads(getpid());
+
+	ASSERT_EQ(0, ring_chain(0));
+	EXPECT_EQ(before, count_threads(getpid()));
+}
+
+TEST(max_spares_zero_makes_none_and_chains_still_run)
+{
+	int before = count_threads(getpid());
+
+	ASSERT_EQ(0, write_int_file(SYSLET_PROC "max_spares", 0));
+	EXPECT_EQ(0, ring_chain(1));
+	EXPECT_EQ(before, count_threads(getpid()));
+	ASSERT_EQ(0, write_int_file(SYSLET_PROC "max_spares", 16));
+	EXPECT_EQ(-1, write_int_file(SYSLET_PROC "max_spares", 4097));
+}
+
+static void *ring_chains(void *arg)
+{
+	long bad = 0;
+	int i;
+
+	for (i = 0; i < 300; i++)
+		bad += ring_chain(1) != 0;
+	return (void *)bad;
+}
+
+TEST(concurrent_chains_share_a_bounded_pool)
+{
+	int before = count_threads(getpid()), spares, i;
+	pthread_t t[4];
+	void *bad;
+
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, ring_chains, NULL));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], &bad));
+		EXPECT_EQ(0, (long)bad);
+	}
+	/* At most one spare per chain in flight: four threads, four spares. */
+	spares = count_threads(getpid()) - before;
+	EXPECT_LE(1, spares);
+	EXPECT_GE(4, spares);
+}
+
+/*
+ * Lifecycle cases run in a child that first parks a spare; the parent
+ * waits at most 10 s, so a process kept alive by its spare fails the test
+ * rather than hanging the run.
+ */
+static int wait_child(pid_t pid, int *status, int flags)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		pid_t r = waitpid(pid, status, WNOHANG | flags);
+
+		if (r == pid)
+			return 0;
+		if (r < 0)
+			return -1;
+		usleep(10 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return -1;
+}
+
+static pid_t child_with_spare(void (*then)(void))
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	if (ring_chain(1) || count_threads(getpid()) != 2)
+		_exit(100);
+	then();
+	_exit(101);
+}
+
+static void just_exit_group(void)
+{
+	exit(0);
+}
+
+TEST(exit_group_with_spare_parked)
+{
+	pid_t pid = child_with_spare(just_exit_group);
+	int status;
+
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+static void sys_exit_7(void)
+{
+	syscall(__NR_exit, 7);
+}
+
+TEST(last_real_thread_sys_exit_ends_the_process)
+{
+	pid_t pid = child_with_spare(sys_exit_7);
+	int status;
+
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(7, WEXITSTATUS(status));
+}
+
+static void *exit_9_later(void *arg)
+{
+	usleep(100 * 1000);
+	syscall(__NR_exit, 9);
+	return NULL;
+}
+
+/* The leader leaves first; the last real thread is another one. */
+static void leader_exits_first(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, exit_9_later, NULL))
+		_exit(102);
+	syscall(__NR_exit, 0);
+}
+
+TEST(last_real_thread_after_the_leader_ends_the_process)
+{
+	pid_t pid = child_with_spare(leader_exits_first);
+	int status;
+
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(9, WEXITSTATUS(status));
+}
+
+/* After exec the process has one thread: its spares went with the old image. */
+static void exec_thread_counter(void)
+{
+	execl("/bin/sh", "sh", "-c", "exit $(ls /proc/$$/task | wc -l)", NULL);
+}
+
+TEST(exec_with_spare_parked)
+{
+	pid_t pid = child_with_spare(exec_thread_counter);
+	int status;
+
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(1, WEXITSTATUS(status));
+}
+
+static void wait_forever(void)
+{
+	for (;;)
+		pause();
+}
+
+TEST(sigkill_with_spare_parked)
+{
+	pid_t pid = child_with_spare(wait_forever);
+	int status;
+
+	usleep(100 * 1000);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+}
+
+static void dump_core(void)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+
+	if (chdir("/tmp") || setrlimit(RLIMIT_CORE, &unlimited))
+		_exit(103);
+	abort();
+}
+
+TEST(core_dump_with_spare_parked)
+{
+	pid_t pid = child_with_spare(dump_core);
+	int status;
+
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGABRT, WTERMSIG(status));
+	EXPECT_TRUE(WCOREDUMP(status));
+}
+
+/* Group stop completes only when every thread, spares too, has stopped. */
+TEST(sigstop_and_sigcont_with_spare_parked)
+{
+	pid_t pid = child_with_spare(wait_forever);
+	int status;
+
+	usleep(100 * 1000);
+	ASSERT_EQ(0, kill(pid, SIGSTOP));
+	ASSERT_EQ(0, wait_child(pid, &status, WUNTRACED));
+	EXPECT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, kill(pid, SIGCONT));
+	ASSERT_EQ(0, wait_child(pid, &status, WCONTINUED));
+	EXPECT_TRUE(WIFCONTINUED(status));
+	kill(pid, SIGKILL);
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+}
+
+static void count_threads_in_fork(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (!pid)
+		_exit(count_threads(getpid()));
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		_exit(104);
+	_exit(WEXITSTATUS(status));
+}
+
+TEST(fork_child_has_no_spares)
+{
+	pid_t pid = child_with_spare(count_threads_in_fork);
+	int status;
+
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(1, WEXITSTATUS(status));
+}
+
+static int read_frozen(const char *cg)
+{
+	char path[128], buf[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", cg);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return !!strstr(buf, "frozen 1");
+}
+
+static int write_str(const char *dir, const char *file, const char *val)
+{
+	char path[128];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* The cgroup v2 freezer reports frozen once every thread has trapped. */
+TEST(cgroup_freezer_with_spare_parked)
+{
+	const char *root = "/tmp/syslet-cgroup", *cg = "/tmp/syslet-cgroup/f";
+	char pidbuf[16];
+	int status, i, frozen = 0;
+	pid_t pid;
+
+	mkdir(root, 0755);
+	if (mount("none", root, "cgroup2", 0, NULL) && errno != EBUSY)
+		SKIP(return, "no cgroup2: %s", strerror(errno));
+	if (mkdir(cg, 0755) && errno != EEXIST)
+		SKIP(return, "cannot make a cgroup: %s", strerror(errno));
+	pid = child_with_spare(wait_forever);
+	usleep(100 * 1000);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	ASSERT_EQ(0, write_str(cg, "cgroup.procs", pidbuf));
+	ASSERT_EQ(0, write_str(cg, "cgroup.freeze", "1"));
+	for (i = 0; i < 500 && !frozen; i++) {
+		frozen = read_frozen(cg) == 1;
+		usleep(10 * 1000);
+	}
+	EXPECT_TRUE(frozen);
+	EXPECT_EQ(0, write_str(cg, "cgroup.freeze", "0"));
+	kill(pid, SIGKILL);
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	rmdir(cg);
+	umount(root);
+}
+
+TEST_HARNESS_MAIN
