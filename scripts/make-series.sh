@@ -89,6 +89,7 @@ the system call prototypes and the per-task lifecycle hooks." \
 	include/uapi/linux/syslet.h include/linux/syslet.h
 hook entry-make-syscall_exit_work
 hook sched-add-per-task-syslet-state
+hook syslet-add-per-process-state
 hook x86-syscalls-wire-up
 hook syscalls-add-COND_SYSCALL
 add "syslet: read, validate and run atom chains
@@ -99,26 +100,30 @@ pointers) and runs it in the caller's context. Each atom goes through
 syscall_trace_enter() and syscall_exit_work(), so seccomp, ptrace and
 audit see it as a system call made by the caller. Between atoms the task
 runs its task_work and stops for pending signals, as it would between two
-system calls. /proc/sys/kernel/syslet/ carries the ABI version (the
-probe: the syscall numbers are reused by later kernels) and the switch
-that turns syslets off." \
+system calls. A chain that has a completion ring first reserves a spare
+thread of its process, parked and reused, for the cache-miss handoff to
+come. /proc/sys/kernel/syslet/ carries the ABI version (the probe: the
+syscall numbers are reused by later kernels), the switch that turns
+syslets off and the per-process bound on spares." \
 	kernel/syslet/ \
 	kernel/syslet/Kconfig kernel/syslet/Makefile kernel/syslet/syslet.h \
-	kernel/syslet/chain.c kernel/syslet/run.c kernel/syslet/syscalls.c \
-	kernel/syslet/sysctl.c
+	kernel/syslet/chain.c kernel/syslet/run.c kernel/syslet/spare.c \
+	kernel/syslet/syscalls.c kernel/syslet/sysctl.c
 hook syslet-hook-the-subsystem-into-Kconfig
 add "Documentation: describe syslets
 
 The ABI, flow control, every limit and error, how atoms meet seccomp,
 ptrace and audit, and the footprint on existing files." \
 	Documentation/syslet.rst Documentation/syslet.rst
-add "selftests/syslet: test the synchronous ABI
+add "selftests/syslet: test the synchronous ABI and spare threads
 
 kselftest_harness tests for every rule: ABI edges, each stop condition
 on both branches with and without the skip branch, result feeding,
 every refusal with proof that nothing ran and nothing was written,
 signals and task_work between atoms, threads and fork, and ptrace,
-seccomp and audit inside atoms." \
+seccomp and audit inside atoms. Spare threads: made once and reused,
+bounded, and out of the way of exit, SYS_exit of the last real thread,
+exec, SIGKILL, core dumps, group stop, fork and the cgroup freezer." \
 	tools/testing/selftests/syslet/ \
 	$(cd "$project" && ls tools/testing/selftests/syslet/*)
 hook selftests-run-the-syslet-tests
