@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -327,6 +328,64 @@ TEST(fork_child_has_no_spares)
 	ASSERT_EQ(0, wait_child(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(1, WEXITSTATUS(status));
+}
+
+/* The thread of @pid named syslet, or 0. */
+static pid_t find_spare(pid_t pid)
+{
+	char path[96], comm[32];
+	struct dirent *d;
+	pid_t spare = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while (!spare && (d = readdir(dir))) {
+		int fd;
+		ssize_t n;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", pid,
+			 d->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		n = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (n > 0 && !strncmp(comm, "syslet\n", n))
+			spare = atoi(d->d_name);
+	}
+	closedir(dir);
+	return spare;
+}
+
+/*
+ * A debugger attaching to every thread meets the spare too: it stops in
+ * the debugger's hands, and once released parks again; the process lives
+ * on and still dies cleanly.
+ */
+TEST(debugger_stops_and_releases_a_parked_spare)
+{
+	pid_t pid = child_with_spare(wait_forever), spare;
+	int status;
+
+	usleep(100 * 1000);
+	spare = find_spare(pid);
+	ASSERT_LT(0, spare);
+	ASSERT_EQ(0, ptrace(PTRACE_SEIZE, spare, 0, 0));
+	ASSERT_EQ(0, ptrace(PTRACE_INTERRUPT, spare, 0, 0));
+	ASSERT_EQ(spare, waitpid(spare, &status, __WALL));
+	EXPECT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, ptrace(PTRACE_DETACH, spare, 0, 0));
+	usleep(100 * 1000);
+	EXPECT_EQ(2, count_threads(pid));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
 }
 
 static int read_frozen(const char *cg)
