@@ -37,6 +37,49 @@ static int count_threads(pid_t pid)
 	return n;
 }
 
+/*
+ * The spares of @pid: its threads named syslet. Counted by name, since a
+ * thread just joined may still be listed for a moment.
+ */
+static int spares_of(pid_t pid, pid_t *first)
+{
+	char path[96], comm[32];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir))) {
+		ssize_t len;
+		int fd;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", pid,
+			 d->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		len = read(fd, comm, sizeof(comm) - 1);
+		close(fd);
+		if (len > 0 && !strncmp(comm, "syslet\n", len)) {
+			if (first && !n)
+				*first = atoi(d->d_name);
+			n++;
+		}
+	}
+	closedir(dir);
+	return n;
+}
+
+static int count_spares(pid_t pid)
+{
+	return spares_of(pid, NULL);
+}
+
 /* Run one getppid chain; with a ring, it reserves a spare first. */
 static long ring_chain(int with_ring)
 {
@@ -55,64 +98,30 @@ static long ring_chain(int with_ring)
 	return ret == (long)uptr(&a) && r == getppid() ? 0 : -1;
 }
 
-/* The name of the newest thread of this process. */
-static int newest_thread_comm(char *comm, size_t len)
-{
-	char path[96];
-	struct dirent *d;
-	int tid = 0, fd;
-	ssize_t n;
-	DIR *dir = opendir("/proc/self/task");
-
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir)))
-		if (atoi(d->d_name) > tid)
-			tid = atoi(d->d_name);
-	closedir(dir);
-	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, comm, len - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	comm[n] = '\0';
-	if (comm[n - 1] == '\n')
-		comm[n - 1] = '\0';
-	return 0;
-}
-
 TEST(chain_with_ring_makes_one_spare_and_reuses_it)
 {
-	int before = count_threads(getpid());
-	char comm[32];
+	int threads = count_threads(getpid());
 
+	ASSERT_EQ(0, count_spares(getpid()));
 	ASSERT_EQ(0, ring_chain(1));
-	EXPECT_EQ(before + 1, count_threads(getpid()));
-	ASSERT_EQ(0, newest_thread_comm(comm, sizeof(comm)));
-	EXPECT_STREQ("syslet", comm);
+	EXPECT_EQ(1, count_spares(getpid()));
+	EXPECT_EQ(threads + 1, count_threads(getpid()));
 	ASSERT_EQ(0, ring_chain(1));
 	ASSERT_EQ(0, ring_chain(1));
-	EXPECT_EQ(before + 1, count_threads(getpid()));
+	EXPECT_EQ(1, count_spares(getpid()));
 }
 
 TEST(chain_without_ring_makes_no_spare)
 {
-	int before = count_threads(getpid());
-
 	ASSERT_EQ(0, ring_chain(0));
-	EXPECT_EQ(before, count_threads(getpid()));
+	EXPECT_EQ(0, count_spares(getpid()));
 }
 
 TEST(max_spares_zero_makes_none_and_chains_still_run)
 {
-	int before = count_threads(getpid());
-
 	ASSERT_EQ(0, write_int_file(SYSLET_PROC "max_spares", 0));
 	EXPECT_EQ(0, ring_chain(1));
-	EXPECT_EQ(before, count_threads(getpid()));
+	EXPECT_EQ(0, count_spares(getpid()));
 	ASSERT_EQ(0, write_int_file(SYSLET_PROC "max_spares", 16));
 	EXPECT_EQ(-1, write_int_file(SYSLET_PROC "max_spares", 4097));
 }
@@ -129,7 +138,7 @@ static void *ring_chains(void *arg)
 
 TEST(concurrent_chains_share_a_bounded_pool)
 {
-	int before = count_threads(getpid()), spares, i;
+	int spares, i;
 	pthread_t t[4];
 	void *bad;
 
@@ -140,7 +149,7 @@ TEST(concurrent_chains_share_a_bounded_pool)
 		EXPECT_EQ(0, (long)bad);
 	}
 	/* At most one spare per chain in flight: four threads, four spares. */
-	spares = count_threads(getpid()) - before;
+	spares = count_spares(getpid());
 	EXPECT_LE(1, spares);
 	EXPECT_GE(4, spares);
 }
@@ -174,10 +183,22 @@ static pid_t child_with_spare(void (*then)(void))
 
 	if (pid)
 		return pid;
-	if (ring_chain(1) || count_threads(getpid()) != 2)
+	if (ring_chain(1) || count_spares(getpid()) != 1)
 		_exit(100);
 	then();
 	_exit(101);
+}
+
+/* Run @then in a child with a spare parked; it must exit with @code. */
+static void expect_exit_code(struct __test_metadata *_metadata,
+			     void (*then)(void), int code)
+{
+	pid_t pid = child_with_spare(then);
+	int status;
+
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(code, WEXITSTATUS(status));
 }
 
 static void just_exit_group(void)
@@ -187,12 +208,7 @@ static void just_exit_group(void)
 
 TEST(exit_group_with_spare_parked)
 {
-	pid_t pid = child_with_spare(just_exit_group);
-	int status;
-
-	ASSERT_EQ(0, wait_child(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	expect_exit_code(_metadata, just_exit_group, 0);
 }
 
 static void sys_exit_7(void)
@@ -202,12 +218,7 @@ static void sys_exit_7(void)
 
 TEST(last_real_thread_sys_exit_ends_the_process)
 {
-	pid_t pid = child_with_spare(sys_exit_7);
-	int status;
-
-	ASSERT_EQ(0, wait_child(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(7, WEXITSTATUS(status));
+	expect_exit_code(_metadata, sys_exit_7, 7);
 }
 
 static void *exit_9_later(void *arg)
@@ -229,12 +240,7 @@ static void leader_exits_first(void)
 
 TEST(last_real_thread_after_the_leader_ends_the_process)
 {
-	pid_t pid = child_with_spare(leader_exits_first);
-	int status;
-
-	ASSERT_EQ(0, wait_child(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(9, WEXITSTATUS(status));
+	expect_exit_code(_metadata, leader_exits_first, 9);
 }
 
 /* After exec the process has one thread: its spares went with the old image. */
@@ -245,12 +251,7 @@ static void exec_thread_counter(void)
 
 TEST(exec_with_spare_parked)
 {
-	pid_t pid = child_with_spare(exec_thread_counter);
-	int status;
-
-	ASSERT_EQ(0, wait_child(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(1, WEXITSTATUS(status));
+	expect_exit_code(_metadata, exec_thread_counter, 1);
 }
 
 static void wait_forever(void)
@@ -322,44 +323,7 @@ static void count_threads_in_fork(void)
 
 TEST(fork_child_has_no_spares)
 {
-	pid_t pid = child_with_spare(count_threads_in_fork);
-	int status;
-
-	ASSERT_EQ(0, wait_child(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(1, WEXITSTATUS(status));
-}
-
-/* The thread of @pid named syslet, or 0. */
-static pid_t find_spare(pid_t pid)
-{
-	char path[96], comm[32];
-	struct dirent *d;
-	pid_t spare = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return 0;
-	while (!spare && (d = readdir(dir))) {
-		int fd;
-		ssize_t n;
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", pid,
-			 d->d_name);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, comm, sizeof(comm) - 1);
-		close(fd);
-		if (n > 0 && !strncmp(comm, "syslet\n", n))
-			spare = atoi(d->d_name);
-	}
-	closedir(dir);
-	return spare;
+	expect_exit_code(_metadata, count_threads_in_fork, 1);
 }
 
 /*
@@ -369,19 +333,18 @@ static pid_t find_spare(pid_t pid)
  */
 TEST(debugger_stops_and_releases_a_parked_spare)
 {
-	pid_t pid = child_with_spare(wait_forever), spare;
+	pid_t pid = child_with_spare(wait_forever), spare = 0;
 	int status;
 
 	usleep(100 * 1000);
-	spare = find_spare(pid);
-	ASSERT_LT(0, spare);
+	ASSERT_EQ(1, spares_of(pid, &spare));
 	ASSERT_EQ(0, ptrace(PTRACE_SEIZE, spare, 0, 0));
 	ASSERT_EQ(0, ptrace(PTRACE_INTERRUPT, spare, 0, 0));
 	ASSERT_EQ(spare, waitpid(spare, &status, __WALL));
 	EXPECT_TRUE(WIFSTOPPED(status));
 	ASSERT_EQ(0, ptrace(PTRACE_DETACH, spare, 0, 0));
 	usleep(100 * 1000);
-	EXPECT_EQ(2, count_threads(pid));
+	EXPECT_EQ(1, count_spares(pid));
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(0, wait_child(pid, &status, 0));
 	ASSERT_TRUE(WIFSIGNALED(status));
