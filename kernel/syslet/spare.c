@@ -175,6 +175,14 @@ void syslet_spare_reserve(struct syslet_task *st)
 		st->reserved = syslet_spare_create(group);
 }
 
+/* Park a spare given back, unless it is exiting; siglock held. */
+static void syslet_spare_park(struct syslet_group *group,
+			      struct task_struct *p)
+{
+	if (!p->syslet->exited)
+		list_add(&p->syslet->park_node, &group->parked);
+}
+
 /**
  * syslet_spare_release - park the spare @st reserved again
  * @st: the current task's syslet state
@@ -182,15 +190,12 @@ void syslet_spare_reserve(struct syslet_task *st)
 void syslet_spare_release(struct syslet_task *st)
 {
 	struct task_struct *p = st->reserved;
-	struct syslet_task *spare;
 
 	if (!p)
 		return;
 	st->reserved = NULL;
-	spare = p->syslet;
 	spin_lock_irq(&current->sighand->siglock);
-	if (!spare->exited)
-		list_add(&spare->park_node, &current->signal->syslet->parked);
+	syslet_spare_park(current->signal->syslet, p);
 	spin_unlock_irq(&current->sighand->siglock);
 	put_task_struct(p);
 }
@@ -225,8 +230,7 @@ void syslet_group_exit(struct task_struct *tsk, long code)
 		struct task_struct *p = st->reserved;
 
 		st->reserved = NULL;
-		if (!p->syslet->exited)
-			list_add(&p->syslet->park_node, &group->parked);
+		syslet_spare_park(group, p);
 		/* Not the last reference while the spare lives: no freeing here. */
 		put_task_struct(p);
 	}

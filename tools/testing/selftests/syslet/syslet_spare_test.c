@@ -20,28 +20,12 @@
 #include "../kselftest_harness.h"
 #include "syslet_test.h"
 
-static int count_threads(pid_t pid)
-{
-	char path[64];
-	struct dirent *d;
-	int n = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir)))
-		n += d->d_name[0] != '.';
-	closedir(dir);
-	return n;
-}
-
 /*
- * The spares of @pid: its threads named syslet. Counted by name, since a
- * thread just joined may still be listed for a moment.
+ * Count the threads of @pid, or with @name only those named so, and store
+ * the first such tid in @first. Spares are counted by name, since a thread
+ * just joined may still be listed for a moment.
  */
-static int spares_of(pid_t pid, pid_t *first)
+static int threads_of(pid_t pid, const char *name, pid_t *first)
 {
 	char path[96], comm[32];
 	struct dirent *d;
@@ -58,21 +42,37 @@ static int spares_of(pid_t pid, pid_t *first)
 
 		if (d->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", pid,
-			 d->d_name);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		len = read(fd, comm, sizeof(comm) - 1);
-		close(fd);
-		if (len > 0 && !strncmp(comm, "syslet\n", len)) {
-			if (first && !n)
-				*first = atoi(d->d_name);
-			n++;
+		if (name) {
+			snprintf(path, sizeof(path), "/proc/%d/task/%s/comm",
+				 pid, d->d_name);
+			fd = open(path, O_RDONLY);
+			if (fd < 0)
+				continue;
+			len = read(fd, comm, sizeof(comm) - 1);
+			close(fd);
+			if (len <= 0)
+				continue;
+			comm[len] = '\0';
+			comm[strcspn(comm, "\n")] = '\0';
+			if (strcmp(comm, name))
+				continue;
 		}
+		if (first && !n)
+			*first = atoi(d->d_name);
+		n++;
 	}
 	closedir(dir);
 	return n;
+}
+
+static int count_threads(pid_t pid)
+{
+	return threads_of(pid, NULL, NULL);
+}
+
+static int spares_of(pid_t pid, pid_t *first)
+{
+	return threads_of(pid, "syslet", first);
 }
 
 static int count_spares(pid_t pid)
