@@ -92,7 +92,9 @@ hook sched-add-per-task-syslet-state
 hook syslet-add-per-process-state
 hook x86-syscalls-wire-up
 hook syscalls-add-COND_SYSCALL
-add "syslet: read, validate and run atom chains
+hook sched-let-a-syslet-chain-hand
+hook signal-deliver-a-thread-directed
+add "syslet: read, validate and run atom chains, and move them when they block
 
 async_exec() reads a whole chain in once, validates it (length, cycles,
 flags, reserved fields, refused system calls, readable and writable
@@ -100,22 +102,32 @@ pointers) and runs it in the caller's context. Each atom goes through
 syscall_trace_enter() and syscall_exit_work(), so seccomp, ptrace and
 audit see it as a system call made by the caller. Between atoms the task
 runs its task_work and stops for pending signals, as it would between two
-system calls. A chain that has a completion ring first reserves a spare
-thread of its process, parked and reused, for the cache-miss handoff to
-come. /proc/sys/kernel/syslet/ carries the ABI version (the probe: the
-syscall numbers are reused by later kernels), the switch that turns
-syslets off and the per-process bound on spares." \
+system calls.
+
+A chain that has a completion ring first reserves a spare thread of its
+process, parked and reused. If an atom then blocks, the sched hook hands
+the caller over: the spare takes the caller's TID (and for a thread
+group leader the leadership, as de_thread() moves it), registers, TLS,
+signal state and per-thread registrations, and returns 0 from
+async_exec() as the caller, while the blocked task finishes the chain,
+posts its completion to the ring and parks as a spare. async_wait()
+waits for completions. /proc/sys/kernel/syslet/ carries the ABI version
+(the probe: the syscall numbers are reused by later kernels), the switch
+that turns syslets off, the per-process bound on spares and the count of
+completions lost to unmapped rings." \
 	kernel/syslet/ \
 	kernel/syslet/Kconfig kernel/syslet/Makefile kernel/syslet/syslet.h \
 	kernel/syslet/chain.c kernel/syslet/run.c kernel/syslet/spare.c \
+	kernel/syslet/handoff.c kernel/syslet/identity.c kernel/syslet/ring.c \
 	kernel/syslet/syscalls.c kernel/syslet/sysctl.c
 hook syslet-hook-the-subsystem-into-Kconfig
 add "Documentation: describe syslets
 
 The ABI, flow control, every limit and error, how atoms meet seccomp,
-ptrace and audit, and the footprint on existing files." \
+ptrace and audit, cache misses with the table of per-thread attributes
+across one, completion rings, and the footprint on existing files." \
 	Documentation/syslet.rst Documentation/syslet.rst
-add "selftests/syslet: test the synchronous ABI and spare threads
+add "selftests/syslet: test the ABI, spare threads and cache misses
 
 kselftest_harness tests for every rule: ABI edges, each stop condition
 on both branches with and without the skip branch, result feeding,
@@ -123,7 +135,11 @@ every refusal with proof that nothing ran and nothing was written,
 signals and task_work between atoms, threads and fork, and ptrace,
 seccomp and audit inside atoms. Spare threads: made once and reused,
 bounded, and out of the way of exit, SYS_exit of the last real thread,
-exec, SIGKILL, core dumps, group stop, fork and the cgroup freezer." \
+exec, SIGKILL, core dumps, group stop, fork and the cgroup freezer.
+Cache misses: the caller's identity after a miss, waitpid and exec after
+a leader's miss, a tgkill storm, a thousand chains outstanding, a full
+ring, the flags, the spare limit, seccomp, and stop, ptrace attach and
+exit with atoms blocked." \
 	tools/testing/selftests/syslet/ \
 	$(cd "$project" && ls tools/testing/selftests/syslet/*)
 hook selftests-run-the-syslet-tests
@@ -138,9 +154,9 @@ cat > "$cover" <<'EOF'
 Syslets in the 2007 sense of Ingo Molnar's series: a chain of system
 calls ("atoms") submitted with one async_exec() call, read in and
 validated up front, and run in the caller's own context with results
-fed from atom to atom. This series has the ABI and synchronous chains;
-cache misses (moving a blocked chain to a spare thread), completion
-rings and threadlets follow. Documentation/syslet.rst says what is done
+fed from atom to atom; when an atom blocks, the caller goes on in a
+spare thread with its identity intact and the completion arrives in a
+ring. Threadlets follow. Documentation/syslet.rst says what is done
 and why; the selftests show it.
 EOF
 sed -i "/\*\*\* BLURB HERE \*\*\*/{

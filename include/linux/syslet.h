@@ -30,6 +30,19 @@ struct signal_struct;
 void syslet_task_free(struct task_struct *tsk);
 void syslet_group_exit(struct task_struct *tsk, long code);
 void syslet_group_free(struct signal_struct *sig);
+void syslet_sched_sleeping(struct task_struct *tsk);
+struct task_struct *__syslet_signal_target(struct task_struct *t);
+
+/*
+ * A signal for a thread that handed its identity to another task after a
+ * cache miss goes to the task that holds the identity now. Siglock held.
+ */
+static inline struct task_struct *syslet_signal_target(struct task_struct *t)
+{
+	if (likely(!t->syslet))
+		return t;
+	return __syslet_signal_target(t);
+}
 
 /* A child of fork() or clone() starts with no syslet state of its own. */
 static inline void syslet_task_fork(struct task_struct *p)
@@ -41,6 +54,11 @@ static inline void syslet_task_free(struct task_struct *tsk) { }
 static inline void syslet_task_fork(struct task_struct *p) { }
 static inline void syslet_group_exit(struct task_struct *tsk, long code) { }
 static inline void syslet_group_free(struct signal_struct *sig) { }
+static inline void syslet_sched_sleeping(struct task_struct *tsk) { }
+static inline struct task_struct *syslet_signal_target(struct task_struct *t)
+{
+	return t;
+}
 #endif
 
 #endif /* _LINUX_SYSLET_H */

@@ -29,6 +29,13 @@
  * code) has not run: the chain ends before it, and if it was the first
  * atom, async_exec() returns the restart code itself, so the signal code
  * restarts or fails the whole call exactly as it would a direct call.
+ *
+ * A task whose chain went asynchronous (see handoff.c) has no caller to
+ * return a signal to: it blocks every signal but SIGKILL and SIGSTOP. For
+ * it, an interrupted atom means a stop, a freeze or a tracer's attach:
+ * it lets get_signal() act on that and runs the atom again, the way the
+ * signal code restarts a system call (restart_block included), and a
+ * pending signal between atoms is handled the same way.
  */
 #include <linux/audit.h>
 #include <linux/entry-common.h>
@@ -137,10 +144,25 @@ static long syslet_atom_syscall(struct pt_regs *regs,
 	return regs->ax;
 }
 
-static long syslet_atom_run(struct pt_regs *regs,
+/* Stops, freezes and a tracer's attach, for a task whose caller went on. */
+static void syslet_worker_signals(void)
+{
+	struct ksignal ksig;
+
+	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
+		clear_notify_signal();
+	/* Never true: every signal with a handler is blocked. */
+	while (task_sigpending(current) && !get_signal(&ksig))
+		;
+}
+
+static long syslet_atom_run(struct syslet_task *st,
+			    struct pt_regs *regs,
 			    const struct syslet_atom *atom)
 {
 	u64 args[6] = { };
+	bool sync = atom->flags & SYSLET_SYNC;
+	long ret;
 	int i;
 
 	/* Read now, not at submission: an earlier atom may have fed them. */
@@ -149,7 +171,20 @@ static long syslet_atom_run(struct pt_regs *regs,
 		    get_user(args[i], (u64 __user *)u64_to_user_ptr(atom->arg_ptr[i])))
 			return -EFAULT;
 	}
-	return syslet_atom_syscall(regs, atom, args);
+
+	if (sync)
+		current->flags &= ~PF_SYSLET;
+	ret = syslet_atom_syscall(regs, atom, args);
+	while (syslet_is_restart(ret) && st->state == SYSLET_MISSED) {
+		syslet_worker_signals();
+		if (ret == -ERESTART_RESTARTBLOCK)
+			ret = current->restart_block.fn(&current->restart_block);
+		else
+			ret = syslet_atom_syscall(regs, atom, args);
+	}
+	if (sync && st->state == SYSLET_ARMED)
+		current->flags |= PF_SYSLET;
+	return ret;
 }
 
 static bool syslet_atom_stops(const struct syslet_atom *atom, long ret)
@@ -163,33 +198,41 @@ static bool syslet_atom_stops(const struct syslet_atom *atom, long ret)
 /*
  * What a return to user space would do before the next system call: run
  * task_work (deferred fput() among others) and, through a pending signal,
- * end the chain. io_uring's task_work notification is no signal.
+ * end the chain; a task whose caller went on acts on the signal instead.
+ * io_uring's task_work notification is no signal.
  */
-static bool syslet_between_atoms(void)
+static bool syslet_between_atoms(struct syslet_task *st)
 {
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
 	if (task_work_pending(current))
 		task_work_run();
 	cond_resched();
+	if (st->state == SYSLET_MISSED)
+		syslet_worker_signals();
 	return !task_sigpending(current);
 }
 
 /**
  * syslet_chain_run - run a validated chain in the caller's context
- * @chain: the chain, as syslet_chain_read() left it
+ * @st:		the caller's syslet state, with the chain as
+ *		syslet_chain_read() left it
+ * @end:	set to the index of the atom the chain ended at: the last one
+ *		that ran (an atom whose arguments cannot be read runs with the
+ *		result -EFAULT), or the one whose result could not be stored
  *
  * Return: the user address of the last atom that ran; an -ERESTART* code
  * if the first atom was interrupted before it could do anything (nothing
  * ran); or -EFAULT if an atom's result could not be stored through its
  * ret_ptr (the chain ends at that atom; the atoms before it have run).
  */
-long syslet_chain_run(const struct syslet_chain *chain)
+long syslet_chain_run(struct syslet_task *st, unsigned int *end)
 {
+	const struct syslet_chain *chain = &st->chain;
 	struct pt_regs *regs = current_pt_regs();
 	struct syslet_saved_regs saved;
 	const struct syslet_atom *atom;
-	unsigned int idx = 0;
+	unsigned int idx = 0, last_idx = 0;
 	long ret, last = 0;
 
 	syslet_regs_save(&saved, regs);
@@ -197,7 +240,7 @@ long syslet_chain_run(const struct syslet_chain *chain)
 
 	for (;;) {
 		atom = &chain->atoms[idx];
-		ret = syslet_atom_run(regs, atom);
+		ret = syslet_atom_run(st, regs, atom);
 
 		if (syslet_is_restart(ret)) {
 			if (ret == -ERESTART_RESTARTBLOCK) {
@@ -209,6 +252,7 @@ long syslet_chain_run(const struct syslet_chain *chain)
 				ret = last;
 			break;
 		}
+		last_idx = idx;
 		if (atom->ret_ptr &&
 		    put_user(ret, (s64 __user *)u64_to_user_ptr(atom->ret_ptr))) {
 			ret = -EFAULT;
@@ -224,10 +268,11 @@ long syslet_chain_run(const struct syslet_chain *chain)
 			idx = SYSLET_ATOM_NONE;
 
 		ret = last;
-		if (idx == SYSLET_ATOM_NONE || !syslet_between_atoms())
+		if (idx == SYSLET_ATOM_NONE || !syslet_between_atoms(st))
 			break;
 	}
 
 	syslet_regs_restore(&saved, regs);
+	*end = last_idx;
 	return ret;
 }

@@ -19,12 +19,22 @@
  * stop, the freezers and group exit (exit_group, exec, core dumps, fatal
  * signals) like any thread.
  *
- * What no ordinary thread needs: spares must not keep their process alive.
- * When the last real thread calls SYS_exit, syslet_group_exit() ends the
- * group as exit_group() would. The count it needs, and the list of parked
- * spares, live in the group's struct syslet_group under siglock.
+ * A spare becomes the caller only if it already has what it cannot take
+ * over by itself (credentials, seccomp filter, files, fs and namespaces,
+ * cgroup, scheduling policy and affinity): syslet_spare_fits() says which
+ * parked spare may serve a caller, and a new spare, made by the caller,
+ * has all of it from birth.
+ *
+ * What no ordinary thread needs: spares, and tasks that finish a chain
+ * whose caller went on, must not keep their process alive. When the last
+ * real thread calls SYS_exit, syslet_group_exit() ends the group as
+ * exit_group() would. The count it needs, and the list of parked spares,
+ * live in the group's struct syslet_group under siglock.
  */
+#include <linux/cgroup.h>
+#include <linux/cpumask.h>
 #include <linux/list.h>
+#include <linux/pid.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -34,13 +44,10 @@
 
 struct syslet_task *syslet_task_alloc(void)
 {
-	struct syslet_task *st = kmalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
+	struct syslet_task *st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
 
 	if (st) {
-		st->reserved = NULL;
-		st->self = NULL;
-		st->is_spare = false;
-		st->exited = false;
+		init_completion(&st->taken);
 		INIT_LIST_HEAD(&st->park_node);
 	}
 	return st;
@@ -50,8 +57,11 @@ void syslet_task_free(struct task_struct *tsk)
 {
 	struct syslet_task *st = tsk->syslet;
 
+	if (!st)
+		return;
 	/* A reservation lasts only as long as the system call that made it. */
-	WARN_ON_ONCE(st && st->reserved);
+	WARN_ON_ONCE(st->reserved || st->donor);
+	put_pid(st->handed_pid);
 	kfree(st);
 	tsk->syslet = NULL;
 }
@@ -62,18 +72,19 @@ void syslet_group_free(struct signal_struct *sig)
 }
 
 /* The group's state, made on first use. */
-static struct syslet_group *syslet_group_get(void)
+struct syslet_group *syslet_group_get(void)
 {
 	struct signal_struct *sig = current->signal;
 	struct syslet_group *group = READ_ONCE(sig->syslet), *new;
 
 	if (likely(group))
 		return group;
-	new = kmalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
 	if (!new)
 		return NULL;
 	INIT_LIST_HEAD(&new->parked);
-	new->nr_spares = 0;
+	mutex_init(&new->ring_lock);
+	init_waitqueue_head(&new->ring_wait);
 
 	spin_lock_irq(&current->sighand->siglock);
 	group = sig->syslet;
@@ -87,26 +98,45 @@ static struct syslet_group *syslet_group_get(void)
 	return group;
 }
 
-/* Park until killed, stopped or frozen; taking over comes later. */
+/**
+ * syslet_park - wait as a spare until handed a caller
+ * @st: the current task's syslet state
+ *
+ * Interruptible and freezable, like an io-wq worker: a signal (only
+ * SIGKILL and SIGSTOP get through) goes to get_signal(), which stops,
+ * freezes, or exits with the group. Returns once the task has taken a
+ * caller over, to return to user space as that caller.
+ */
+void syslet_park(struct syslet_task *st)
+{
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE | TASK_FREEZABLE);
+		/* A donor first: its caller must not wait for our signals. */
+		if (READ_ONCE(st->donor)) {
+			__set_current_state(TASK_RUNNING);
+			if (syslet_take_over(st))
+				return;
+			continue;
+		}
+		if (signal_pending(current)) {
+			struct ksignal ksig;
+
+			__set_current_state(TASK_RUNNING);
+			get_signal(&ksig);
+			continue;
+		}
+		schedule();
+	}
+}
+
+/* A new spare parks; it returns to user space only as a caller taken over. */
 static int syslet_spare_main(void *arg)
 {
 	sigset_t blocked;
 
 	siginitsetinv(&blocked, sigmask(SIGKILL) | sigmask(SIGSTOP));
 	set_current_blocked(&blocked);
-
-	for (;;) {
-		set_current_state(TASK_INTERRUPTIBLE | TASK_FREEZABLE);
-		if (signal_pending(current)) {
-			struct ksignal ksig;
-
-			__set_current_state(TASK_RUNNING);
-			/* Stops, freezes, or exits with the group. */
-			get_signal(&ksig);
-			continue;
-		}
-		schedule();
-	}
+	syslet_park(current->syslet);
 	return 0;
 }
 
@@ -126,7 +156,7 @@ static struct task_struct *syslet_spare_create(struct syslet_group *group)
 
 	if (!st)
 		return NULL;
-	st->is_spare = true;
+	st->kernel_only = true;
 	p = copy_process(NULL, 0, NUMA_NO_NODE, &args);
 	if (IS_ERR(p)) {
 		kfree(st);
@@ -136,21 +166,58 @@ static struct task_struct *syslet_spare_create(struct syslet_group *group)
 	st->self = p;
 	p->syslet = st;
 	spin_lock_irq(&current->sighand->siglock);
-	group->nr_spares++;
+	group->nr_kernel_only++;
 	spin_unlock_irq(&current->sighand->siglock);
 	get_task_struct(p);
 	wake_up_new_task(p);
 	return p;
 }
 
+/*
+ * Whether @spare may become @tsk's caller. What a spare cannot take over
+ * from another task by itself it must already share: everything below is
+ * inherited from the thread that made the spare, so a new spare made by
+ * @tsk always fits. Siglock held; a parked spare changes none of it.
+ */
+static bool syslet_spare_fits(struct task_struct *spare,
+			      struct task_struct *tsk)
+{
+	bool fits;
+
+	if (spare->ptrace || spare->cred != tsk->cred ||
+	    spare->real_cred != tsk->real_cred ||
+	    spare->atomic_flags != tsk->atomic_flags ||
+	    spare->files != tsk->files || spare->fs != tsk->fs ||
+	    spare->nsproxy != tsk->nsproxy ||
+	    spare->policy != tsk->policy ||
+	    spare->static_prio != tsk->static_prio ||
+	    spare->rt_priority != tsk->rt_priority ||
+	    !cpumask_equal(&spare->cpus_mask, &tsk->cpus_mask) ||
+	    spare->thread.fpu.fpstate != &spare->thread.fpu.__fpstate)
+		return false;
+#ifdef CONFIG_SECCOMP
+	if (spare->seccomp.mode != tsk->seccomp.mode)
+		return false;
+#endif
+#ifdef CONFIG_SECCOMP_FILTER
+	if (spare->seccomp.filter != tsk->seccomp.filter)
+		return false;
+#endif
+	rcu_read_lock();
+	fits = task_css_set(spare) == task_css_set(tsk);
+	rcu_read_unlock();
+	return fits;
+}
+
 /**
  * syslet_spare_reserve - give @st a spare of its own for the coming chain
  * @st: the current task's syslet state
  *
- * A parked spare if there is one, else a new one while the process is under
- * kernel.syslet.max_spares and the thread limits. Without one, @st->reserved
- * stays NULL and the chain can only run synchronously. The reservation
- * holds a reference: the spare may be killed meanwhile.
+ * A parked spare that fits the caller if there is one, else a new one
+ * while the process is under kernel.syslet.max_spares and the thread
+ * limits. Without one, @st->reserved stays NULL and the chain can only run
+ * synchronously. The reservation holds a reference: the spare may be
+ * killed meanwhile.
  */
 void syslet_spare_reserve(struct syslet_task *st)
 {
@@ -161,14 +228,16 @@ void syslet_spare_reserve(struct syslet_task *st)
 	if (!group)
 		return;
 	spin_lock_irq(&current->sighand->siglock);
-	spare = list_first_entry_or_null(&group->parked, struct syslet_task,
-					 park_node);
-	if (spare) {
-		list_del_init(&spare->park_node);
-		/* Alive: a spare leaves the list, under siglock, as it exits. */
-		st->reserved = get_task_struct(spare->self);
+	list_for_each_entry(spare, &group->parked, park_node) {
+		if (syslet_spare_fits(spare->self, current)) {
+			list_del_init(&spare->park_node);
+			/* Alive: it leaves the list, under siglock, as it exits. */
+			st->reserved = get_task_struct(spare->self);
+			break;
+		}
 	}
-	may_create = !spare && group->nr_spares < syslet_max_spares();
+	may_create = !st->reserved &&
+		     group->nr_kernel_only < syslet_max_spares();
 	spin_unlock_irq(&current->sighand->siglock);
 
 	if (may_create)
@@ -201,14 +270,29 @@ void syslet_spare_release(struct syslet_task *st)
 }
 
 /**
+ * syslet_retire - park the current task, whose caller went on, as a spare
+ * @st: its syslet state
+ *
+ * Returns once it has taken over another caller.
+ */
+void syslet_retire(struct syslet_task *st)
+{
+	spin_lock_irq(&current->sighand->siglock);
+	syslet_spare_park(current->signal->syslet, current);
+	spin_unlock_irq(&current->sighand->siglock);
+	syslet_park(st);
+}
+
+/**
  * syslet_group_exit - account for a thread leaving the group
  * @tsk:	the exiting thread, current
  * @code:	its exit code
  *
  * Called by synchronize_group_exit() with siglock held, after
- * quick_threads has dropped @tsk. A spare leaves the count and the parked
- * list. A real thread gives back a spare it still holds, and if it leaves
- * only spares behind, ends the group as do_group_exit() would.
+ * quick_threads has dropped @tsk. A thread gives back a spare it still
+ * holds; a kernel-only one leaves the count and the parked list; and a
+ * real thread that leaves only kernel-only ones behind ends the group as
+ * do_group_exit() would.
  */
 void syslet_group_exit(struct task_struct *tsk, long code)
 {
@@ -219,12 +303,6 @@ void syslet_group_exit(struct task_struct *tsk, long code)
 	lockdep_assert_held(&tsk->sighand->siglock);
 	if (!group)
 		return;
-	if (st && st->is_spare) {
-		st->exited = true;
-		group->nr_spares--;
-		list_del_init(&st->park_node);
-		return;
-	}
 	/* Killed inside a chain (seccomp, say): give the reservation back. */
 	if (st && st->reserved) {
 		struct task_struct *p = st->reserved;
@@ -234,7 +312,14 @@ void syslet_group_exit(struct task_struct *tsk, long code)
 		/* Not the last reference while the spare lives: no freeing here. */
 		put_task_struct(p);
 	}
-	if (group->nr_spares && sig->quick_threads == group->nr_spares &&
+	if (st && st->kernel_only) {
+		st->exited = true;
+		group->nr_kernel_only--;
+		list_del_init(&st->park_node);
+		return;
+	}
+	if (group->nr_kernel_only &&
+	    sig->quick_threads == group->nr_kernel_only &&
 	    !(sig->flags & SIGNAL_GROUP_EXIT)) {
 		sig->flags = SIGNAL_GROUP_EXIT;
 		sig->group_exit_code = code;

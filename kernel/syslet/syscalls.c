@@ -23,8 +23,8 @@ static_assert(sizeof(struct async_head_user) == SYSLET_AHU_SIZE_VER0);
  * accepted when the bytes this kernel does not know are zero. Read word by
  * word, as the atoms are (see syslet_uatom_get()): this runs on every call.
  */
-static int syslet_head_read(struct async_head_user *ahu,
-			    struct async_head_user __user *uahu)
+int syslet_head_read(struct async_head_user *ahu,
+		     struct async_head_user __user *uahu)
 {
 	u64 *words = (u64 *)ahu;
 	u64 size, entries;
@@ -77,6 +77,8 @@ static struct syslet_task *syslet_task_get(void)
 	if (likely(st))
 		return st;
 	st = syslet_task_alloc();
+	if (st)
+		st->self = current;
 	current->syslet = st;
 	return st;
 }
@@ -86,6 +88,7 @@ SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 {
 	struct async_head_user ahu;
 	struct syslet_task *st;
+	unsigned int end;
 	long ret;
 
 	if (!syslet_enabled())
@@ -100,25 +103,22 @@ SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 	if (ret)
 		return ret;
 	/* Only a chain with a ring to complete into may go asynchronous. */
-	if (ahu.completion_ring)
-		syslet_spare_reserve(st);
-	ret = syslet_chain_run(&st->chain);
-	syslet_spare_release(st);
-	return ret;
+	if (ahu.completion_ring) {
+		ret = syslet_arm(st, &ahu, uahu);
+		if (ret)
+			return ret;
+		if (st->state == SYSLET_ARMED &&
+		    (st->chain.atoms[0].flags & SYSLET_ASYNC))
+			syslet_hand_off(current);
+	}
+	ret = syslet_chain_run(st, &end);
+	return syslet_chain_done(st, ret, end);
 }
 
 /*
- * Cache misses, completions and threadlets come with their own series; the
- * numbers are taken now so the ABI does not move when they do.
+ * Threadlets come with their own series; the numbers are taken now so the
+ * ABI does not move when they do.
  */
-SYSCALL_DEFINE4(async_wait, unsigned long, min_wait_events,
-		unsigned long, user_ring_idx,
-		struct async_head_user __user *, uahu,
-		struct __kernel_timespec __user *, timeout)
-{
-	return syslet_enabled() ? -EOPNOTSUPP : -EPERM;
-}
-
 SYSCALL_DEFINE2(async_thread, void __user *, event,
 		struct async_head_user __user *, uahu)
 {

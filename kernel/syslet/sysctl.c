@@ -11,7 +11,12 @@
  * max_spares	the most spare threads one process may have (default 16,
  *		at most 4096); RLIMIT_NPROC and the pids cgroup apply too.
  *		0: chains never get one and always run synchronously.
+ * lost_completions
+ *		completions of moved chains that could not be written
+ *		because their ring or async_head_user had been unmapped,
+ *		since boot; read-only.
  */
+#include <linux/atomic.h>
 #include <linux/init.h>
 #include <linux/sysctl.h>
 
@@ -21,6 +26,7 @@ static int syslet_abi_version = SYSLET_ABI_VERSION;
 static int sysctl_syslet_enabled = 1;
 static unsigned int sysctl_syslet_max_spares = 16;
 static unsigned int syslet_max_spares_limit = 4096;
+static atomic_long_t syslet_lost_completions;
 
 bool syslet_enabled(void)
 {
@@ -30,6 +36,22 @@ bool syslet_enabled(void)
 unsigned int syslet_max_spares(void)
 {
 	return READ_ONCE(sysctl_syslet_max_spares);
+}
+
+void syslet_count_lost_completion(void)
+{
+	atomic_long_inc(&syslet_lost_completions);
+}
+
+static int syslet_lost_completions_show(const struct ctl_table *table,
+					int write, void *buffer, size_t *lenp,
+					loff_t *ppos)
+{
+	unsigned long lost = atomic_long_read(&syslet_lost_completions);
+	struct ctl_table t = *table;
+
+	t.data = &lost;
+	return proc_doulongvec_minmax(&t, write, buffer, lenp, ppos);
 }
 
 static struct ctl_table syslet_sysctls[] = {
@@ -57,6 +79,12 @@ static struct ctl_table syslet_sysctls[] = {
 		.proc_handler	= proc_douintvec_minmax,
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= &syslet_max_spares_limit,
+	},
+	{
+		.procname	= "lost_completions",
+		.maxlen		= sizeof(unsigned long),
+		.mode		= 0444,
+		.proc_handler	= syslet_lost_completions_show,
 	},
 };
 

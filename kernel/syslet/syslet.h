@@ -2,8 +2,12 @@
 #ifndef _KERNEL_SYSLET_H
 #define _KERNEL_SYSLET_H
 
+#include <linux/completion.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+#include <asm/ptrace.h>
 #include <uapi/linux/syslet.h>
 
 /* Index value meaning "no atom": the chain ends here. */
@@ -50,50 +54,112 @@ struct syslet_chain {
 	struct syslet_atom	atoms[SYSLET_MAX_ATOMS];
 };
 
+/*
+ * Where a task stands with the chain it runs. Only the task itself changes
+ * it (the sched hook runs as the task that is about to sleep).
+ */
+enum syslet_state {
+	SYSLET_IDLE,	/* no chain, or one that runs synchronously to its end */
+	SYSLET_ARMED,	/* moves to the reserved spare when it blocks */
+	SYSLET_MISSED,	/* blocked: the caller went on in the reserved spare */
+};
+
 /**
  * struct syslet_task - per-task syslet state, behind task_struct::syslet
  * @chain:	buffer for the chain being run, allocated on first use so the
  *		cached path allocates nothing
+ * @state:	enum syslet_state
  * @reserved:	the spare this task holds while it runs a chain that may go
  *		asynchronous, with a reference
- * @self:	(spares) the task this state belongs to
- * @is_spare:	this task is a spare: a thread of the group that runs no user
- *		code of its own
- * @exited:	(spares) past synchronize_group_exit(), never to be parked
+ * @head_regs:	(armed) the user registers the caller returns with
+ * @uahu:	(armed) the caller's struct async_head_user
+ * @ring:	(armed) its completion ring
+ * @ring_mask:	(armed) the ring's entry count less one
+ * @pkru:	(missed) the caller's PKRU, read by the task itself
+ * @taken:	(missed) completed once the spare has taken the caller over
+ * @self:	the task this state belongs to
+ * @kernel_only: runs no user code of its own: a spare, or a task finishing
+ *		a chain whose caller went on in a spare
+ * @exited:	(kernel-only) past synchronize_group_exit(), never to be parked
  * @park_node:	(spares) entry in syslet_group::parked while parked
+ * @donor:	(spares) the blocked task whose caller this spare is to take
+ *		over, with a reference; set by that task's sched hook
+ * @handed_pid:	the TID this task gave away at its last cache miss
+ * @handed_gp:	RCU state at that moment: until a grace period has passed,
+ *		a signal sent to @handed_pid may still be queued on this task
+ * @tasks_gp:	RCU state when this task last left the task list as thread
+ *		group leader; it may enter it again only after a grace period
  *
- * @exited and @park_node are protected by the group's siglock; the parked
- * list holds no references, as a spare unlinks itself when it exits.
+ * @kernel_only, @exited, @park_node, @handed_pid and @reserved (while
+ * missed) are protected by the group's siglock; the parked list holds no
+ * references, as a spare unlinks itself when it exits.
  */
 struct syslet_task {
-	struct syslet_chain	chain;
-	struct task_struct	*reserved;
-	struct task_struct	*self;
-	bool			is_spare;
-	bool			exited;
-	struct list_head	park_node;
+	struct syslet_chain		chain;
+	enum syslet_state		state;
+	struct task_struct		*reserved;
+	struct pt_regs			head_regs;
+	struct async_head_user __user	*uahu;
+	u64 __user			*ring;
+	u64				ring_mask;
+	u32				pkru;
+	struct completion		taken;
+	struct task_struct		*self;
+	bool				kernel_only;
+	bool				exited;
+	struct list_head		park_node;
+	struct task_struct		*donor;
+	struct pid			*handed_pid;
+	unsigned long			handed_gp;
+	unsigned long			tasks_gp;
 };
 
 /**
- * struct syslet_group - per-process syslet state, behind signal_struct::syslet
+ * struct syslet_group - per-process state, behind signal_struct::syslet
  * @parked:	spares waiting to be reserved
- * @nr_spares:	spares alive, parked or reserved; a group whose real threads
- *		have all exited ends even while spares remain
+ * @nr_kernel_only: threads that run no user code of their own, spares
+ *		and tasks finishing a moved chain; a group whose other threads
+ *		have all exited ends while these remain
+ * @ring_lock:	serializes posting to completion rings
+ * @ring_seq:	bumped on every posting and every async_wait() call, for
+ *		waiters on @ring_wait to recheck the rings
+ * @ring_wait:	async_wait() callers, and completers that found a ring full
  *
- * Both protected by the group's siglock.
+ * @parked and @nr_kernel_only are protected by the group's siglock.
  */
 struct syslet_group {
 	struct list_head	parked;
-	unsigned int		nr_spares;
+	unsigned int		nr_kernel_only;
+	struct mutex		ring_lock;	/* see above */
+	atomic_t		ring_seq;
+	wait_queue_head_t	ring_wait;
 };
 
 bool syslet_nr_refused(unsigned long nr);
 int syslet_chain_read(struct syslet_chain *chain, u64 uaddr);
-long syslet_chain_run(const struct syslet_chain *chain);
+long syslet_chain_run(struct syslet_task *st, unsigned int *end);
 bool syslet_enabled(void);
 unsigned int syslet_max_spares(void);
+void syslet_count_lost_completion(void);
+
+int syslet_head_read(struct async_head_user *ahu,
+		     struct async_head_user __user *uahu);
+
 struct syslet_task *syslet_task_alloc(void);
+struct syslet_group *syslet_group_get(void);
 void syslet_spare_reserve(struct syslet_task *st);
 void syslet_spare_release(struct syslet_task *st);
+void syslet_park(struct syslet_task *st);
+void syslet_retire(struct syslet_task *st);
+
+int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
+	       struct async_head_user __user *uahu);
+void syslet_hand_off(struct task_struct *tsk);
+long syslet_chain_done(struct syslet_task *st, long ret, unsigned int end);
+bool syslet_take_over(struct syslet_task *st);
+bool syslet_swap_identity(struct task_struct *donor);
+
+void syslet_ring_post(struct syslet_task *st, u64 value);
+void syslet_ring_poke(struct syslet_group *group);
 
 #endif /* _KERNEL_SYSLET_H */

@@ -39,6 +39,8 @@ ABI_ASSERT(offsetof(struct async_head_user, completion_ring) == 24,
 	   "completion_ring");
 ABI_ASSERT(offsetof(struct async_head_user, ring_size_bytes) == 32,
 	   "ring_size_bytes");
-ABI_ASSERT(offsetof(struct async_head_user, reserved) == 40, "reserved");
+ABI_ASSERT(offsetof(struct async_head_user, sync_chains) == 40,
+	   "sync_chains");
+ABI_ASSERT(offsetof(struct async_head_user, reserved) == 48, "reserved");
 ABI_ASSERT(ABI_ALIGNOF(struct async_head_user) == 8,
 	   "async_head_user alignment");

@@ -39,7 +39,8 @@ TEST(SysletAbi, EveryFieldIsSixtyFourBits)
 	EXPECT_EQ(8u, sizeof(a.private_data));
 	EXPECT_EQ(8u, sizeof(a.reserved));
 	EXPECT_EQ(8u, sizeof(h.completion_ring));
-	EXPECT_EQ(24u, sizeof(h.reserved));
+	EXPECT_EQ(8u, sizeof(h.sync_chains));
+	EXPECT_EQ(16u, sizeof(h.reserved));
 }
 
 TEST(SysletAbi, FlagsAreDistinctSingleBits)

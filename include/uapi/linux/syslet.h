@@ -4,7 +4,10 @@
  *
  * A syslet is a chain of "atoms", each one system call. async_exec() reads
  * the whole chain in, validates it, and then runs it in the caller's own
- * context, atom after atom, without returning to user space in between.
+ * context, atom after atom, without returning to user space in between,
+ * until it ends (async_exec() returns the address of the last atom that
+ * ran) or blocks (with a completion ring: async_exec() returns 0 and the
+ * completion arrives in the ring later).
  * One atom's result can feed the next one's arguments, and simple flow
  * control (stop on a result, or branch to the next atom in memory) decides
  * which atom runs next.
@@ -45,9 +48,14 @@
  * SYSLET_NO_COMPLETE:	if the chain ends at this atom after going
  *			asynchronous, post nothing to the completion ring.
  *
- * The last three take effect only once a chain can go asynchronous; until
- * then they are validated (SYSLET_ASYNC with SYSLET_SYNC is -EINVAL) and a
- * chain runs synchronously to its end.
+ * The last three apply to chains given a completion ring, the only ones
+ * that can go asynchronous; SYSLET_ASYNC with SYSLET_SYNC is -EINVAL.
+ *
+ * Going asynchronous: when an atom of a chain with a ring blocks, the
+ * caller goes on in a spare thread of its process, with its TID, TLS,
+ * signal state and registrations, and async_exec() returns 0 to it; the
+ * chain finishes in the task that blocked and its completion is posted to
+ * the ring (see struct async_head_user).
  *
  * SYSLET_SKIP_TO_NEXT_ON_STOP without any SYSLET_STOP_ON_* condition could
  * never be taken and is refused with -EINVAL.
@@ -189,11 +197,38 @@ struct syslet_uatom {
  *			asynchronous.
  * @ring_size_bytes:	size of the ring in bytes: 8 times a power of two,
  *			or 0 when completion_ring is 0 (else -EINVAL).
+ * @sync_chains:	free-running count of chains given a ring that could
+ *			not move to a cache-miss thread and ran synchronously
+ *			to their end (see below); incremented atomically by the
+ *			kernel, never otherwise written.
  * @reserved:		must be 0.
  *
- * The kernel reads this structure when async_exec() is called and writes
- * only kernel_ring_idx and the ring itself, and only for a chain that went
- * asynchronous. A chain that completes synchronously touches neither.
+ * The completion ring: an array of ring_size_bytes / 8 __u64 entries. An
+ * entry is the address of the atom a chain that went asynchronous ended
+ * at (the last one that ran, or the one whose arguments or result could
+ * not be accessed); 0 means an empty slot. The slot of an index is the
+ * index modulo the entry count. The kernel writes an entry only into an
+ * empty slot, with release ordering, and then increments kernel_ring_idx.
+ * User space reads an entry with acquire ordering, clears the slot to 0,
+ * and then increments user_ring_idx. A completer that finds its slot full
+ * waits (killably) until async_wait() is called on the ring, or for a
+ * bounded back-off, and looks again: entries are never overwritten or
+ * dropped. A completion that cannot be written because the ring or this
+ * structure is no longer mapped is counted in
+ * /proc/sys/kernel/syslet/lost_completions.
+ *
+ * When a chain with a ring cannot go asynchronous, it runs synchronously
+ * and async_exec() returns as for a chain without one; the kernel then
+ * increments sync_chains. That happens when the caller is traced, holds
+ * a PI futex, is in a 32-bit system call, has I/O port permissions, a
+ * shadow stack, non-null fs or gs selectors or AMX state enabled, or when
+ * no spare thread could be had (kernel.syslet.max_spares, RLIMIT_NPROC,
+ * the pids cgroup).
+ *
+ * The kernel reads this structure when async_exec() is called. For a
+ * chain that goes asynchronous it writes kernel_ring_idx and the ring
+ * later, from another thread of the process, so both must stay mapped
+ * until the completion has arrived.
  */
 struct async_head_user {
 	__aligned_u64	size;
@@ -201,7 +236,8 @@ struct async_head_user {
 	__aligned_u64	user_ring_idx;
 	__aligned_u64	completion_ring;
 	__aligned_u64	ring_size_bytes;
-	__aligned_u64	reserved[3];
+	__aligned_u64	sync_chains;
+	__aligned_u64	reserved[2];
 };
 
 #define SYSLET_AHU_SIZE_VER0		64	/* first published size */

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/syslet.h>
+#include <linux/time_types.h>
 
 #define SYSLET_PROC "/proc/sys/kernel/syslet/"
 #define SENTINEL ((__s64)0x5a5a5a5a5a5a5a5aLL)
@@ -27,6 +28,15 @@ static inline long async_exec(struct syslet_uatom *atom,
 static inline __u64 uptr(const void *p)
 {
 	return (__u64)(uintptr_t)p;
+}
+
+static inline long async_wait(unsigned long min_wait_events,
+			      unsigned long user_ring_idx,
+			      struct async_head_user *ahu,
+			      const struct __kernel_timespec *timeout)
+{
+	return syscall(__NR_async_wait, min_wait_events, user_ring_idx, ahu,
+		       timeout);
 }
 
 /* A head with no ring: chains run synchronously. */

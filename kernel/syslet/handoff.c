@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Cache misses: when a chain blocks, its caller goes on in a spare.
+ *
+ * A chain given a completion ring may go asynchronous. Before its first
+ * atom runs, syslet_arm() decides once and for all whether it can: every
+ * refusal (a tracer, PI futexes held, a compat or otherwise unusual
+ * caller, no spare to be had) is made here, the chain then runs
+ * synchronously to its end and the caller's sync_chains counter counts it.
+ * Otherwise the task reserves a spare, saves the user registers it is to
+ * return with, and sets PF_SYSLET.
+ *
+ * The first time the task is about to sleep inside an atom, the scheduler
+ * calls syslet_sched_sleeping(). From there on the handoff always
+ * completes: the task snapshots the user state only it can read (FPU
+ * registers, fs and gs bases, PKRU), marks itself missed and wakes the
+ * spare. Nothing there allocates, sleeps or takes a sleeping lock. If the
+ * sleep does not happen after all, the handoff is merely needless.
+ *
+ * The spare, in its own context, takes the caller over: the identity swap
+ * (syslet_swap_identity()), then the registers, and it returns to user
+ * space as the caller, with async_exec() returning 0. The blocked task
+ * finishes the chain as a kernel-only thread, posts its completion to the
+ * ring, and parks as a spare itself, inside the system call it was made
+ * in: it returns from there when it takes over another caller.
+ */
+#include <linux/compat.h>
+#include <linux/futex.h>
+#include <linux/ptrace.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/syslet.h>
+#include <linux/uaccess.h>
+#include <asm/fpu/api.h>
+#include <asm/fsgsbase.h>
+#include <asm/pkru.h>
+#include <asm/segment.h>
+
+#include "syslet.h"
+
+/*
+ * The caller's state a spare can take over. What it cannot (a tracer
+ * follows the task, PI futexes are owned by it; 32-bit system calls, I/O
+ * permissions, shadow stacks, segment selectors other than the 64-bit
+ * null ones and enlarged FPU state would need more than a copy) keeps the
+ * chain synchronous.
+ */
+static bool syslet_may_move(struct task_struct *tsk)
+{
+	unsigned short sel;
+
+	if (tsk->ptrace || in_compat_syscall())
+		return false;
+#ifdef CONFIG_FUTEX_PI
+	if (!list_empty(&tsk->pi_state_list))
+		return false;
+#endif
+	if (tsk->thread.io_bitmap || tsk->thread.iopl_emul)
+		return false;
+#ifdef CONFIG_X86_USER_SHADOW_STACK
+	if (tsk->thread.features)
+		return false;
+#endif
+	if (tsk->thread.fpu.fpstate != &tsk->thread.fpu.__fpstate)
+		return false;
+	savesegment(fs, sel);
+	if (sel)
+		return false;
+	savesegment(gs, sel);
+	return !sel;
+}
+
+/* Count a chain that had a ring and still ran synchronously. */
+static int syslet_count_sync_chain(struct async_head_user __user *uahu)
+{
+	u64 __user *counter = &uahu->sync_chains;
+	u64 old;
+
+	if (get_user(old, counter))
+		return -EFAULT;
+	if (!user_access_begin(counter, sizeof(*counter)))
+		return -EFAULT;
+	while (!unsafe_try_cmpxchg_user(counter, &old, old + 1, efault))
+		;
+	user_access_end();
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/**
+ * syslet_arm - decide whether the coming chain may go asynchronous
+ * @st:		the current task's syslet state, its chain read
+ * @ahu:	the caller's async_head_user, read and checked
+ * @uahu:	its user address
+ *
+ * Return: 0, armed or not; -EFAULT if the sync_chains counter cannot be
+ * written (nothing has run).
+ */
+int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
+	       struct async_head_user __user *uahu)
+{
+	if (syslet_may_move(current))
+		syslet_spare_reserve(st);
+	if (!st->reserved)
+		return syslet_count_sync_chain(uahu);
+
+	st->head_regs = *current_pt_regs();
+	st->uahu = uahu;
+	st->ring = u64_to_user_ptr(ahu->completion_ring);
+	st->ring_mask = ahu->ring_size_bytes / sizeof(u64) - 1;
+	reinit_completion(&st->taken);
+	st->state = SYSLET_ARMED;
+	current->flags |= PF_SYSLET;
+	return 0;
+}
+
+/**
+ * syslet_hand_off - let the reserved spare take the caller over
+ * @tsk: current, armed
+ *
+ * Called from the sched hook, or at once for a SYSLET_ASYNC chain. Takes
+ * no lock that sleeps and allocates nothing; from here on the handoff
+ * completes.
+ */
+void syslet_hand_off(struct task_struct *tsk)
+{
+	struct syslet_task *st = tsk->syslet;
+	struct task_struct *spare = st->reserved;
+
+	tsk->flags &= ~PF_SYSLET;
+	st->state = SYSLET_MISSED;
+	/* Live user state the spare must copy from memory, not registers. */
+	fpu_sync_fpstate(&tsk->thread.fpu);
+	current_save_fsgs();
+	st->pkru = read_pkru();
+	/* Ordered before the wakeup, which the spare waits for. */
+	WRITE_ONCE(spare->syslet->donor, get_task_struct(tsk));
+	wake_up_process(spare);
+}
+
+void syslet_sched_sleeping(struct task_struct *tsk)
+{
+	/* A task being killed or traced now is not worth handing off. */
+	if (tsk->ptrace || (tsk->flags & PF_EXITING) ||
+	    fatal_signal_pending(tsk)) {
+		tsk->flags &= ~PF_SYSLET;
+		return;
+	}
+	syslet_hand_off(tsk);
+}
+
+/* Take on the donor's user registers, FPU state, fs and gs bases, PKRU. */
+static void syslet_take_registers(struct task_struct *donor)
+{
+	struct syslet_task *dst = donor->syslet;
+	struct fpu *fpu = &current->thread.fpu;
+	struct fpu *dfpu = &donor->thread.fpu;
+
+	*current_pt_regs() = dst->head_regs;
+
+	/* Both are the default size (syslet_may_move, syslet_spare_fits). */
+	fpregs_lock();
+	set_thread_flag(TIF_NEED_FPU_LOAD);
+	memcpy(&fpu->fpstate->regs, &dfpu->fpstate->regs, fpu->fpstate->size);
+	/* Reload on the way out, even on a CPU that still has ours. */
+	fpu->last_cpu = -1;
+	fpregs_unlock();
+
+	/* Null selectors only (syslet_may_move): the bases are all. */
+	preempt_disable();
+	current->thread.fsbase = donor->thread.fsbase;
+	current->thread.gsbase = donor->thread.gsbase;
+	x86_fsbase_write_cpu(current->thread.fsbase);
+	x86_gsbase_write_cpu_inactive(current->thread.gsbase);
+	current->thread.pkru = dst->pkru;
+	write_pkru(dst->pkru);
+	preempt_enable();
+}
+
+/**
+ * syslet_take_over - become the caller the donor's chain left behind
+ * @st: the current task's syslet state, with a donor
+ *
+ * Return: true to return to user space as that caller; false if the group
+ * is exiting, when nothing was taken.
+ */
+bool syslet_take_over(struct syslet_task *st)
+{
+	struct task_struct *donor = st->donor;
+	bool taken;
+
+	WRITE_ONCE(st->donor, NULL);
+	taken = syslet_swap_identity(donor);
+	if (taken)
+		syslet_take_registers(donor);
+	complete(&donor->syslet->taken);
+	put_task_struct(donor);
+	return taken;
+}
+
+/**
+ * syslet_chain_done - finish a chain, moved or not
+ * @st:		the current task's syslet state
+ * @ret:	what syslet_chain_run() returned
+ * @end:	index of the atom the chain ended at
+ *
+ * Return: what async_exec() returns. A task whose caller went on posts the
+ * completion, parks, and returns 0 only as the caller it takes over next.
+ */
+long syslet_chain_done(struct syslet_task *st, long ret, unsigned int end)
+{
+	const struct syslet_atom *atom = &st->chain.atoms[end];
+
+	if (st->state != SYSLET_MISSED) {
+		if (st->state == SYSLET_ARMED) {
+			current->flags &= ~PF_SYSLET;
+			st->state = SYSLET_IDLE;
+			syslet_spare_release(st);
+		}
+		return ret;
+	}
+
+	st->state = SYSLET_IDLE;
+	if (!(atom->flags & SYSLET_NO_COMPLETE))
+		syslet_ring_post(st, atom->uaddr);
+	/* The spare reads this task's state until it says it is done. */
+	if (wait_for_completion_killable(&st->taken))
+		return -EINTR;
+	syslet_retire(st);
+	return 0;
+}

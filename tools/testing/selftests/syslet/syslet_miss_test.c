@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Cache misses: a chain that blocks moves to a spare thread, async_exec()
+ * returns 0 to a caller whose identity is intact, and the completion
+ * arrives in the ring exactly once. Blocking is deterministic: an empty
+ * pipe that the caller itself fills after async_exec() has returned, or a
+ * futex it wakes.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/rseq.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "../kselftest_harness.h"
+#include "syslet_test.h"
+
+static const struct __kernel_timespec ten_s = { .tv_sec = 10 };
+static const struct __kernel_timespec ten_ms = { .tv_nsec = 10 * 1000 * 1000 };
+
+static void ring_init(struct async_head_user *ahu, __u64 *slots,
+		      unsigned int n)
+{
+	memset(ahu, 0, sizeof(*ahu));
+	memset(slots, 0, n * sizeof(*slots));
+	ahu->size = sizeof(*ahu);
+	ahu->completion_ring = uptr(slots);
+	ahu->ring_size_bytes = n * sizeof(*slots);
+}
+
+/* Take the next completion, as the ABI says; 0 if there is none yet. */
+static __u64 ring_pop(struct async_head_user *ahu, __u64 *slots,
+		      unsigned int n)
+{
+	__u64 idx = ahu->user_ring_idx;
+	__u64 *slot = &slots[idx & (n - 1)];
+	__u64 v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (!v)
+		return 0;
+	__atomic_store_n(slot, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ahu->user_ring_idx, idx + 1, __ATOMIC_RELEASE);
+	return v;
+}
+
+/*
+ * Wait up to ten seconds for the next completion and take it. Like
+ * epoll_wait(), async_wait() fails with EINTR after a stop signal too.
+ */
+static __u64 ring_next(struct async_head_user *ahu, __u64 *slots,
+		       unsigned int n)
+{
+	long r;
+
+	do {
+		r = async_wait(1, ahu->user_ring_idx, ahu, &ten_s);
+	} while (r == -1 && errno == EINTR);
+	if (r < 1)
+		return 0;
+	return ring_pop(ahu, slots, n);
+}
+
+/* An atom reading up to 8 bytes from a pipe, the chain's only one. */
+struct pipe_read {
+	int fds[2];
+	__u64 fd, buf, len;
+	char data[8];
+	__s64 ret;
+	struct syslet_uatom atom;
+};
+
+static int pipe_read_init(struct pipe_read *pr, __u64 flags)
+{
+	if (pipe(pr->fds))
+		return -1;
+	pr->fd = pr->fds[0];
+	pr->buf = uptr(pr->data);
+	pr->len = sizeof(pr->data);
+	pr->ret = SENTINEL;
+	ATOM3(&pr->atom, __NR_read, &pr->ret, NULL, flags,
+	      &pr->fd, &pr->buf, &pr->len);
+	return 0;
+}
+
+static void pipe_read_fini(struct pipe_read *pr)
+{
+	close(pr->fds[0]);
+	close(pr->fds[1]);
+}
+
+TEST(blocked_chain_returns_zero_and_completes_once)
+{
+	struct async_head_user ahu;
+	struct pipe_read pr;
+	__u64 slots[8];
+
+	ASSERT_EQ(0, pipe_read_init(&pr, 0));
+	ring_init(&ahu, slots, 8);
+	ASSERT_EQ(0, async_exec(&pr.atom, &ahu));
+	EXPECT_EQ(SENTINEL, pr.ret);
+	EXPECT_EQ(0, ahu.kernel_ring_idx);
+
+	ASSERT_EQ(1, write(pr.fds[1], "x", 1));
+	ASSERT_EQ(1, async_wait(1, 0, &ahu, &ten_s));
+	EXPECT_EQ(uptr(&pr.atom), slots[0]);
+	EXPECT_EQ(1, ahu.kernel_ring_idx);
+	EXPECT_EQ(1, pr.ret);
+	EXPECT_EQ('x', pr.data[0]);
+	EXPECT_EQ(0, ahu.sync_chains);
+	/* Nothing more arrives: more wanted than there are times out. */
+	EXPECT_EQ(-1, async_wait(2, 0, &ahu, &ten_ms));
+	EXPECT_EQ(ETIME, errno);
+	EXPECT_EQ(0, slots[1]);
+	pipe_read_fini(&pr);
+}
+
+static long async_exec_keeping_xmm8(struct syslet_uatom *atom,
+				    struct async_head_user *ahu,
+				    __u64 in, __u64 *out)
+{
+	long ret;
+
+	asm volatile("movq %[in], %%xmm8\n\t"
+		     "syscall\n\t"
+		     "movq %%xmm8, %[out]"
+		     : "=a" (ret), [out] "=r" (*out)
+		     : "0" ((long)__NR_async_exec), "D" (atom), "S" (ahu),
+		       [in] "r" (in)
+		     : "rcx", "r11", "memory", "xmm8");
+	return ret;
+}
+
+static unsigned long long start_time_of(pid_t tid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	int fd, i;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* Field 22, starttime; p is at the end of field 2. */
+	for (i = 2; p && i < 22; i++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		sscanf(p + 1, "%llu", &v);
+	return v;
+}
+
+static __thread int tls_value;
+
+TEST(identity_follows_the_head)
+{
+	static char altstack[64 * 1024];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) }, ss2;
+	struct robust_list_head *robust, *robust2;
+	unsigned long long start = start_time_of(gettid());
+	pid_t tid = gettid(), pid = getpid(), ppid = getppid();
+	struct rseq *rs = (void *)((char *)__builtin_thread_pointer() +
+				   __rseq_offset);
+	char comm[16] = "", proc_comm[32] = "", path[64];
+	size_t robust_len, robust_len2;
+	struct async_head_user ahu;
+	sigset_t mask, mask2;
+	int *tls_addr = &tls_value;
+	struct pipe_read pr;
+	__u64 slots[8], xmm;
+	int pdeath = 0, err, fd;
+	long ret;
+
+	ASSERT_EQ(0, pipe_read_init(&pr, 0));
+	ring_init(&ahu, slots, 8);
+	ASSERT_EQ(0, prctl(PR_SET_NAME, "syslet-head"));
+	ASSERT_EQ(0, prctl(PR_SET_PDEATHSIG, SIGUSR2));
+	ASSERT_EQ(0, sigaltstack(&ss, NULL));
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR1);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &mask, NULL));
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, NULL, &mask));
+	ASSERT_EQ(0, syscall(SYS_get_robust_list, 0, &robust, &robust_len));
+	if (__rseq_size) {
+		ASSERT_EQ(-1, syscall(__NR_rseq, rs, sizeof(*rs), 0, RSEQ_SIG));
+		ASSERT_EQ(EBUSY, errno);
+	}
+	tls_value = 42;
+	/* Not a CPU: only an rseq update on the way out replaces it. */
+	if (__rseq_size)
+		rs->cpu_id = 0xfffffff0;
+
+	errno = 77;
+	ret = async_exec_keeping_xmm8(&pr.atom, &ahu, 0x0123456789abcdefULL,
+				      &xmm);
+	err = errno;
+	ASSERT_EQ(0, ret);
+	EXPECT_EQ(0x0123456789abcdefULL, xmm);
+	EXPECT_EQ(77, err);
+	EXPECT_EQ(tid, gettid());
+	EXPECT_EQ(pid, getpid());
+	EXPECT_EQ(ppid, getppid());
+	EXPECT_EQ((uintptr_t)tls_addr, (uintptr_t)&tls_value);
+	EXPECT_EQ(42, tls_value);
+	EXPECT_EQ(start, start_time_of(gettid()));
+	ASSERT_EQ(0, prctl(PR_GET_NAME, comm));
+	EXPECT_STREQ("syslet-head", comm);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, read(fd, proc_comm, sizeof(proc_comm) - 1));
+	close(fd);
+	EXPECT_STREQ("syslet-head\n", proc_comm);
+	ASSERT_EQ(0, prctl(PR_GET_PDEATHSIG, &pdeath));
+	EXPECT_EQ(SIGUSR2, pdeath);
+	ASSERT_EQ(0, sigaltstack(NULL, &ss2));
+	EXPECT_EQ((uintptr_t)altstack, (uintptr_t)ss2.ss_sp);
+	EXPECT_EQ(sizeof(altstack), ss2.ss_size);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, NULL, &mask2));
+	/* The kernel's sigset_t is the first 64 bits of glibc's. */
+	EXPECT_EQ(((unsigned long *)&mask)[0], ((unsigned long *)&mask2)[0]);
+	EXPECT_TRUE(sigismember(&mask2, SIGUSR1));
+	ASSERT_EQ(0, syscall(SYS_get_robust_list, 0, &robust2, &robust_len2));
+	EXPECT_EQ((uintptr_t)robust, (uintptr_t)robust2);
+	EXPECT_EQ(robust_len, robust_len2);
+	/* Still registered (EBUSY), and updated on the way out. */
+	if (__rseq_size) {
+		EXPECT_EQ(-1, syscall(__NR_rseq, rs, sizeof(*rs), 0,
+				      RSEQ_SIG));
+		EXPECT_EQ(EBUSY, errno);
+		EXPECT_GT(1024, rs->cpu_id);
+	}
+
+	ASSERT_EQ(1, write(pr.fds[1], "y", 1));
+	EXPECT_EQ(uptr(&pr.atom), ring_next(&ahu, slots, 8));
+	pipe_read_fini(&pr);
+}
+
+/* A thread that is not the leader misses, then exits through pthread. */
+static void *miss_in_thread(void *arg)
+{
+	struct async_head_user ahu;
+	pid_t tid = gettid();
+	struct pipe_read pr;
+	__u64 slots[4];
+	long ok = 0;
+
+	if (pipe_read_init(&pr, 0))
+		return NULL;
+	ring_init(&ahu, slots, 4);
+	if (async_exec(&pr.atom, &ahu) == 0 && gettid() == tid &&
+	    write(pr.fds[1], "z", 1) == 1 &&
+	    ring_next(&ahu, slots, 4) == uptr(&pr.atom) && pr.ret == 1)
+		ok = 1;
+	pipe_read_fini(&pr);
+	return (void *)ok;
+}
+
+TEST(thread_misses_and_is_joined)
+{
+	struct timespec deadline;
+	pthread_t t;
+	void *ok = NULL;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, miss_in_thread, NULL));
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 10;
+	/* glibc waits for clear_child_tid: it must follow the thread. */
+	ASSERT_EQ(0, pthread_timedjoin_np(t, &ok, &deadline));
+	EXPECT_EQ((void *)1, ok);
+}
+
+/* Fork a child that misses in its leader, then runs @then. */
+static pid_t child_after_miss(void (*then)(void))
+{
+	pid_t pid = fork();
+	struct async_head_user ahu;
+	struct pipe_read pr;
+	__u64 slots[4];
+
+	if (pid)
+		return pid;
+	if (pipe_read_init(&pr, 0))
+		_exit(100);
+	ring_init(&ahu, slots, 4);
+	if (async_exec(&pr.atom, &ahu) != 0 || gettid() != getpid())
+		_exit(101);
+	if (write(pr.fds[1], "c", 1) != 1 ||
+	    ring_next(&ahu, slots, 4) != uptr(&pr.atom))
+		_exit(102);
+	then();
+	_exit(103);
+}
+
+static void exit_7(void)
+{
+	exit(7);
+}
+
+TEST(parent_waits_for_a_leader_that_missed)
+{
+	siginfo_t si = { };
+	sigset_t chld;
+	int status;
+	pid_t pid;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &chld, NULL));
+	pid = child_after_miss(exit_7);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(SIGCHLD, sigwaitinfo(&chld, &si));
+	EXPECT_EQ(pid, si.si_pid);
+	EXPECT_EQ(CLD_EXITED, si.si_code);
+	EXPECT_EQ(7, si.si_status);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(7, WEXITSTATUS(status));
+}
+
+/* Run again by exec: succeed when the exec'd leader has TID == PID. */
+static void __attribute__((constructor)) exec_check(void)
+{
+	if (getenv("SYSLET_EXEC_CHECK"))
+		_exit(gettid() == getpid() ? 42 : 43);
+}
+
+static void exec_self(void)
+{
+	static char *const argv[] = { "syslet_miss_test", NULL };
+	static char *const envp[] = { "SYSLET_EXEC_CHECK=1", NULL };
+
+	execve("/proc/self/exe", argv, envp);
+	_exit(104);
+}
+
+TEST(exec_after_a_miss)
+{
+	pid_t pid = child_after_miss(exec_self);
+	int status;
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(42, WEXITSTATUS(status));
+}
+
+static int signals_seen, signals_elsewhere;
+static pid_t storm_target;
+
+static void count_signal(int sig)
+{
+	__atomic_add_fetch(&signals_seen, 1, __ATOMIC_RELAXED);
+	if (gettid() != storm_target)
+		__atomic_add_fetch(&signals_elsewhere, 1, __ATOMIC_RELAXED);
+}
+
+#define STORM_SIGNALS	500
+
+static void *storm(void *arg)
+{
+	int i;
+
+	for (i = 0; i < STORM_SIGNALS; i++)
+		syscall(SYS_tgkill, getpid(), storm_target, SIGRTMIN);
+	return NULL;
+}
+
+TEST(tgkill_storm_reaches_the_head)
+{
+	struct sigaction sa = { .sa_handler = count_signal,
+				.sa_flags = SA_RESTART };
+	struct async_head_user ahu;
+	struct pipe_read pr;
+	__u64 slots[4];
+	pthread_t t;
+	int misses = 0, i;
+
+	ASSERT_EQ(0, sigaction(SIGRTMIN, &sa, NULL));
+	ASSERT_EQ(0, pipe_read_init(&pr, 0));
+	ring_init(&ahu, slots, 4);
+	storm_target = gettid();
+	ASSERT_EQ(0, pthread_create(&t, NULL, storm, NULL));
+	for (i = 0; i < 200; i++) {
+		long r = async_exec(&pr.atom, &ahu);
+
+		ASSERT_EQ(1, write(pr.fds[1], "s", 1));
+		if (r == 0) {
+			misses++;
+			ASSERT_EQ(uptr(&pr.atom), ring_next(&ahu, slots, 4));
+		} else {
+			/* Ran synchronously: only after the write. */
+			ASSERT_EQ((long)uptr(&pr.atom), r);
+		}
+	}
+	pthread_join(t, NULL);
+	/* Queued real-time signals: every one is delivered, to the head. */
+	for (i = 0; i < 1000 && signals_seen < STORM_SIGNALS; i++)
+		usleep(10 * 1000);
+	EXPECT_EQ(STORM_SIGNALS, signals_seen);
+	EXPECT_EQ(0, signals_elsewhere);
+	EXPECT_LT(0, misses);
+	TH_LOG("%d of 200 chains moved", misses);
+	pipe_read_fini(&pr);
+}
+
+TEST(full_ring_of_four_takes_twelve)
+{
+	struct async_head_user ahu;
+	struct pipe_read pr[12];
+	int seen[12] = { }, i, j;
+	__u64 slots[4];
+
+	ring_init(&ahu, slots, 4);
+	for (i = 0; i < 12; i++) {
+		ASSERT_EQ(0, pipe_read_init(&pr[i], 0));
+		ASSERT_EQ(0, async_exec(&pr[i].atom, &ahu));
+	}
+	for (i = 0; i < 12; i++)
+		ASSERT_EQ(1, write(pr[i].fds[1], "f", 1));
+	/* Give the completers time to find the ring full. */
+	usleep(100 * 1000);
+	EXPECT_EQ(4, ahu.kernel_ring_idx);
+	for (i = 0; i < 12; i++) {
+		__u64 v = ring_next(&ahu, slots, 4);
+
+		for (j = 0; j < 12; j++)
+			if (v == uptr(&pr[j].atom))
+				seen[j]++;
+	}
+	for (i = 0; i < 12; i++) {
+		EXPECT_EQ(1, seen[i]);
+		EXPECT_EQ(1, pr[i].ret);
+		pipe_read_fini(&pr[i]);
+	}
+	EXPECT_EQ(12, ahu.kernel_ring_idx);
+}
+
+#define MANY	1000
+
+FIXTURE(many) { };
+FIXTURE_SETUP(many) { }
+FIXTURE_TEARDOWN(many) { }
+
+/* Making a thousand spares takes a while under emulation and KASAN. */
+TEST_F_TIMEOUT(many, thousand_chains_outstanding, 240)
+{
+	static struct syslet_uatom atoms[MANY];
+	static __u64 slots[1024];
+	static __s64 rets[MANY];
+	static int seen[MANY];
+	static __u32 word;
+	__u64 addr = uptr(&word), op = FUTEX_WAIT, zero = 0;
+	struct async_head_user ahu;
+	int max_spares, i, got = 0, bad = 0;
+
+	ASSERT_EQ(0, read_int_file(SYSLET_PROC "max_spares", &max_spares));
+	ASSERT_EQ(0, write_int_file(SYSLET_PROC "max_spares", MANY + 8));
+	ring_init(&ahu, slots, 1024);
+	for (i = 0; i < MANY; i++) {
+		atom_set(&atoms[i], __NR_futex, &rets[i], NULL, 0,
+			 &addr, &op, &zero, NULL, NULL, NULL);
+		rets[i] = SENTINEL;
+		if (async_exec(&atoms[i], &ahu) != 0)
+			break;
+	}
+	EXPECT_EQ(MANY, i);
+	__atomic_store_n(&word, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &word, FUTEX_WAKE, MANY, NULL, NULL, 0);
+	while (got < i) {
+		__u64 v = ring_next(&ahu, slots, 1024);
+		long k = ((long)v - (long)uptr(atoms)) /
+			 (long)sizeof(atoms[0]);
+
+		if (!v)
+			break;
+		if (k < 0 || k >= i || seen[k]++)
+			bad++;
+		got++;
+	}
+	EXPECT_EQ(i, got);
+	EXPECT_EQ(0, bad);
+	for (i = 0; i < got; i++)
+		if (rets[i] != 0 && rets[i] != -EAGAIN)
+			bad++;
+	EXPECT_EQ(0, bad);
+	write_int_file(SYSLET_PROC "max_spares", max_spares);
+}
+
+static void no_op(int sig)
+{
+}
+
+TEST(async_wait_limits_and_signals)
+{
+	struct sigaction sa = { .sa_handler = no_op };
+	struct __kernel_timespec bad_ts = { .tv_nsec = 1000000000 };
+	struct async_head_user ahu;
+	__u64 slots[4];
+
+	ring_init(&ahu, slots, 4);
+	EXPECT_EQ(-1, async_wait(5, 0, &ahu, &ten_ms));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, async_wait(1, 0, &ahu, &bad_ts));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, async_wait(0, 0, &ahu, NULL));
+	EXPECT_EQ(-1, async_wait(1, 7, &ahu, &ten_ms));
+	EXPECT_EQ(EINVAL, errno);
+
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	alarm(1);
+	EXPECT_EQ(-1, async_wait(1, 0, &ahu, NULL));
+	EXPECT_EQ(EINTR, errno);
+}
+
+TEST(flags_async_sync_and_no_complete)
+{
+	struct async_head_user ahu;
+	struct syslet_uatom a;
+	struct pipe_read pr;
+	__s64 ret = SENTINEL;
+	__u64 slots[4];
+	int i;
+
+	ring_init(&ahu, slots, 4);
+	/* SYSLET_ASYNC: moves before anything blocks. */
+	ATOM0(&a, __NR_getppid, &ret, NULL, SYSLET_ASYNC);
+	ASSERT_EQ(0, async_exec(&a, &ahu));
+	EXPECT_EQ(uptr(&a), ring_next(&ahu, slots, 4));
+	EXPECT_EQ(getppid(), ret);
+
+	/* SYSLET_NO_COMPLETE: the result arrives, the ring stays empty. */
+	ASSERT_EQ(0, pipe_read_init(&pr, SYSLET_NO_COMPLETE));
+	ASSERT_EQ(0, async_exec(&pr.atom, &ahu));
+	ASSERT_EQ(1, write(pr.fds[1], "n", 1));
+	for (i = 0; i < 1000 && __atomic_load_n(&pr.ret, __ATOMIC_ACQUIRE) ==
+	     SENTINEL; i++)
+		usleep(1000);
+	EXPECT_EQ(1, pr.ret);
+	EXPECT_EQ(-1, async_wait(1, ahu.user_ring_idx, &ahu, &ten_ms));
+	EXPECT_EQ(ETIME, errno);
+	pipe_read_fini(&pr);
+
+	/* SYSLET_SYNC: blocks in the caller, which gets the atom back. */
+	ASSERT_EQ(0, pipe_read_init(&pr, SYSLET_SYNC));
+	ASSERT_EQ(1, write(pr.fds[1], "s", 1));
+	EXPECT_EQ((long)uptr(&pr.atom), async_exec(&pr.atom, &ahu));
+	EXPECT_EQ(1, pr.ret);
+	pipe_read_fini(&pr);
+}
+
+TEST(spare_limit_runs_chains_synchronously_and_counts_them)
+{
+	struct async_head_user ahu;
+	struct syslet_uatom a;
+	struct pipe_read pr;
+	__s64 ret = SENTINEL;
+	int max_spares;
+	__u64 slots[4];
+
+	ASSERT_EQ(0, read_int_file(SYSLET_PROC "max_spares", &max_spares));
+	ASSERT_EQ(0, write_int_file(SYSLET_PROC "max_spares", 1));
+	ring_init(&ahu, slots, 4);
+	ASSERT_EQ(0, pipe_read_init(&pr, 0));
+	ASSERT_EQ(0, async_exec(&pr.atom, &ahu));
+	/* The one spare there is was used: this chain runs synchronously. */
+	ATOM0(&a, __NR_getppid, &ret, NULL, 0);
+	EXPECT_EQ((long)uptr(&a), async_exec(&a, &ahu));
+	EXPECT_EQ(getppid(), ret);
+	EXPECT_EQ(1, ahu.sync_chains);
+	ASSERT_EQ(1, write(pr.fds[1], "l", 1));
+	EXPECT_EQ(uptr(&pr.atom), ring_next(&ahu, slots, 4));
+	pipe_read_fini(&pr);
+	write_int_file(SYSLET_PROC "max_spares", max_spares);
+}
+
+TEST(seccomp_applies_after_a_miss)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 33),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = filter };
+	struct async_head_user ahu;
+	struct syslet_uatom a;
+	struct pipe_read pr;
+	__s64 ret = SENTINEL;
+	__u64 slots[4];
+
+	ASSERT_EQ(0, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+	ASSERT_EQ(0, prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog));
+	ring_init(&ahu, slots, 4);
+	ASSERT_EQ(0, pipe_read_init(&pr, 0));
+	ATOM0(&a, __NR_getppid, &ret, NULL, 0);
+	pr.atom.next = uptr(&a);
+	ASSERT_EQ(0, async_exec(&pr.atom, &ahu));
+	ASSERT_EQ(1, write(pr.fds[1], "p", 1));
+	EXPECT_EQ(uptr(&a), ring_next(&ahu, slots, 4));
+	EXPECT_EQ(-33, ret);
+	/* And the caller is still under the filter too. */
+	EXPECT_EQ(-1, syscall(__NR_getppid));
+	EXPECT_EQ(33, errno);
+	pipe_read_fini(&pr);
+}
+
+/* A child with a chain blocked in a pipe read, the pipe's writer kept. */
+static pid_t child_blocked(int *writer, void (*then)(void))
+{
+	struct async_head_user ahu;
+	struct pipe_read pr;
+	__u64 slots[4];
+	pid_t pid;
+
+	if (pipe_read_init(&pr, 0))
+		return -1;
+	pid = fork();
+	if (pid) {
+		*writer = pr.fds[1];
+		close(pr.fds[0]);
+		return pid;
+	}
+	ring_init(&ahu, slots, 4);
+	if (async_exec(&pr.atom, &ahu) != 0)
+		_exit(100);
+	if (then)
+		then();
+	/* Completed after the parent wrote: the atom read one byte. */
+	if (ring_next(&ahu, slots, 4) != uptr(&pr.atom))
+		_exit(101);
+	_exit(pr.ret == 1 ? 0 : 102);
+}
+
+static int wait_exit(pid_t pid, int *status)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return 0;
+		if (r < 0)
+			return -1;
+		usleep(10 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return -1;
+}
+
+TEST(stop_and_continue_do_not_fail_a_blocked_atom)
+{
+	int writer, status;
+	pid_t pid = child_blocked(&writer, NULL);
+
+	ASSERT_LT(0, pid);
+	usleep(100 * 1000);
+	ASSERT_EQ(0, kill(pid, SIGSTOP));
+	ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, kill(pid, SIGCONT));
+	ASSERT_EQ(1, write(writer, "c", 1));
+	ASSERT_EQ(0, wait_exit(pid, &status));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(writer);
+}
+
+TEST(ptrace_attach_does_not_fail_a_blocked_atom)
+{
+	int writer, status;
+	pid_t pid = child_blocked(&writer, NULL);
+
+	ASSERT_LT(0, pid);
+	usleep(100 * 1000);
+	ASSERT_EQ(0, ptrace(PTRACE_ATTACH, pid, 0, 0));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, ptrace(PTRACE_DETACH, pid, 0, 0));
+	ASSERT_EQ(1, write(writer, "a", 1));
+	ASSERT_EQ(0, wait_exit(pid, &status));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(writer);
+}
+
+static void exit_group_5(void)
+{
+	syscall(SYS_exit_group, 5);
+}
+
+static void sys_exit_6(void)
+{
+	syscall(SYS_exit, 6);
+}
+
+static void sleep_forever(void)
+{
+	for (;;)
+		pause();
+}
+
+/* The head leaves with the atom still blocked: the process must end. */
+static void expect_end(struct __test_metadata *_metadata,
+		       void (*then)(void), int code, int sig)
+{
+	int writer, status;
+	pid_t pid = child_blocked(&writer, then);
+
+	ASSERT_LT(0, pid);
+	if (sig) {
+		usleep(100 * 1000);
+		ASSERT_EQ(0, kill(pid, sig));
+	}
+	ASSERT_EQ(0, wait_exit(pid, &status));
+	if (sig) {
+		ASSERT_TRUE(WIFSIGNALED(status));
+		EXPECT_EQ(sig, WTERMSIG(status));
+	} else {
+		ASSERT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(code, WEXITSTATUS(status));
+	}
+	close(writer);
+}
+
+TEST(exit_group_with_an_atom_blocked)
+{
+	expect_end(_metadata, exit_group_5, 5, 0);
+}
+
+TEST(last_real_thread_exits_with_an_atom_blocked)
+{
+	expect_end(_metadata, sys_exit_6, 6, 0);
+}
+
+TEST(sigkill_with_an_atom_blocked)
+{
+	expect_end(_metadata, sleep_forever, 0, SIGKILL);
+}
+
+TEST_HARNESS_MAIN
