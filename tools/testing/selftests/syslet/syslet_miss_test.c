@@ -647,24 +647,6 @@ static pid_t child_blocked(int *writer, void (*then)(void))
 	_exit(pr.ret == 1 ? 0 : 102);
 }
 
-static int wait_exit(pid_t pid, int *status)
-{
-	int i;
-
-	for (i = 0; i < 1000; i++) {
-		pid_t r = waitpid(pid, status, WNOHANG);
-
-		if (r == pid)
-			return 0;
-		if (r < 0)
-			return -1;
-		usleep(10 * 1000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, status, 0);
-	return -1;
-}
-
 TEST(stop_and_continue_do_not_fail_a_blocked_atom)
 {
 	int writer, status;
@@ -677,7 +659,7 @@ TEST(stop_and_continue_do_not_fail_a_blocked_atom)
 	ASSERT_TRUE(WIFSTOPPED(status));
 	ASSERT_EQ(0, kill(pid, SIGCONT));
 	ASSERT_EQ(1, write(writer, "c", 1));
-	ASSERT_EQ(0, wait_exit(pid, &status));
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	close(writer);
@@ -695,7 +677,7 @@ TEST(ptrace_attach_does_not_fail_a_blocked_atom)
 	ASSERT_TRUE(WIFSTOPPED(status));
 	ASSERT_EQ(0, ptrace(PTRACE_DETACH, pid, 0, 0));
 	ASSERT_EQ(1, write(writer, "a", 1));
-	ASSERT_EQ(0, wait_exit(pid, &status));
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	close(writer);
@@ -729,7 +711,7 @@ static void expect_end(struct __test_metadata *_metadata,
 		usleep(100 * 1000);
 		ASSERT_EQ(0, kill(pid, sig));
 	}
-	ASSERT_EQ(0, wait_exit(pid, &status));
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
 	if (sig) {
 		ASSERT_TRUE(WIFSIGNALED(status));
 		EXPECT_EQ(sig, WTERMSIG(status));

@@ -156,27 +156,9 @@ TEST(concurrent_chains_share_a_bounded_pool)
 
 /*
  * Lifecycle cases run in a child that first parks a spare; the parent
- * waits at most 10 s, so a process kept alive by its spare fails the test
- * rather than hanging the run.
+ * waits with wait_child(), so a process kept alive by its spare fails the
+ * test rather than hanging the run.
  */
-static int wait_child(pid_t pid, int *status, int flags)
-{
-	int i;
-
-	for (i = 0; i < 1000; i++) {
-		pid_t r = waitpid(pid, status, WNOHANG | flags);
-
-		if (r == pid)
-			return 0;
-		if (r < 0)
-			return -1;
-		usleep(10 * 1000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, status, 0);
-	return -1;
-}
-
 static pid_t child_with_spare(void (*then)(void))
 {
 	pid_t pid = fork();

@@ -7,11 +7,13 @@
 #define SYSLET_TEST_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/syslet.h>
 #include <linux/time_types.h>
@@ -119,6 +121,28 @@ static inline int write_int_file(const char *path, int val)
 		return -1;
 	ok = fprintf(f, "%d\n", val) > 0;
 	return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/*
+ * Wait at most 10 s for child @pid: a child that does not end is killed
+ * and the wait fails, so a hang fails the test rather than the run.
+ */
+static inline int wait_child(pid_t pid, int *status, int flags)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		pid_t r = waitpid(pid, status, WNOHANG | flags);
+
+		if (r == pid)
+			return 0;
+		if (r < 0)
+			return -1;
+		usleep(10 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, status, 0);
+	return -1;
 }
 
 #endif /* SYSLET_TEST_H */
