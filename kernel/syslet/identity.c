@@ -144,7 +144,7 @@ bool syslet_swap_identity(struct task_struct *donor)
 	struct syslet_task *st = new->syslet, *dst = donor->syslet;
 	struct sighand_struct *sighand = new->sighand;
 	struct task_struct *reserved;
-	struct pid *old_handed;
+	struct pid *stale;
 	char comm[TASK_COMM_LEN];
 	bool leader;
 
@@ -175,7 +175,14 @@ bool syslet_swap_identity(struct task_struct *donor)
 
 	st->kernel_only = false;
 	dst->kernel_only = true;
-	old_handed = dst->handed_pid;
+	/*
+	 * A head forwards nothing: new stops forwarding for the TID it handed
+	 * on in an earlier life, and the donor, a head until now, has none.
+	 * Both change under siglock, where __syslet_signal_target() reads them.
+	 */
+	stale = st->handed_pid;
+	st->handed_pid = NULL;
+	WARN_ON_ONCE(dst->handed_pid);
 	dst->handed_pid = get_pid(task_pid(new));
 	dst->handed_gp = get_state_synchronize_rcu();
 	if (leader)
@@ -187,9 +194,7 @@ bool syslet_swap_identity(struct task_struct *donor)
 	write_unlock_irq(&tasklist_lock);
 	cgroup_threadgroup_change_end(new);
 
-	put_pid(old_handed);
-	put_pid(st->handed_pid);
-	st->handed_pid = NULL;
+	put_pid(stale);
 	put_task_struct(reserved);
 
 	get_task_comm(comm, donor);

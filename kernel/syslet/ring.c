@@ -24,7 +24,7 @@
 /* The longest a completer waits for room before it looks again. */
 #define SYSLET_RING_BACKOFF_MAX		(HZ / 10)
 
-void syslet_ring_poke(struct syslet_group *group)
+static void syslet_ring_poke(struct syslet_group *group)
 {
 	/* The posting (or the caller's ring update) before the new seq. */
 	smp_mb__before_atomic();

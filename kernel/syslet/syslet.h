@@ -160,6 +160,5 @@ bool syslet_take_over(struct syslet_task *st);
 bool syslet_swap_identity(struct task_struct *donor);
 
 void syslet_ring_post(struct syslet_task *st, u64 value);
-void syslet_ring_poke(struct syslet_group *group);
 
 #endif /* _KERNEL_SYSLET_H */
