@@ -201,6 +201,25 @@ bool syslet_take_over(struct syslet_task *st)
 }
 
 /**
+ * syslet_await_takeover - wait until the spare has taken the caller over
+ * @st: the current task's syslet state, missed
+ *
+ * Until then this task still holds the caller's TID, mask and pending
+ * signals, and must neither take nor act on a signal meant for the caller:
+ * the swap moves them to the spare. Afterwards it is kernel-only and blocks
+ * all but SIGKILL and SIGSTOP.
+ *
+ * Return: false if a fatal signal came first.
+ */
+bool syslet_await_takeover(struct syslet_task *st)
+{
+	/* Set under siglock before the spare completes @taken. */
+	if (READ_ONCE(st->kernel_only))
+		return true;
+	return !wait_for_completion_killable(&st->taken);
+}
+
+/**
  * syslet_chain_done - finish a chain, moved or not
  * @st:		the current task's syslet state
  * @ret:	what syslet_chain_run() returned
@@ -226,7 +245,7 @@ long syslet_chain_done(struct syslet_task *st, long ret, unsigned int end)
 	if (!(atom->flags & SYSLET_NO_COMPLETE))
 		syslet_ring_post(st, atom->uaddr);
 	/* The spare reads this task's state until it says it is done. */
-	if (wait_for_completion_killable(&st->taken))
+	if (!syslet_await_takeover(st))
 		return -EINTR;
 	syslet_retire(st);
 	return 0;

@@ -145,13 +145,15 @@ static long syslet_atom_syscall(struct pt_regs *regs,
 }
 
 /* Stops, freezes and a tracer's attach, for a task whose caller went on. */
-static void syslet_worker_signals(void)
+static void syslet_worker_signals(struct syslet_task *st)
 {
 	struct ksignal ksig;
 
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
-	/* Never true: every signal with a handler is blocked. */
+	/* Signals for the caller leave with it; a fatal one stays here. */
+	syslet_await_takeover(st);
+	/* Never true: every signal with a handler is blocked now. */
 	while (task_sigpending(current) && !get_signal(&ksig))
 		;
 }
@@ -176,7 +178,7 @@ static long syslet_atom_run(struct syslet_task *st,
 		current->flags &= ~PF_SYSLET;
 	ret = syslet_atom_syscall(regs, atom, args);
 	while (syslet_is_restart(ret) && st->state == SYSLET_MISSED) {
-		syslet_worker_signals();
+		syslet_worker_signals(st);
 		if (ret == -ERESTART_RESTARTBLOCK)
 			ret = current->restart_block.fn(&current->restart_block);
 		else
@@ -209,7 +211,7 @@ static bool syslet_between_atoms(struct syslet_task *st)
 		task_work_run();
 	cond_resched();
 	if (st->state == SYSLET_MISSED)
-		syslet_worker_signals();
+		syslet_worker_signals(st);
 	return !task_sigpending(current);
 }
 

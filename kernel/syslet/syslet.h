@@ -155,6 +155,7 @@ void syslet_retire(struct syslet_task *st);
 int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
 	       struct async_head_user __user *uahu);
 void syslet_hand_off(struct task_struct *tsk);
+bool syslet_await_takeover(struct syslet_task *st);
 long syslet_chain_done(struct syslet_task *st, long ret, unsigned int end);
 bool syslet_take_over(struct syslet_task *st);
 bool syslet_swap_identity(struct task_struct *donor);
