@@ -3,8 +3,9 @@
  * Cache misses: a chain that blocks moves to a spare thread, async_exec()
  * returns 0 to a caller whose identity is intact, and the completion
  * arrives in the ring exactly once. Blocking is deterministic: an empty
- * pipe that the caller itself fills after async_exec() has returned, or a
- * futex it wakes.
+ * pipe or socket that the caller itself fills after async_exec() has
+ * returned, a futex it wakes, a timer, or an O_DIRECT read of a null_blk
+ * disk that completes 50 ms late.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -18,84 +19,12 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/rseq.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #include "../kselftest_harness.h"
 #include "syslet_test.h"
-
-static const struct __kernel_timespec ten_s = { .tv_sec = 10 };
-static const struct __kernel_timespec ten_ms = { .tv_nsec = 10 * 1000 * 1000 };
-
-static void ring_init(struct async_head_user *ahu, __u64 *slots,
-		      unsigned int n)
-{
-	memset(ahu, 0, sizeof(*ahu));
-	memset(slots, 0, n * sizeof(*slots));
-	ahu->size = sizeof(*ahu);
-	ahu->completion_ring = uptr(slots);
-	ahu->ring_size_bytes = n * sizeof(*slots);
-}
-
-/* Take the next completion, as the ABI says; 0 if there is none yet. */
-static __u64 ring_pop(struct async_head_user *ahu, __u64 *slots,
-		      unsigned int n)
-{
-	__u64 idx = ahu->user_ring_idx;
-	__u64 *slot = &slots[idx & (n - 1)];
-	__u64 v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-
-	if (!v)
-		return 0;
-	__atomic_store_n(slot, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&ahu->user_ring_idx, idx + 1, __ATOMIC_RELEASE);
-	return v;
-}
-
-/*
- * Wait up to ten seconds for the next completion and take it. Like
- * epoll_wait(), async_wait() fails with EINTR after a stop signal too.
- */
-static __u64 ring_next(struct async_head_user *ahu, __u64 *slots,
-		       unsigned int n)
-{
-	long r;
-
-	do {
-		r = async_wait(1, ahu->user_ring_idx, ahu, &ten_s);
-	} while (r == -1 && errno == EINTR);
-	if (r < 1)
-		return 0;
-	return ring_pop(ahu, slots, n);
-}
-
-/* An atom reading up to 8 bytes from a pipe, the chain's only one. */
-struct pipe_read {
-	int fds[2];
-	__u64 fd, buf, len;
-	char data[8];
-	__s64 ret;
-	struct syslet_uatom atom;
-};
-
-static int pipe_read_init(struct pipe_read *pr, __u64 flags)
-{
-	if (pipe(pr->fds))
-		return -1;
-	pr->fd = pr->fds[0];
-	pr->buf = uptr(pr->data);
-	pr->len = sizeof(pr->data);
-	pr->ret = SENTINEL;
-	ATOM3(&pr->atom, __NR_read, &pr->ret, NULL, flags,
-	      &pr->fd, &pr->buf, &pr->len);
-	return 0;
-}
-
-static void pipe_read_fini(struct pipe_read *pr)
-{
-	close(pr->fds[0]);
-	close(pr->fds[1]);
-}
 
 TEST(blocked_chain_returns_zero_and_completes_once)
 {
@@ -450,6 +379,116 @@ TEST(full_ring_of_four_takes_twelve)
 	EXPECT_EQ(12, ahu.kernel_ring_idx);
 }
 
+/* Two heads with a ring each: every completion lands in its own ring. */
+TEST(two_rings_at_once)
+{
+	struct async_head_user ahu[2];
+	struct pipe_read pr[2];
+	__u64 slots[2][4];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		ring_init(&ahu[i], slots[i], 4);
+		ASSERT_EQ(0, pipe_read_init(&pr[i], 0));
+		ASSERT_EQ(0, async_exec(&pr[i].atom, &ahu[i]));
+	}
+	ASSERT_EQ(1, write(pr[1].fds[1], "b", 1));
+	EXPECT_EQ(uptr(&pr[1].atom), ring_next(&ahu[1], slots[1], 4));
+	ASSERT_EQ(1, write(pr[0].fds[1], "a", 1));
+	EXPECT_EQ(uptr(&pr[0].atom), ring_next(&ahu[0], slots[0], 4));
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(1, ahu[i].kernel_ring_idx);
+		EXPECT_EQ(0, slots[i][1]);
+		EXPECT_EQ(1, pr[i].ret);
+		pipe_read_fini(&pr[i]);
+	}
+}
+
+TEST(socket_and_timer_block_and_complete)
+{
+	struct __kernel_timespec nap = { .tv_nsec = 20 * 1000 * 1000 };
+	struct async_head_user ahu;
+	struct syslet_uatom a;
+	__u64 clock = CLOCK_MONOTONIC, zero = 0, req = uptr(&nap);
+	struct pipe_read sk;
+	__s64 ret = SENTINEL;
+	__u64 slots[4];
+
+	ring_init(&ahu, slots, 4);
+	/* The pipe reader's atom, pointed at a socket instead. */
+	ASSERT_EQ(0, pipe_read_init(&sk, 0));
+	pipe_read_fini(&sk);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sk.fds));
+	sk.fd = sk.fds[0];
+	ASSERT_EQ(0, async_exec(&sk.atom, &ahu));
+	ASSERT_EQ(1, write(sk.fds[1], "k", 1));
+	EXPECT_EQ(uptr(&sk.atom), ring_next(&ahu, slots, 4));
+	EXPECT_EQ(1, sk.ret);
+	pipe_read_fini(&sk);
+
+	atom_set(&a, __NR_clock_nanosleep, &ret, NULL, 0, &clock, &zero,
+		 &req, NULL, NULL, NULL);
+	ASSERT_EQ(0, async_exec(&a, &ahu));
+	EXPECT_EQ(uptr(&a), ring_next(&ahu, slots, 4));
+	EXPECT_EQ(0, ret);
+}
+
+#define NULLB "/sys/kernel/config/nullb/syslet"
+
+/*
+ * A null_blk disk made through configfs that completes every request 50 ms
+ * after it was submitted, from a timer: an O_DIRECT read sleeps for it.
+ */
+static int slow_disk(void)
+{
+	static const char *const attrs[][2] = {
+		{ "size", "16" }, { "blocksize", "4096" }, { "irqmode", "2" },
+		{ "completion_nsec", "50000000" }, { "power", "1" },
+	};
+	unsigned int i;
+
+	mkdir("/sys/kernel/config", 0755);
+	if (access("/sys/kernel/config/nullb", F_OK) &&
+	    mount("none", "/sys/kernel/config", "configfs", 0, NULL))
+		return -1;
+	if (mkdir(NULLB, 0755)) {
+		if (errno != EEXIST)
+			return -1;
+	} else {
+		for (i = 0; i < ARRAY_SIZE(attrs); i++)
+			if (write_str(NULLB, attrs[i][0], attrs[i][1]))
+				return -1;
+	}
+	return open("/dev/syslet", O_RDONLY | O_DIRECT);
+}
+
+TEST(direct_read_of_a_slow_disk_blocks_and_completes)
+{
+	struct async_head_user ahu;
+	struct syslet_uatom a;
+	__u64 fd, buf, len = 4096, off = 8192;
+	__s64 ret = SENTINEL;
+	__u64 slots[4];
+	void *page;
+	int disk = slow_disk();
+
+	if (disk < 0)
+		SKIP(return, "no null_blk through configfs: %s",
+		     strerror(errno));
+	ASSERT_EQ(0, posix_memalign(&page, 4096, 4096));
+	fd = disk;
+	buf = uptr(page);
+	ring_init(&ahu, slots, 4);
+	atom_set(&a, __NR_pread64, &ret, NULL, 0, &fd, &buf, &len, &off,
+		 NULL, NULL);
+	ASSERT_EQ(0, async_exec(&a, &ahu));
+	EXPECT_EQ(SENTINEL, ret);
+	EXPECT_EQ(uptr(&a), ring_next(&ahu, slots, 4));
+	EXPECT_EQ(4096, ret);
+	free(page);
+	close(disk);
+}
+
 #define MANY	1000
 
 FIXTURE(many) { };
@@ -735,6 +774,95 @@ TEST(last_real_thread_exits_with_an_atom_blocked)
 TEST(sigkill_with_an_atom_blocked)
 {
 	expect_end(_metadata, sleep_forever, 0, SIGKILL);
+}
+
+TEST(core_dump_with_an_atom_blocked)
+{
+	int writer, status;
+	pid_t pid = child_blocked(&writer, dump_core);
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGABRT, WTERMSIG(status));
+	EXPECT_TRUE(WCOREDUMP(status));
+	close(writer);
+}
+
+/* Frozen and thawed with its atom blocked, the atom still reads its byte. */
+TEST(cgroup_freezer_does_not_fail_a_blocked_atom)
+{
+	char cg[64], pidbuf[16];
+	int writer, status, i, frozen = 0;
+	pid_t pid;
+
+	if (cgroup2_make("miss-f", "", cg, sizeof(cg)))
+		SKIP(return, "no cgroup2: %s", strerror(errno));
+	pid = child_blocked(&writer, NULL);
+	ASSERT_LT(0, pid);
+	usleep(100 * 1000);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	ASSERT_EQ(0, write_str(cg, "cgroup.procs", pidbuf));
+	ASSERT_EQ(0, write_str(cg, "cgroup.freeze", "1"));
+	for (i = 0; i < 500 && !frozen; i++) {
+		frozen = read_frozen(cg) == 1;
+		usleep(10 * 1000);
+	}
+	EXPECT_TRUE(frozen);
+	ASSERT_EQ(0, write_str(cg, "cgroup.freeze", "0"));
+	ASSERT_EQ(1, write(writer, "t", 1));
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(writer);
+	rmdir(cg);
+}
+
+/* In a child: a uid with RLIMIT_NPROC reached can make no spare. */
+static int nproc_limited_chain(void)
+{
+	struct rlimit one = { 1, 1 };
+
+	if (setrlimit(RLIMIT_NPROC, &one) ||
+	    setresuid(65534, 65534, 65534))
+		return 100;
+	return sync_chain_counted();
+}
+
+TEST(rlimit_nproc_bounds_spares)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (!pid)
+		_exit(nproc_limited_chain());
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST(pids_cgroup_bounds_spares)
+{
+	char cg[64], pidbuf[16];
+	int status;
+	pid_t pid;
+
+	if (cgroup2_make("miss-p", "+pids", cg, sizeof(cg)))
+		SKIP(return, "no pids controller: %s", strerror(errno));
+	ASSERT_EQ(0, write_str(cg, "pids.max", "1"));
+	pid = fork();
+	if (!pid) {
+		snprintf(pidbuf, sizeof(pidbuf), "%d", getpid());
+		if (write_str(cg, "cgroup.procs", pidbuf))
+			_exit(100);
+		_exit(sync_chain_counted());
+	}
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	rmdir(cg);
 }
 
 TEST_HARNESS_MAIN

@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -27,7 +26,7 @@
  */
 static int threads_of(pid_t pid, const char *name, pid_t *first)
 {
-	char path[96], comm[32];
+	char path[300], comm[32];
 	struct dirent *d;
 	int n = 0;
 	DIR *dir;
@@ -254,15 +253,6 @@ TEST(sigkill_with_spare_parked)
 	EXPECT_EQ(SIGKILL, WTERMSIG(status));
 }
 
-static void dump_core(void)
-{
-	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
-
-	if (chdir("/tmp") || setrlimit(RLIMIT_CORE, &unlimited))
-		_exit(103);
-	abort();
-}
-
 TEST(core_dump_with_spare_parked)
 {
 	pid_t pid = child_with_spare(dump_core);
@@ -333,51 +323,15 @@ TEST(debugger_stops_and_releases_a_parked_spare)
 	EXPECT_EQ(SIGKILL, WTERMSIG(status));
 }
 
-static int read_frozen(const char *cg)
-{
-	char path[128], buf[256];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/cgroup.events", cg);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return !!strstr(buf, "frozen 1");
-}
-
-static int write_str(const char *dir, const char *file, const char *val)
-{
-	char path[128];
-	int fd, ok;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /* The cgroup v2 freezer reports frozen once every thread has trapped. */
 TEST(cgroup_freezer_with_spare_parked)
 {
-	const char *root = "/tmp/syslet-cgroup", *cg = "/tmp/syslet-cgroup/f";
-	char pidbuf[16];
+	char cg[64], pidbuf[16];
 	int status, i, frozen = 0;
 	pid_t pid;
 
-	mkdir(root, 0755);
-	if (mount("none", root, "cgroup2", 0, NULL) && errno != EBUSY)
+	if (cgroup2_make("f", "", cg, sizeof(cg)))
 		SKIP(return, "no cgroup2: %s", strerror(errno));
-	if (mkdir(cg, 0755) && errno != EEXIST)
-		SKIP(return, "cannot make a cgroup: %s", strerror(errno));
 	pid = child_with_spare(wait_forever);
 	usleep(100 * 1000);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
@@ -392,7 +346,6 @@ TEST(cgroup_freezer_with_spare_parked)
 	kill(pid, SIGKILL);
 	ASSERT_EQ(0, wait_child(pid, &status, 0));
 	rmdir(cg);
-	umount(root);
 }
 
 TEST_HARNESS_MAIN

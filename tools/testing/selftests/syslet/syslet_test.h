@@ -7,11 +7,16 @@
 #define SYSLET_TEST_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,6 +148,198 @@ static inline int wait_child(pid_t pid, int *status, int flags)
 	kill(pid, SIGKILL);
 	waitpid(pid, status, 0);
 	return -1;
+}
+
+/*
+ * Completion rings, consumed as the ABI says, and a one-atom chain that
+ * blocks on an empty pipe until its writer end is written.
+ */
+static const struct __kernel_timespec ten_s = { .tv_sec = 10 };
+static const struct __kernel_timespec ten_ms = { .tv_nsec = 10 * 1000 * 1000 };
+
+static inline void ring_init(struct async_head_user *ahu, __u64 *slots,
+			     unsigned int n)
+{
+	memset(ahu, 0, sizeof(*ahu));
+	memset(slots, 0, n * sizeof(*slots));
+	ahu->size = sizeof(*ahu);
+	ahu->completion_ring = uptr(slots);
+	ahu->ring_size_bytes = n * sizeof(*slots);
+}
+
+/* Take the next completion, as the ABI says; 0 if there is none yet. */
+static inline __u64 ring_pop(struct async_head_user *ahu, __u64 *slots,
+			     unsigned int n)
+{
+	__u64 idx = ahu->user_ring_idx;
+	__u64 *slot = &slots[idx & (n - 1)];
+	__u64 v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (!v)
+		return 0;
+	__atomic_store_n(slot, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&ahu->user_ring_idx, idx + 1, __ATOMIC_RELEASE);
+	return v;
+}
+
+/*
+ * Wait up to ten seconds for the next completion and take it. Like
+ * epoll_wait(), async_wait() fails with EINTR after a stop signal too.
+ */
+static inline __u64 ring_next(struct async_head_user *ahu, __u64 *slots,
+			      unsigned int n)
+{
+	long r;
+
+	do {
+		r = async_wait(1, ahu->user_ring_idx, ahu, &ten_s);
+	} while (r == -1 && errno == EINTR);
+	if (r < 1)
+		return 0;
+	return ring_pop(ahu, slots, n);
+}
+
+/* An atom reading up to 8 bytes from a pipe, the chain's only one. */
+struct pipe_read {
+	int fds[2];
+	__u64 fd, buf, len;
+	char data[8];
+	__s64 ret;
+	struct syslet_uatom atom;
+};
+
+static inline int pipe_read_init(struct pipe_read *pr, __u64 flags)
+{
+	if (pipe(pr->fds))
+		return -1;
+	pr->fd = pr->fds[0];
+	pr->buf = uptr(pr->data);
+	pr->len = sizeof(pr->data);
+	pr->ret = SENTINEL;
+	ATOM3(&pr->atom, __NR_read, &pr->ret, NULL, flags,
+	      &pr->fd, &pr->buf, &pr->len);
+	return 0;
+}
+
+static inline void pipe_read_fini(struct pipe_read *pr)
+{
+	close(pr->fds[0]);
+	close(pr->fds[1]);
+}
+
+/*
+ * Make one cache miss in the calling thread and see it complete: a chain
+ * blocked on an empty pipe moves (async_exec() returns 0), the caller fills
+ * the pipe, and the completion arrives. 0 on success, else the step that
+ * failed.
+ */
+static inline int miss_once(void)
+{
+	struct async_head_user ahu;
+	struct pipe_read pr;
+	__u64 slots[4];
+	int err = 0;
+
+	if (pipe_read_init(&pr, 0))
+		return 1;
+	ring_init(&ahu, slots, 4);
+	if (async_exec(&pr.atom, &ahu) != 0)
+		err = 2;
+	else if (write(pr.fds[1], "m", 1) != 1)
+		err = 3;
+	else if (ring_next(&ahu, slots, 4) != uptr(&pr.atom) || pr.ret != 1)
+		err = 4;
+	pipe_read_fini(&pr);
+	return err;
+}
+
+/*
+ * Submit a chain that asks to move at once (SYSLET_ASYNC) and return 0 if
+ * it was refused a spare: it ran in the caller as a cached chain would,
+ * with the right result, and sync_chains counted it.
+ */
+static inline int sync_chain_counted(void)
+{
+	struct async_head_user ahu;
+	struct syslet_uatom a;
+	__s64 ret = SENTINEL;
+	__u64 slots[4];
+
+	ring_init(&ahu, slots, 4);
+	ATOM0(&a, __NR_getppid, &ret, NULL, SYSLET_ASYNC);
+	if (async_exec(&a, &ahu) != (long)uptr(&a))
+		return 1;
+	if (ret != getppid())
+		return 2;
+	return ahu.sync_chains == 1 && ahu.kernel_ring_idx == 0 ? 0 : 3;
+}
+
+/* Die of SIGABRT with a core dump (to /tmp, core_pattern's default). */
+static inline void dump_core(void)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+
+	if (chdir("/tmp") || setrlimit(RLIMIT_CORE, &unlimited))
+		_exit(103);
+	abort();
+}
+
+/* 1 when the cgroup v2 @cg reports itself frozen, 0 when not, -1 on error. */
+static inline int read_frozen(const char *cg)
+{
+	char path[128], buf[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", cg);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return !!strstr(buf, "frozen 1");
+}
+
+/* Write @val to the file @file in the directory @dir (a cgroup's, say). */
+static inline int write_str(const char *dir, const char *file,
+			    const char *val)
+{
+	char path[128];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Mount the cgroup v2 hierarchy at CGROUP2 unless it is there and make the cgroup
+ * @name under it, enabling @controllers ("+pids", or "" for none) for its
+ * children; 0 or -1 with errno.
+ */
+#define CGROUP2 "/tmp/syslet-cgroup"
+
+static inline int cgroup2_make(const char *name, const char *controllers,
+			       char *path, size_t size)
+{
+	mkdir(CGROUP2, 0755);
+	if (access(CGROUP2 "/cgroup.procs", F_OK) &&
+	    mount("none", CGROUP2, "cgroup2", 0, NULL))
+		return -1;
+	if (*controllers &&
+	    write_str(CGROUP2, "cgroup.subtree_control", controllers))
+		return -1;
+	snprintf(path, size, "%s/%s", CGROUP2, name);
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -1;
+	return 0;
 }
 
 #endif /* SYSLET_TEST_H */
