@@ -43,6 +43,12 @@ static void syslet_move_leadership(struct task_struct *old,
 	transfer_pid(old, new, PIDTYPE_TGID);
 	transfer_pid(old, new, PIDTYPE_PGID);
 	transfer_pid(old, new, PIDTYPE_SID);
+	/*
+	 * No grace period before @new, a former leader perhaps, takes the
+	 * task list entry again: a group's entry only ever changes hands in
+	 * place, so an RCU walker still on @new's old entry goes on from the
+	 * same position, to the same successor, as if it had never left.
+	 */
 	list_replace_rcu(&old->tasks, &new->tasks);
 	list_replace_init(&old->sibling, &new->sibling);
 	for_each_thread(old, t)
@@ -148,10 +154,6 @@ bool syslet_swap_identity(struct task_struct *donor)
 	char comm[TASK_COMM_LEN];
 	bool leader;
 
-	/* RCU walkers of the task list may still be on our old entry. */
-	if (st->tasks_gp)
-		cond_synchronize_rcu(st->tasks_gp);
-
 	cgroup_threadgroup_change_begin(new);
 	write_lock_irq(&tasklist_lock);
 	spin_lock(&sighand->siglock);
@@ -185,8 +187,6 @@ bool syslet_swap_identity(struct task_struct *donor)
 	WARN_ON_ONCE(dst->handed_pid);
 	dst->handed_pid = get_pid(task_pid(new));
 	dst->handed_gp = get_state_synchronize_rcu();
-	if (leader)
-		dst->tasks_gp = dst->handed_gp;
 	reserved = dst->reserved;
 	dst->reserved = NULL;
 

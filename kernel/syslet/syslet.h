@@ -87,8 +87,6 @@ enum syslet_state {
  * @handed_pid:	the TID this task gave away at its last cache miss
  * @handed_gp:	RCU state at that moment: until a grace period has passed,
  *		a signal sent to @handed_pid may still be queued on this task
- * @tasks_gp:	RCU state when this task last left the task list as thread
- *		group leader; it may enter it again only after a grace period
  *
  * @kernel_only, @exited, @park_node, @handed_pid and @reserved (while
  * missed) are protected by the group's siglock; the parked list holds no
@@ -111,7 +109,6 @@ struct syslet_task {
 	struct task_struct		*donor;
 	struct pid			*handed_pid;
 	unsigned long			handed_gp;
-	unsigned long			tasks_gp;
 };
 
 /**
