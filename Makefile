@@ -105,11 +105,18 @@ demo: initramfs
 
 HOST := $(B)/host
 host-check: deps
-	$(call step,host tests: ABI layout (-m64 GoogleTest and -m32) and the console scanner)
+	$(call step,host tests: ABI layout (-m64 GoogleTest and -m32) + the C++ library + the console scanner)
 	@mkdir -p $(HOST) $(OUT)
 	@g++ -std=c++20 -O2 -Wall -I include/uapi tests/host/abi_test.cpp \
 		-lgtest -lgtest_main -pthread -o $(HOST)/abi_test
 	@$(HOST)/abi_test > $(OUT)/host-gtest.log 2>&1 || true
+	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -I include/uapi -I tools/lib/syslet \
+		tests/host/syslet_hpp_test.cpp -lgtest -lgtest_main -pthread \
+		-o $(HOST)/syslet_hpp_test
+	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -I include/uapi -I tools/lib/syslet \
+		tools/lib/syslet/examples/chained_copy.cpp -pthread -o $(HOST)/chained_copy
+	@# A lost completion would hang a chain's destructor: bound the run.
+	@timeout 300 $(HOST)/syslet_hpp_test > $(OUT)/host-syslet-hpp.log 2>&1 || true
 	@tests/host/abi32.sh > $(OUT)/host-abi32.tap 2>&1 || true
 	@tests/host/summarize_test.sh > $(OUT)/host-summarize.tap 2>&1 || true
 
@@ -120,7 +127,7 @@ vm-check: initramfs
 
 check: host-check vm-check
 	$(call step,results)
-	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log tap:$(OUT)/host-abi32.tap \
+	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log gtest:$(OUT)/host-syslet-hpp.log tap:$(OUT)/host-abi32.tap \
 		tap:$(OUT)/host-summarize.tap guest:$(OUT)/console-check.log
 
 bench: initramfs

@@ -1,0 +1,878 @@
+// SPDX-License-Identifier: GPL-2.0
+// tools/lib/syslet/syslet.hpp on a host without syslets: the atoms it
+// builds, its checks, the completion ring protocol (with the kernel's side
+// played by the test), and the fallback that runs chains on a thread pool.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "syslet.hpp"
+
+// Allocations made by the calling thread, to check the cached path.
+static thread_local long t_allocs;
+
+// Out of line, or GCC sees malloc() and free() meet new and delete.
+[[gnu::noinline]] void *operator new(std::size_t n)
+{
+	++t_allocs;
+	if (void *p = std::malloc(n ? n : 1))
+		return p;
+	throw std::bad_alloc();
+}
+[[gnu::noinline]] void operator delete(void *p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void *p, std::size_t) noexcept
+{
+	std::free(p);
+}
+
+namespace {
+
+using namespace std::chrono_literals;
+using syslet::chain;
+using syslet::completion_ring;
+using syslet::prev_result;
+using syslet::result_of;
+using syslet::status;
+using syslet::thread_pool;
+using syslet::wait_status;
+namespace opt = syslet::opt;
+namespace sys = syslet::sys;
+
+constexpr auto fallback = syslet::backend::fallback;
+
+__u64 addr(const void *p) { return reinterpret_cast<std::uintptr_t>(p); }
+
+template <class T>
+T at(__u64 a)	// the value an arg_ptr points to
+{
+	return *reinterpret_cast<const T *>(static_cast<std::uintptr_t>(a));
+}
+
+struct pipe_fds {
+	int r = -1, w = -1;
+	explicit pipe_fds(int flags = O_CLOEXEC)
+	{
+		int fd[2];
+		if (pipe2(fd, flags) == 0) {
+			r = fd[0];
+			w = fd[1];
+		}
+	}
+	~pipe_fds()
+	{
+		close(r);
+		close(w);
+	}
+};
+
+long tid() { return syscall(__NR_gettid); }
+
+// A pool for the tests that need one; made before anything is measured.
+thread_pool &shared_pool()
+{
+	static thread_pool pool(2);
+	return pool;
+}
+
+// What the kernel does to post a completion: an empty slot, written with
+// release ordering, then kernel_ring_idx.
+void kernel_post(completion_ring &ring, const syslet_uatom &atom)
+{
+	std::atomic_ref<__u64> kidx(ring.head().kernel_ring_idx);
+	const __u64 idx = kidx.load();
+	std::atomic_ref<__u64> slot(ring.slots()[idx & (ring.entries() - 1)]);
+
+	ASSERT_EQ(0u, slot.load(std::memory_order_acquire));
+	slot.store(addr(&atom), std::memory_order_release);
+	kidx.store(idx + 1, std::memory_order_release);
+}
+
+/* ---------------------------------------------------------------------- */
+
+TEST(SysletResult, HoldsAValueOrAnErrno)
+{
+	syslet::result<long> v = 42L;
+	syslet::result<long> e = syslet::failure{EBADF};
+
+	EXPECT_TRUE(v.ok());
+	EXPECT_EQ(42, v.value());
+	EXPECT_EQ(0, v.error());
+	EXPECT_FALSE(e);
+	EXPECT_EQ(EBADF, e.error());
+	EXPECT_EQ(std::errc::bad_file_descriptor, e.error_code());
+	EXPECT_EQ(7, e.value_or(7));
+	EXPECT_THROW((void)e.value(), std::system_error);
+}
+
+TEST(SysletProbe, SaysUnsupportedOnThisHost)
+{
+	const auto &k = syslet::kernel_support();
+	const bool have = access("/proc/sys/kernel/syslet/abi_version", F_OK) == 0;
+
+	EXPECT_FALSE(have) << "this host has syslets: not a host test";
+	EXPECT_EQ(0, k.abi_version);
+	EXPECT_FALSE(k.enabled);
+	EXPECT_FALSE(k.usable());
+	EXPECT_FALSE(static_cast<bool>(k));
+	EXPECT_EQ(&k, &syslet::kernel_support());	// probed once, cached
+
+	completion_ring ring(4);
+	EXPECT_FALSE(ring.uses_kernel());
+}
+
+/* ---------------------------------------------------------------------- */
+/* Builders                                                                */
+
+template <std::size_t N>
+concept chain_size = requires { typename syslet::chain<N>; };
+static_assert(chain_size<1> && chain_size<64>);
+static_assert(!chain_size<0> && !chain_size<65>);
+static_assert(!std::is_copy_constructible_v<chain<2>>);
+static_assert(!std::is_move_constructible_v<chain<2>>);
+static_assert(!std::is_copy_constructible_v<completion_ring>);
+static_assert(!std::is_move_constructible_v<completion_ring>);
+// Typed builders check the C types; sys::call() takes no floating point.
+static_assert(std::is_invocable_v<decltype(sys::read), int, char *, std::size_t>);
+static_assert(!std::is_invocable_v<decltype(sys::read), int, const char *, std::size_t>);
+static_assert(!std::is_invocable_v<decltype(sys::read), std::string, char *, std::size_t>);
+static_assert(std::is_invocable_v<decltype(sys::write), syslet::result_ref,
+				  const char *, syslet::result_ref>);
+template <class... A>
+concept callable = requires(A... a) { sys::call(0L, a...); };
+static_assert(callable<int, char *, syslet::result_ref>);
+static_assert(!callable<double> && !callable<std::string>);
+static_assert(!callable<int, int, int, int, int, int, int>);
+
+TEST(SysletBuild, AtomsFeedResultsThroughTheirSlots)
+{
+	char path[] = "/tmp/syslet_hpp_XXXXXX";
+	int tmp = mkstemp(path);
+	ASSERT_LE(0, tmp);
+	ASSERT_EQ(5, write(tmp, "hello", 5));
+	close(tmp);
+	pipe_fds out;
+	char buf[16] = {};
+
+	chain c{sys::openat(AT_FDCWD, path, O_RDONLY) | opt::stop_on_negative,
+		sys::read(result_of(0), buf, sizeof(buf)) | opt::stop_on_non_positive,
+		sys::write(out.w, buf, prev_result),
+		sys::close(result_of(0))};
+	static_assert(std::is_same_v<decltype(c), chain<4>>);
+	ASSERT_EQ(0, c.build_error());
+	ASSERT_EQ(4u, c.size());
+
+	auto a = c.atoms();
+	EXPECT_EQ(__NR_openat, (long)a[0].nr);
+	EXPECT_EQ(__NR_read, (long)a[1].nr);
+	EXPECT_EQ(__NR_write, (long)a[2].nr);
+	EXPECT_EQ(__NR_close, (long)a[3].nr);
+	EXPECT_EQ(SYSLET_STOP_ON_NEGATIVE, a[0].flags);
+	EXPECT_EQ(SYSLET_STOP_ON_NON_POSITIVE, a[1].flags);
+	EXPECT_EQ(0u, a[2].flags | a[3].flags);
+	for (std::size_t i = 0; i < 4; i++) {
+		EXPECT_EQ(i < 3 ? addr(&a[i + 1]) : 0u, a[i].next) << i;
+		EXPECT_NE(0u, a[i].ret_ptr);
+		EXPECT_EQ(0u, a[i].ret_ptr % 8);
+		EXPECT_EQ(syslet::not_run, at<std::int64_t>(a[i].ret_ptr));
+		EXPECT_EQ(addr(static_cast<syslet::chain_base *>(&c)), a[i].private_data);
+		EXPECT_EQ(0u, a[i].reserved);
+		for (std::size_t j = 0; j < i; j++)
+			EXPECT_NE(a[i].ret_ptr, a[j].ret_ptr);
+	}
+	// Values: the chain's own copies, AT_FDCWD sign-extended.
+	EXPECT_EQ((__u64)(std::int64_t)AT_FDCWD, at<__u64>(a[0].arg_ptr[0]));
+	EXPECT_EQ(addr(path), at<__u64>(a[0].arg_ptr[1]));
+	EXPECT_EQ((__u64)O_RDONLY, at<__u64>(a[0].arg_ptr[2]));
+	EXPECT_EQ(0u, at<__u64>(a[0].arg_ptr[3]));	// openat's mode
+	EXPECT_EQ(addr(buf), at<__u64>(a[1].arg_ptr[1]));
+	EXPECT_EQ(sizeof(buf), at<__u64>(a[1].arg_ptr[2]));
+	EXPECT_EQ((__u64)out.w, at<__u64>(a[2].arg_ptr[0]));
+	// Results: the argument is the earlier atom's ret slot itself.
+	EXPECT_EQ(a[0].ret_ptr, a[1].arg_ptr[0]);
+	EXPECT_EQ(a[1].ret_ptr, a[2].arg_ptr[2]);
+	EXPECT_EQ(a[0].ret_ptr, a[3].arg_ptr[0]);
+	// Arguments a call does not take are null pointers.
+	for (int k = 3; k < 6; k++)
+		EXPECT_EQ(0u, a[1].arg_ptr[k]);
+	EXPECT_EQ(0u, a[3].arg_ptr[1]);
+
+	auto last = syslet::run(c);
+	ASSERT_TRUE(last);
+	EXPECT_EQ(3u, *last);
+	EXPECT_LE(0, c.ret(0).value());
+	EXPECT_EQ(5, c.ret(1).value());
+	EXPECT_EQ(5, c.ret(2).value());
+	EXPECT_EQ(0, c.ret(3).value());
+	EXPECT_EQ(c.raw_ret(1), at<std::int64_t>(a[1].ret_ptr));
+	char got[8] = {};
+	EXPECT_EQ(5, read(out.r, got, sizeof(got)));
+	EXPECT_STREQ("hello", got);
+	unlink(path);
+}
+
+TEST(SysletBuild, OptionsBecomeTheKernelsFlags)
+{
+	chain<4> c;
+
+	ASSERT_TRUE(c.add(sys::call(__NR_getpid) | opt::async | opt::no_complete));
+	ASSERT_TRUE(c.add(sys::call(__NR_getpid) | opt::sync | opt::stop_on_zero |
+			  opt::stop_on_nonzero));
+	ASSERT_TRUE(c.add(sys::call(__NR_getpid) | opt::skip_to_next_on_stop |
+			  opt::stop_on_non_positive));
+	ASSERT_TRUE(c.add(sys::call(__NR_getpid) | opt::raw(SYSLET_STOP_ON_NEGATIVE)));
+	auto a = c.atoms();
+	EXPECT_EQ(SYSLET_ASYNC | SYSLET_NO_COMPLETE, a[0].flags);
+	EXPECT_EQ(SYSLET_SYNC | SYSLET_STOP_ON_ZERO | SYSLET_STOP_ON_NONZERO, a[1].flags);
+	EXPECT_EQ(SYSLET_SKIP_TO_NEXT_ON_STOP | SYSLET_STOP_ON_NON_POSITIVE, a[2].flags);
+	EXPECT_EQ(SYSLET_STOP_ON_NEGATIVE, a[3].flags);
+}
+
+TEST(SysletBuild, RefusesFlagsTheKernelWouldRefuse)
+{
+	chain<4> c;
+	auto getpid = sys::call(__NR_getpid);
+
+	EXPECT_EQ(EINVAL, c.add(getpid | opt::raw(1ULL << 8)).error());
+	EXPECT_EQ(EINVAL, c.add(getpid | opt::raw(1ULL << 63)).error());
+	EXPECT_EQ(EINVAL, c.add(getpid | opt::async | opt::sync).error());
+	EXPECT_EQ(EINVAL, c.add(getpid | opt::skip_to_next_on_stop).error());
+	EXPECT_EQ(0u, c.size());	// refused atoms leave the chain as it was
+	EXPECT_TRUE(c.add(getpid | opt::async));
+	EXPECT_EQ(1u, c.size());
+}
+
+TEST(SysletBuild, RefusesSystemCallsThatCannotBeAtoms)
+{
+	chain<1> c;
+	const long refused[] = {__NR_fork, __NR_vfork, __NR_clone, __NR_clone3,
+				__NR_execve, __NR_exit, __NR_exit_group,
+				__NR_rt_sigprocmask, __NR_prctl, __NR_setuid,
+				__NR_io_uring_enter, 463 /* async_exec */,
+				467 /* threadlet_off */};
+
+	for (long nr : refused)
+		EXPECT_EQ(EINVAL, c.add(sys::call(nr)).error()) << nr;
+	EXPECT_EQ(EINVAL, c.add(sys::call(-1)).error());
+	EXPECT_EQ(EINVAL, c.add(sys::call(long{INT_MAX} + 1)).error());
+	// A number nobody implements is an atom whose result is -ENOSYS.
+	ASSERT_TRUE(c.add(sys::call(100000)));
+	ASSERT_TRUE(syslet::run(c));
+	EXPECT_EQ(ENOSYS, c.ret(0).error());
+}
+
+TEST(SysletBuild, ResultsFeedOnlyFromEarlierAtoms)
+{
+	chain<4> c;
+
+	EXPECT_EQ(EINVAL, c.add(sys::close(prev_result)).error());
+	EXPECT_EQ(EINVAL, c.add(sys::close(result_of(0))).error());
+	ASSERT_TRUE(c.add(sys::call(__NR_getpid)));
+	EXPECT_EQ(EINVAL, c.add(sys::close(result_of(1))).error());	// itself
+	EXPECT_EQ(EINVAL, c.add(sys::close(result_of(3))).error());	// later
+	EXPECT_TRUE(c.add(sys::call(__NR_getpid, result_of(0))));
+	EXPECT_TRUE(c.add(sys::call(__NR_getpid, prev_result, result_of(0))));
+	EXPECT_EQ(c.atoms()[1].ret_ptr, c.atoms()[2].arg_ptr[0]);
+	EXPECT_EQ(c.atoms()[0].ret_ptr, c.atoms()[2].arg_ptr[1]);
+}
+
+TEST(SysletBuild, ChainsHoldAtMostTheirCapacity)
+{
+	chain<64> big;
+	for (int i = 0; i < 64; i++)
+		ASSERT_TRUE(big.add(sys::call(__NR_getpid))) << i;
+	EXPECT_EQ(E2BIG, big.add(sys::call(__NR_getpid)).error());
+	EXPECT_EQ(64u, big.size());
+	auto last = syslet::run(big);
+	ASSERT_TRUE(last);
+	EXPECT_EQ(63u, *last);
+	EXPECT_EQ(getpid(), big.ret(63).value());
+
+	chain<2> small;
+	EXPECT_TRUE(small.add(sys::call(__NR_getpid)));
+	EXPECT_TRUE(small.add(sys::call(__NR_getpid)));
+	EXPECT_EQ(E2BIG, small.add(sys::call(__NR_getpid)).error());
+}
+
+TEST(SysletBuild, ARefusedChainRunsNothing)
+{
+	pipe_fds p(O_NONBLOCK | O_CLOEXEC);
+	chain c{sys::write(p.w, "z", 1), sys::call(__NR_fork)};
+	completion_ring ring(4, nullptr, fallback);
+	char ch;
+
+	EXPECT_EQ(EINVAL, c.build_error());
+	EXPECT_EQ(EINVAL, syslet::submit(ring, c).error());
+	EXPECT_EQ(EINVAL, syslet::run(c).error());
+	EXPECT_EQ(-1, read(p.r, &ch, 1));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_FALSE(c.done());
+	EXPECT_FALSE(c.last());
+}
+
+TEST(SysletBuild, LinksGoForwardToAtomsOfTheChain)
+{
+	chain<3> c;
+	ASSERT_TRUE(c.add(sys::call(__NR_getpid) | opt::next(2)));
+	ASSERT_TRUE(c.add(sys::call(__NR_getpid) | opt::end));
+	EXPECT_EQ(EINVAL, c.add(sys::call(__NR_getpid) | opt::next(1)).error());
+	EXPECT_EQ(EINVAL, c.add(sys::call(__NR_getpid) | opt::next(2)).error());
+	ASSERT_TRUE(c.add(sys::call(__NR_getpid)));
+	auto a = c.atoms();
+	EXPECT_EQ(addr(&a[2]), a[0].next);
+	EXPECT_EQ(0u, a[1].next);
+	EXPECT_EQ(0u, a[2].next);
+	auto last = syslet::run(c);
+	ASSERT_TRUE(last);
+	EXPECT_EQ(2u, *last);
+	EXPECT_EQ(ENODATA, c.ret(1).error());	// jumped over
+	EXPECT_EQ(ERANGE, c.ret(3).error());
+
+	chain dangling{sys::call(__NR_getpid) | opt::next(5),
+		       sys::call(__NR_getpid)};
+	EXPECT_EQ(EINVAL, syslet::run(dangling).error());
+	// The else branch of the last atom would be whatever follows it.
+	chain no_else{sys::call(__NR_getpid),
+		      sys::call(__NR_getpid) | opt::stop_on_zero |
+			      opt::skip_to_next_on_stop};
+	EXPECT_EQ(EINVAL, syslet::run(no_else).error());
+	chain<1> empty;
+	EXPECT_EQ(EINVAL, syslet::run(empty).error());
+}
+
+/* ---------------------------------------------------------------------- */
+/* The ring                                                                */
+
+TEST(SysletRing, HeadDescribesItsRing)
+{
+	completion_ring ring(8, nullptr, fallback);
+	const async_head_user &h = ring.head();
+
+	EXPECT_EQ(8u, ring.entries());
+	EXPECT_EQ(sizeof(async_head_user), h.size);
+	EXPECT_EQ(addr(ring.slots().data()), h.completion_ring);
+	EXPECT_EQ(64u, h.ring_size_bytes);
+	EXPECT_EQ(0u, h.kernel_ring_idx | h.user_ring_idx | h.sync_chains |
+			      h.reserved[0] | h.reserved[1]);
+	for (__u64 s : ring.slots())
+		EXPECT_EQ(0u, s);
+	for (std::size_t bad : {0, 3, 12})
+		EXPECT_THROW(completion_ring(bad, nullptr, fallback),
+			     std::invalid_argument);
+}
+
+TEST(SysletRing, TakesWhatTheKernelPostsAndFindsTheChain)
+{
+	completion_ring ring(4, nullptr, fallback);
+	chain c{sys::call(__NR_getpid), sys::call(__NR_getpid), sys::call(__NR_getpid)};
+
+	EXPECT_FALSE(ring.pop());
+	kernel_post(ring, c.atoms()[2]);
+	EXPECT_EQ(1u, ring.ready());
+	auto got = ring.pop();
+	ASSERT_TRUE(got);
+	EXPECT_EQ(&c, got->chain);
+	EXPECT_EQ(2u, got->last);
+	EXPECT_EQ(0u, ring.slots()[0]);
+	EXPECT_EQ(1u, ring.head().user_ring_idx);
+	EXPECT_TRUE(c.done());
+	EXPECT_EQ(2u, c.last());
+	EXPECT_FALSE(ring.pop());
+	EXPECT_EQ(0u, ring.ready());
+}
+
+TEST(SysletRing, AnEmptySlotIsNotACompletion)
+{
+	completion_ring ring(4, nullptr, fallback);
+	chain c{sys::call(__NR_getpid)};
+
+	// The index moved but the entry is not there yet: nothing to take.
+	std::atomic_ref<__u64>(ring.head().kernel_ring_idx).store(1);
+	EXPECT_FALSE(ring.pop());
+	EXPECT_EQ(0u, ring.head().user_ring_idx);
+	std::atomic_ref<__u64>(ring.slots()[0]).store(addr(&c.atoms()[0]));
+	auto got = ring.pop();
+	ASSERT_TRUE(got);
+	EXPECT_EQ(&c, got->chain);
+	EXPECT_EQ(1u, ring.head().user_ring_idx);
+}
+
+TEST(SysletRing, WrapsAroundInOrder)
+{
+	completion_ring ring(4, nullptr, fallback);
+	chain<3> c[2];
+	for (auto &ch : c)
+		for (int i = 0; i < 3; i++)
+			ASSERT_TRUE(ch.add(sys::call(__NR_getpid)));
+
+	std::size_t seen = 0;
+	for (int round = 0; round < 10; round++) {
+		for (std::size_t i = 0; i < 3; i++)
+			kernel_post(ring, c[(round + i) % 2].atoms()[i]);
+		std::size_t i = 0;
+		for (syslet::completion got : ring.completions()) {
+			EXPECT_EQ(&c[(round + i) % 2], got.chain);
+			EXPECT_EQ(i, got.last);
+			i++;
+		}
+		EXPECT_EQ(3u, i);
+		seen += i;
+	}
+	EXPECT_EQ(30u, seen);
+	EXPECT_EQ(30u, ring.head().user_ring_idx);
+	EXPECT_EQ(30u, ring.head().kernel_ring_idx);
+	for (__u64 s : ring.slots())
+		EXPECT_EQ(0u, s);
+}
+
+TEST(SysletRing, LeavingTheLoopEarlyLeavesTheRest)
+{
+	completion_ring ring(4, nullptr, fallback);
+	chain c{sys::call(__NR_getpid), sys::call(__NR_getpid), sys::call(__NR_getpid)};
+
+	for (int i = 0; i < 3; i++)
+		kernel_post(ring, c.atoms()[i]);
+	for (syslet::completion got : ring.completions()) {
+		EXPECT_EQ(0u, got.last);
+		break;
+	}
+	EXPECT_EQ(2u, ring.ready());
+	EXPECT_EQ(1u, ring.pop()->last);
+	EXPECT_EQ(2u, ring.pop()->last);
+}
+
+TEST(SysletRing, RingsAreIndependent)
+{
+	completion_ring a(4, nullptr, fallback), b(8, nullptr, fallback);
+	chain x{sys::call(__NR_getpid)}, y{sys::call(__NR_getpid)};
+
+	kernel_post(a, x.atoms()[0]);
+	kernel_post(b, y.atoms()[0]);
+	kernel_post(b, x.atoms()[0]);
+	EXPECT_EQ(&x, a.pop()->chain);
+	EXPECT_FALSE(a.pop());
+	EXPECT_EQ(&y, b.pop()->chain);
+	EXPECT_EQ(&x, b.pop()->chain);
+	EXPECT_FALSE(b.pop());
+}
+
+TEST(SysletRing, WaitReportsReadyTimeoutAndBadCounts)
+{
+	completion_ring ring(4, nullptr, fallback);
+	chain c{sys::call(__NR_getpid)};
+
+	auto t0 = std::chrono::steady_clock::now();
+	auto w = ring.wait(1, 20ms);
+	ASSERT_TRUE(w);
+	EXPECT_EQ(wait_status::timed_out, *w);
+	EXPECT_GE(std::chrono::steady_clock::now() - t0, 20ms);
+	EXPECT_EQ(wait_status::ready, *ring.wait(0));
+	EXPECT_EQ(EINVAL, ring.wait(5, 0ms).error());
+
+	kernel_post(ring, c.atoms()[0]);
+	EXPECT_EQ(wait_status::ready, *ring.wait(1, 0ms));
+	EXPECT_EQ(wait_status::timed_out, *ring.wait(2, 1ms));
+}
+
+/* ---------------------------------------------------------------------- */
+/* The fallback                                                            */
+
+TEST(SysletFallback, WithoutAPoolChainsRunInTheCaller)
+{
+	completion_ring ring(4, nullptr, fallback);
+	chain c{sys::call(__NR_gettid)};
+
+	auto s = syslet::submit(ring, c);
+	ASSERT_TRUE(s);
+	EXPECT_EQ(status::completed, *s);
+	EXPECT_TRUE(c.done());
+	EXPECT_EQ(0u, c.last());
+	EXPECT_EQ(tid(), c.ret(0).value());
+	EXPECT_EQ(0u, ring.ready());
+	EXPECT_EQ(0u, ring.head().kernel_ring_idx);
+}
+
+TEST(SysletFallback, APoolRunsChainsAsynchronously)
+{
+	pipe_fds p;
+	char ch = 0;
+	completion_ring ring(8, shared_pool(), fallback);
+	chain c{sys::read(p.r, &ch, 1)};
+	chain who{sys::call(__NR_gettid)};
+
+	auto s = syslet::submit(ring, c);
+	ASSERT_TRUE(s);
+	ASSERT_EQ(status::pending, *s);
+	EXPECT_EQ(EBUSY, syslet::submit(ring, c).error());
+	EXPECT_EQ(EBUSY, c.add(sys::call(__NR_getpid)).error());
+	EXPECT_EQ(wait_status::timed_out, *ring.wait(1, 20ms));
+	EXPECT_FALSE(c.done());
+
+	ASSERT_EQ(1, write(p.w, "x", 1));
+	ASSERT_EQ(wait_status::ready, *ring.wait(1, 5s));
+	auto got = ring.pop();
+	ASSERT_TRUE(got);
+	EXPECT_EQ(&c, got->chain);
+	EXPECT_EQ(0u, got->last);
+	EXPECT_EQ(1, c.ret(0).value());
+	EXPECT_EQ('x', ch);
+
+	ASSERT_EQ(status::pending, *syslet::submit(ring, who));
+	ASSERT_EQ(wait_status::ready, *ring.wait(1, 5s));
+	EXPECT_EQ(&who, ring.pop()->chain);
+	EXPECT_NE(tid(), who.ret(0).value());
+}
+
+// 10,000 chains, 128 in flight at a time on a ring of 64 (so pool threads
+// find it full), through 4 threads: every completion arrives exactly once.
+TEST(SysletFallback, TenThousandChainsThroughFourThreads)
+{
+	constexpr int in_flight = 128, total = 10000;
+	struct job {
+		pipe_fds p;
+		unsigned char out = 0, in = 0;
+		chain<2> c;
+		int submitted = 0, completed = 0;
+	};
+	thread_pool pool(4);
+	completion_ring ring(64, pool, fallback);
+	std::vector<std::unique_ptr<job>> jobs;
+	int submitted = 0, completed = 0, wrong = 0;
+
+	auto go = [&](job &j) {
+		j.out = static_cast<unsigned char>(++j.submitted);
+		submitted++;
+		auto s = syslet::submit(ring, j.c);
+		return s && *s == status::pending;
+	};
+	for (int i = 0; i < in_flight; i++) {
+		auto &j = *jobs.emplace_back(std::make_unique<job>());
+		ASSERT_LE(0, j.p.r);
+		ASSERT_TRUE(j.c.add(sys::write(j.p.w, &j.out, 1)));
+		ASSERT_TRUE(j.c.add(sys::read(j.p.r, &j.in, prev_result)));
+		j.c.user_data = static_cast<std::uint64_t>(i);
+		ASSERT_TRUE(go(j));
+	}
+	while (completed < total) {
+		auto w = ring.wait(1, 10s);
+		ASSERT_TRUE(w);
+		ASSERT_EQ(wait_status::ready, *w) << completed << " completed";
+		for (syslet::completion got : ring.completions()) {
+			job &j = *jobs.at(got.chain->user_data);
+			completed++;
+			j.completed++;
+			wrong += got.chain != &j.c || got.last != 1 ||
+				 j.c.ret(0).value_or(-1) != 1 ||
+				 j.c.ret(1).value_or(-1) != 1 || j.in != j.out;
+			if (submitted < total) {
+				ASSERT_TRUE(go(j));
+			}
+		}
+	}
+	EXPECT_EQ(0, wrong);
+	EXPECT_EQ(total, completed);
+	int per_job = 0;
+	for (auto &j : jobs) {
+		EXPECT_EQ(j->submitted, j->completed);
+		per_job += j->completed;
+	}
+	EXPECT_EQ(total, per_job);
+	EXPECT_EQ(wait_status::timed_out, *ring.wait(1, 50ms));
+	EXPECT_EQ(static_cast<__u64>(total), ring.head().kernel_ring_idx);
+}
+
+// Twelve completions for a ring of four that nobody reads for a while: the
+// completers wait for free slots, and nothing is overwritten or lost.
+TEST(SysletFallback, AFullRingMakesCompletersWait)
+{
+	thread_pool pool(4);
+	completion_ring ring(4, pool, fallback);
+	chain<1> c[12];
+	int seen[12] = {}, n = 0;
+
+	for (auto &ch : c) {
+		ASSERT_TRUE(ch.add(sys::call(__NR_getpid)));
+		ASSERT_EQ(status::pending, *syslet::submit(ring, ch));
+	}
+	std::this_thread::sleep_for(50ms);
+	std::atomic_ref<__u64> kidx(ring.head().kernel_ring_idx);
+	EXPECT_EQ(4u, kidx.load());
+	while (n < 12) {
+		ASSERT_EQ(wait_status::ready, *ring.wait(1, 5s)) << n;
+		for (syslet::completion got : ring.completions()) {
+			auto i = static_cast<chain<1> *>(got.chain) - c;
+			ASSERT_TRUE(i >= 0 && i < 12);
+			seen[i]++;
+			n++;
+		}
+	}
+	for (int i = 0; i < 12; i++)
+		EXPECT_EQ(1, seen[i]) << i;
+	EXPECT_EQ(12u, kidx.load());
+	EXPECT_EQ(wait_status::timed_out, *ring.wait(1, 20ms));
+}
+
+TEST(SysletFallback, RingsSharingAPoolGetTheirOwnCompletions)
+{
+	thread_pool pool(3);
+	completion_ring a(4, pool, fallback), b(4, pool, fallback);
+	chain<1> ca[50], cb[50];
+	int got_a = 0, got_b = 0, stray = 0;
+
+	for (int i = 0; i < 50; i++) {
+		ASSERT_TRUE(ca[i].add(sys::call(__NR_getpid)));
+		ASSERT_TRUE(cb[i].add(sys::call(__NR_getpid)));
+		ASSERT_EQ(status::pending, *syslet::submit(a, ca[i]));
+		ASSERT_EQ(status::pending, *syslet::submit(b, cb[i]));
+	}
+	while (got_a < 50 || got_b < 50) {
+		if (got_a < 50) {
+			ASSERT_EQ(wait_status::ready, *a.wait(1, 5s));
+		}
+		for (auto c : a.completions())
+			stray += c.chain < &ca[0] || c.chain > &ca[49], got_a++;
+		if (got_b < 50) {
+			ASSERT_EQ(wait_status::ready, *b.wait(1, 5s));
+		}
+		for (auto c : b.completions())
+			stray += c.chain < &cb[0] || c.chain > &cb[49], got_b++;
+	}
+	EXPECT_EQ(0, stray);
+	EXPECT_EQ(50, got_a);
+	EXPECT_EQ(50, got_b);
+}
+
+enum class where { caller, pool };
+
+// Run c on the caller's thread or the pool; the atom it ended at.
+std::optional<std::size_t> run_on(where w, syslet::chain_base &c)
+{
+	completion_ring ring(4, w == where::pool ? &shared_pool() : nullptr, fallback);
+	auto s = syslet::submit(ring, c);
+
+	if (!s || (*s == status::pending) != (w == where::pool))
+		return std::nullopt;
+	if (*s == status::completed)
+		return c.last();
+	if (auto r = ring.wait(1, 5s); !r || *r != wait_status::ready)
+		return std::nullopt;
+	auto got = ring.pop();
+	if (!got || got->chain != &c || !c.done())
+		return std::nullopt;
+	return got->last;
+}
+
+class SysletFlow : public testing::TestWithParam<where> {};
+
+// Each stop condition against a negative, a zero and a positive result,
+// as the header defines them.
+TEST_P(SysletFlow, StopConditionsStopWhereTheKernelWould)
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, null);
+	char buf[1];
+	const syslet::op produce[3] = {
+		sys::read(-1, buf, 1),		// -EBADF
+		sys::read(null, buf, 1),	// 0
+		sys::call(__NR_getpid),		// > 0
+	};
+	const struct {
+		syslet::flag_opt flag;
+		bool stops[3];
+	} cases[] = {
+		{opt::stop_on_nonzero, {true, false, true}},
+		{opt::stop_on_zero, {false, true, false}},
+		{opt::stop_on_negative, {true, false, false}},
+		{opt::stop_on_non_positive, {true, true, false}},
+	};
+
+	for (const auto &k : cases) {
+		for (int r = 0; r < 3; r++) {
+			chain c{produce[r] | k.flag, sys::call(__NR_getpid)};
+			auto last = run_on(GetParam(), c);
+			ASSERT_TRUE(last);
+			EXPECT_EQ(k.stops[r] ? 0u : 1u, *last)
+				<< "flags " << k.flag.bits << " result kind " << r;
+			EXPECT_EQ(k.stops[r], c.ret(1).error() == ENODATA);
+		}
+	}
+	chain plain{sys::read(-1, buf, 1), sys::call(__NR_getpid)};
+	EXPECT_EQ(1u, run_on(GetParam(), plain));
+	EXPECT_EQ(EBADF, plain.ret(0).error());
+	close(null);
+}
+
+// if (read(fd) < 0) getpid(); else gettid();
+TEST_P(SysletFlow, SkipToNextOnStopTakesTheElseBranch)
+{
+	int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, zero);
+	char buf[1];
+
+	for (int fd : {-1, zero}) {
+		chain c{sys::read(fd, buf, 1) | opt::stop_on_negative |
+				opt::skip_to_next_on_stop | opt::next(2),
+			sys::call(__NR_getpid) | opt::end,
+			sys::call(__NR_gettid)};
+		auto last = run_on(GetParam(), c);
+		ASSERT_TRUE(last);
+		if (fd < 0) {
+			EXPECT_EQ(1u, *last);
+			EXPECT_EQ(getpid(), c.ret(1).value());
+			EXPECT_EQ(ENODATA, c.ret(2).error());
+		} else {
+			EXPECT_EQ(2u, *last);
+			EXPECT_EQ(ENODATA, c.ret(1).error());
+			EXPECT_LT(0, c.ret(2).value());
+		}
+	}
+	close(zero);
+}
+
+TEST_P(SysletFlow, ResultsFeedLaterAtoms)
+{
+	pipe_fds p;
+	char in[4] = {};
+	chain c{sys::call(__NR_dup, p.w) | opt::stop_on_negative,
+		sys::write(result_of(0), "abc", 3),
+		sys::read(p.r, in, prev_result),
+		sys::close(result_of(0))};
+
+	EXPECT_EQ(3u, run_on(GetParam(), c));
+	EXPECT_EQ(3, c.ret(1).value());
+	EXPECT_EQ(3, c.ret(2).value());
+	EXPECT_EQ(0, c.ret(3).value());
+	EXPECT_STREQ("abc", in);
+	EXPECT_EQ(-1, fcntl(static_cast<int>(c.ret(0).value()), F_GETFD));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SysletFlow,
+			 testing::Values(where::caller, where::pool),
+			 [](const auto &info) {
+				 return info.param == where::pool ? "Pool" : "Caller";
+			 });
+
+TEST(SysletFallback, NoCompleteEndsWithoutACompletion)
+{
+	completion_ring ring(4, shared_pool(), fallback);
+	chain quiet{sys::call(__NR_getpid) | opt::no_complete};
+	chain loud{sys::call(__NR_getpid) | opt::no_complete, sys::call(__NR_gettid)};
+
+	ASSERT_EQ(status::pending, *syslet::submit(ring, quiet));
+	auto t0 = std::chrono::steady_clock::now();
+	while (!quiet.done() && std::chrono::steady_clock::now() - t0 < 5s)
+		std::this_thread::sleep_for(1ms);
+	EXPECT_TRUE(quiet.done());
+	EXPECT_EQ(0u, quiet.last());
+	EXPECT_EQ(getpid(), quiet.ret(0).value());
+	EXPECT_EQ(wait_status::timed_out, *ring.wait(1, 20ms));
+
+	// Not ending at the no_complete atom, it completes as usual.
+	ASSERT_EQ(status::pending, *syslet::submit(ring, loud));
+	ASSERT_EQ(wait_status::ready, *ring.wait(1, 5s));
+	auto got = ring.pop();
+	ASSERT_TRUE(got);
+	EXPECT_EQ(&loud, got->chain);
+	EXPECT_EQ(1u, got->last);
+
+	// A destructor waits for a no_complete ending too.
+	pipe_fds p;
+	char ch = 0;
+	std::optional<std::jthread> writer;
+	{
+		chain c{sys::read(p.r, &ch, 1) | opt::no_complete};
+		ASSERT_EQ(status::pending, *syslet::submit(ring, c));
+		writer.emplace([&] {
+			std::this_thread::sleep_for(30ms);
+			(void)!write(p.w, "q", 1);
+		});
+	}
+	EXPECT_EQ('q', ch);
+}
+
+// A chain's storage stays until its completion: the destructor drives the
+// ring, and keeps other chains' completions for pop().
+TEST(SysletFallback, DestructorWaitsAndKeepsOtherCompletions)
+{
+	pipe_fds a, b;
+	char ach = 0, bch = 0;
+	completion_ring ring(8, shared_pool(), fallback);
+	chain cb{sys::read(b.r, &bch, 1)};
+	std::optional<std::jthread> writer;
+	ASSERT_EQ(1, write(b.w, "b", 1));
+
+	auto t0 = std::chrono::steady_clock::now();
+	{
+		chain ca{sys::read(a.r, &ach, 1)};
+		ASSERT_EQ(status::pending, *syslet::submit(ring, ca));
+		writer.emplace([&] {
+			std::this_thread::sleep_for(50ms);
+			(void)!write(a.w, "a", 1);
+		});
+		ASSERT_EQ(status::pending, *syslet::submit(ring, cb));
+		ASSERT_EQ(wait_status::ready, *ring.wait(1, 5s));	// cb's
+	}
+	EXPECT_GE(std::chrono::steady_clock::now() - t0, 50ms);
+	EXPECT_EQ('a', ach);
+	auto got = ring.pop();
+	ASSERT_TRUE(got);
+	EXPECT_EQ(&cb, got->chain);
+	EXPECT_EQ('b', bch);
+	EXPECT_FALSE(ring.pop());
+}
+
+TEST(SysletFallback, RingDestructorWaitsForItsChains)
+{
+	pipe_fds p;
+	char ch = 0;
+	chain c{sys::read(p.r, &ch, 1)};
+	std::optional<std::jthread> writer;
+	{
+		completion_ring ring(4, shared_pool(), fallback);
+		ASSERT_EQ(status::pending, *syslet::submit(ring, c));
+		writer.emplace([&] {
+			std::this_thread::sleep_for(30ms);
+			(void)!write(p.w, "r", 1);
+		});
+	}
+	EXPECT_TRUE(c.done());
+	EXPECT_EQ(1, c.ret(0).value());
+	EXPECT_EQ('r', ch);
+}
+
+TEST(SysletFallback, SubmittingAllocatesNothing)
+{
+	pipe_fds p;
+	unsigned char in = 0, out = 'n';
+	completion_ring caller(4, nullptr, fallback);
+	completion_ring pooled(4, shared_pool(), fallback);
+	bool ok = true;
+
+	const long before = t_allocs;
+	{
+		chain c{sys::write(p.w, &out, 1), sys::read(p.r, &in, prev_result)};
+		for (int i = 0; i < 100; i++) {
+			ok &= *syslet::submit(caller, c) == status::completed;
+			ok &= *syslet::submit(pooled, c) == status::pending;
+			ok &= *pooled.wait(1, 5s) == wait_status::ready;
+			auto got = pooled.pop();
+			ok &= got && got->chain == &c && in == out;
+		}
+	}
+	const long allocs = t_allocs - before;
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(0, allocs);
+}
+
+} // namespace

@@ -1,0 +1,1215 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * syslet.hpp - chains of system calls (syslets) from C++20.
+ *
+ * liburing's shape seen through modern C++: small free functions and value
+ * types, errors as values (syslet::result), no hidden threads and no
+ * allocation on the cached path. The ABI and its rules are documented in
+ * include/uapi/linux/syslet.h and Documentation/syslet.rst.
+ *
+ *	syslet::completion_ring ring(64, pool_or_nullptr);
+ *	syslet::chain copy{sys::read(fd, buf, n) | opt::stop_on_non_positive,
+ *			   sys::write(out, buf, syslet::prev_result)};
+ *	auto st = syslet::submit(ring, copy);	// completed, or pending
+ *	... ring.wait(); for (auto c : ring.completions()) c.chain ...
+ *
+ * Without kernel support (kernel_support() is false) the same calls run
+ * chains on a syslet::thread_pool that the application made and handed to
+ * the ring, posting completions to the same ring memory with the kernel's
+ * ordering rules; without a pool, submit() runs the chain in the caller.
+ *
+ * Threading: a ring and the chains submitted to it are used from one thread
+ * at a time (the consumer), as with liburing; a thread_pool may serve
+ * several rings. Lifetimes nest: pool, then ring, then chains.
+ *
+ * Threadlets (threadlet_exec) are not here: they come with the kernel's
+ * threadlet_on/threadlet_off.
+ */
+#ifndef SYSLET_HPP
+#define SYSLET_HPP
+
+#include <fcntl.h>
+#include <linux/syslet.h>
+#include <linux/time_types.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <concepts>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace syslet {
+
+inline constexpr std::size_t max_atoms = SYSLET_MAX_ATOMS;
+
+// What a result slot holds before its atom has run: no system call
+// returns it, so "did not run" cannot be mistaken for a result.
+inline constexpr std::int64_t not_run = INT64_MIN;
+
+/* ---------------------------------------------------------------------- */
+/* Errors as values                                                        */
+
+// An errno value (positive, never 0) that a result<T> carries.
+struct failure {
+	int code;
+};
+
+// A T or an errno. value() throws std::system_error (generic category)
+// when it holds an error; operator* does not check.
+template <class T>
+class [[nodiscard]] result {
+	static_assert(std::is_default_constructible_v<T>);
+
+public:
+	constexpr result(T v) noexcept : v_(v) {}
+	constexpr result(failure f) noexcept : err_(f.code) {}
+
+	constexpr bool ok() const noexcept { return err_ == 0; }
+	constexpr explicit operator bool() const noexcept { return ok(); }
+	constexpr int error() const noexcept { return err_; }
+	std::error_code error_code() const noexcept
+	{
+		return {err_, std::generic_category()};
+	}
+	const T &value() const
+	{
+		if (!ok())
+			throw std::system_error(error_code());
+		return v_;
+	}
+	constexpr const T &operator*() const noexcept { return v_; }
+	constexpr T value_or(T other) const noexcept { return ok() ? v_ : other; }
+
+private:
+	T v_{};
+	int err_ = 0;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Detection                                                               */
+
+namespace detail {
+
+// patches/0002: the x86-64 numbers, until <asm/unistd.h> has them.
+#if defined(__NR_async_exec) && defined(__NR_async_wait)
+inline constexpr long nr_async_exec = __NR_async_exec;
+inline constexpr long nr_async_wait = __NR_async_wait;
+#elif defined(__x86_64__) && !defined(__ILP32__)
+inline constexpr long nr_async_exec = 463;
+inline constexpr long nr_async_wait = 464;
+#else
+inline constexpr long nr_async_exec = -1;	// no syslets: fallback only
+inline constexpr long nr_async_wait = -1;
+#endif
+
+// -1 when the file is missing or holds no number.
+inline int read_proc_int(const char *path) noexcept
+{
+	char buf[32];
+	int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+	::close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	char *end;
+	long v = std::strtol(buf, &end, 10);
+	return end == buf || v < 0 || v > INT_MAX ? -1 : static_cast<int>(v);
+}
+
+inline std::uint64_t addr(const void *p) noexcept
+{
+	return reinterpret_cast<std::uintptr_t>(p);
+}
+
+} // namespace detail
+
+struct kernel_info {
+	int abi_version = 0;	// 0: no /proc/sys/kernel/syslet
+	bool enabled = false;
+
+	// Only the version this header describes is used: a kernel that ever
+	// bumps it changed something this library does not know about, and
+	// the fallback is always correct.
+	constexpr bool usable() const noexcept
+	{
+		return detail::nr_async_exec > 0 &&
+		       abi_version == SYSLET_ABI_VERSION && enabled;
+	}
+	constexpr explicit operator bool() const noexcept { return usable(); }
+};
+
+// Never probed with -ENOSYS: later kernels reuse the numbers. Read once;
+// an administrator who switches syslets off later makes submit() fail
+// with EPERM rather than silently changing backends.
+inline const kernel_info &kernel_support() noexcept
+{
+	static const kernel_info info = [] {
+		kernel_info k;
+		int v = detail::read_proc_int("/proc/sys/kernel/syslet/abi_version");
+		k.abi_version = v < 0 ? 0 : v;
+		k.enabled = detail::read_proc_int("/proc/sys/kernel/syslet/enabled") == 1;
+		return k;
+	}();
+	return info;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Atoms                                                                   */
+
+namespace detail {
+
+// kernel/syslet/chain.c refuses these as atoms; the library refuses them
+// up front on every backend, so a pool thread never forks, execs or exits.
+inline constexpr bool refused_nr(long nr) noexcept
+{
+#if defined(__x86_64__) && !defined(__ILP32__)
+	constexpr long refused[] = {	// syscall_64.tbl of 6.12
+		57, 58, 56, 435, 59, 322, 60, 231, 15, 219, 335,
+		463, 464, 465, 466, 467,
+		14, 130, 34, 131, 271, 270, 281, 441, 333,
+		273, 218, 334, 158, 205,
+		157, 317, 135, 272, 308, 172, 173, 238, 446, 460,
+		105, 106, 113, 114, 117, 119, 122, 123, 116, 126,
+		203, 144, 142, 314, 141, 251,
+		425, 426, 427, 248, 249, 250, 330, 101,
+	};
+#else	// no syslets here; keep what would break a pool thread out
+	constexpr long refused[] = {
+		__NR_clone, __NR_execve, __NR_exit, __NR_exit_group,
+	};
+#endif
+	for (long r : refused)
+		if (r == nr)
+			return true;
+	return false;
+}
+
+constexpr bool stop_holds(std::uint64_t flags, std::int64_t r) noexcept
+{
+	return ((flags & SYSLET_STOP_ON_NONZERO) && r != 0) ||
+	       ((flags & SYSLET_STOP_ON_ZERO) && r == 0) ||
+	       ((flags & SYSLET_STOP_ON_NEGATIVE) && r < 0) ||
+	       ((flags & SYSLET_STOP_ON_NON_POSITIVE) && r <= 0);
+}
+
+inline constexpr std::uint16_t link_default = 0xffff;	// the next atom added
+inline constexpr std::uint16_t link_end = 0xfffe;
+
+} // namespace detail
+
+// Feeds an earlier atom's result into an argument: the kernel reads each
+// argument when its atom runs, after the earlier result was stored.
+struct result_ref {
+	std::uint32_t index;
+	bool previous;
+};
+constexpr result_ref result_of(std::size_t index) noexcept
+{
+	return {static_cast<std::uint32_t>(index < UINT32_MAX ? index : UINT32_MAX),
+		false};
+}
+inline constexpr result_ref prev_result{0, true};
+
+template <class T>
+concept syscall_value = std::is_integral_v<T> || std::is_pointer_v<T> ||
+			std::is_enum_v<T> || std::is_null_pointer_v<T>;
+
+// One system call argument: a value the chain will own, or a result_ref.
+class argument {
+public:
+	argument() = default;
+	template <syscall_value T>
+	argument(T v) noexcept : kind_(kind::value), v_(to_u64(v)) {}
+	argument(result_ref r) noexcept : kind_(kind::result), ref_(r) {}
+
+private:
+	friend class chain_base;
+	friend class op;
+
+	template <class T>
+	static std::uint64_t to_u64(T v) noexcept
+	{
+		if constexpr (std::is_null_pointer_v<T>)
+			return 0;
+		else if constexpr (std::is_pointer_v<T>)
+			return reinterpret_cast<std::uintptr_t>(v);
+		else if constexpr (std::is_enum_v<T>)
+			return to_u64(static_cast<std::underlying_type_t<T>>(v));
+		else if constexpr (std::is_signed_v<T>)	// AT_FDCWD is -100 in 64 bits
+			return static_cast<std::uint64_t>(static_cast<std::int64_t>(v));
+		else
+			return static_cast<std::uint64_t>(v);
+	}
+
+	enum class kind : std::uint8_t { none, value, result } kind_ = kind::none;
+	std::uint64_t v_ = 0;
+	result_ref ref_{};
+};
+
+// An argument of the C type T, or an earlier atom's result: sys::read()
+// takes arg<int>, arg<void *>, arg<std::size_t>, so a string as a file
+// descriptor does not compile.
+template <class T>
+struct arg : argument {
+	arg(T v) noexcept : argument(v) {}
+	arg(result_ref r) noexcept : argument(r) {}
+};
+
+struct flag_opt {
+	std::uint64_t bits;
+};
+constexpr flag_opt operator|(flag_opt a, flag_opt b) noexcept
+{
+	return {a.bits | b.bits};
+}
+struct next_opt {
+	std::uint16_t target;
+};
+
+// Per-atom options, applied with |: read(...) | opt::stop_on_negative.
+namespace opt {
+inline constexpr flag_opt async{SYSLET_ASYNC};
+inline constexpr flag_opt sync{SYSLET_SYNC};
+inline constexpr flag_opt no_complete{SYSLET_NO_COMPLETE};
+inline constexpr flag_opt stop_on_nonzero{SYSLET_STOP_ON_NONZERO};
+inline constexpr flag_opt stop_on_zero{SYSLET_STOP_ON_ZERO};
+inline constexpr flag_opt stop_on_negative{SYSLET_STOP_ON_NEGATIVE};
+inline constexpr flag_opt stop_on_non_positive{SYSLET_STOP_ON_NON_POSITIVE};
+// When a stop condition holds, go on at the atom added right after this
+// one (the "else" branch) instead of stopping.
+inline constexpr flag_opt skip_to_next_on_stop{SYSLET_SKIP_TO_NEXT_ON_STOP};
+// Flags this header has no name for; checked like the others.
+constexpr flag_opt raw(std::uint64_t bits) noexcept { return {bits}; }
+
+// Where to go when no stop condition holds: a later atom, or the end.
+// The default is the atom added next (or the end for the last one).
+constexpr next_opt next(std::size_t index) noexcept
+{
+	return {static_cast<std::uint16_t>(index < max_atoms ? index : max_atoms)};
+}
+inline constexpr next_opt end{detail::link_end};
+} // namespace opt
+
+// One atom as a value: a system call number, up to six arguments, options.
+class op {
+public:
+	template <class... A>
+		requires(sizeof...(A) <= 6 &&
+			 (std::convertible_to<const A &, argument> && ...))
+	explicit op(long nr, const A &...a) noexcept
+		: nr_(nr), nargs_(sizeof...(A))
+	{
+		std::size_t i = 0;
+		((args_[i++] = static_cast<const argument &>(a)), ...);
+	}
+
+	friend op operator|(op o, flag_opt f) noexcept
+	{
+		o.flags_ |= f.bits;
+		return o;
+	}
+	friend op operator|(op o, next_opt n) noexcept
+	{
+		o.next_ = n.target;
+		return o;
+	}
+
+private:
+	friend class chain_base;
+
+	long nr_;
+	std::array<argument, 6> args_{};
+	std::uint8_t nargs_;
+	std::uint64_t flags_ = 0;
+	std::uint16_t next_ = detail::link_default;
+};
+
+// Typed builders for the common calls; sys::call() for any other.
+namespace sys {
+template <class... A>
+	requires(sizeof...(A) <= 6 &&
+		 (std::convertible_to<const A &, argument> && ...))
+op call(long nr, const A &...a) noexcept
+{
+	return op(nr, a...);
+}
+inline op read(arg<int> fd, arg<void *> buf, arg<std::size_t> n) noexcept
+{
+	return op(__NR_read, fd, buf, n);
+}
+inline op write(arg<int> fd, arg<const void *> buf, arg<std::size_t> n) noexcept
+{
+	return op(__NR_write, fd, buf, n);
+}
+inline op pread(arg<int> fd, arg<void *> buf, arg<std::size_t> n,
+		arg<off_t> off) noexcept
+{
+	return op(__NR_pread64, fd, buf, n, off);
+}
+inline op pwrite(arg<int> fd, arg<const void *> buf, arg<std::size_t> n,
+		 arg<off_t> off) noexcept
+{
+	return op(__NR_pwrite64, fd, buf, n, off);
+}
+inline op openat(arg<int> dirfd, arg<const char *> path, arg<int> flags,
+		 arg<mode_t> mode = mode_t{0}) noexcept
+{
+	return op(__NR_openat, dirfd, path, flags, mode);
+}
+inline op close(arg<int> fd) noexcept { return op(__NR_close, fd); }
+inline op fsync(arg<int> fd) noexcept { return op(__NR_fsync, fd); }
+inline op lseek(arg<int> fd, arg<off_t> off, arg<int> whence) noexcept
+{
+	return op(__NR_lseek, fd, off, whence);
+}
+} // namespace sys
+
+/* ---------------------------------------------------------------------- */
+/* Chains                                                                  */
+
+class chain_base;
+class completion_ring;
+class thread_pool;
+
+enum class status { completed, pending };
+
+result<status> submit(completion_ring &ring, chain_base &c) noexcept;
+result<std::size_t> run(chain_base &c) noexcept;
+
+namespace detail {
+// Chains waiting for the consumer; intrusive, so nothing allocates.
+struct chain_list {
+	chain_base *head = nullptr, *tail = nullptr;
+	std::size_t size = 0;
+
+	void push_back(chain_base *c) noexcept;
+	void erase(chain_base *c) noexcept;
+	chain_base *pop_front() noexcept;
+	bool empty() const noexcept { return !head; }
+};
+struct outcome {
+	std::size_t last;
+	bool quiet;	// ended at a SYSLET_NO_COMPLETE atom: post nothing
+};
+outcome interpret(const syslet_uatom *chain, std::size_t n) noexcept;
+} // namespace detail
+
+// The part of a chain that does not depend on its capacity: what rings,
+// pools and users see. Storage lives in chain<N>.
+class chain_base {
+public:
+	chain_base(const chain_base &) = delete;
+	chain_base &operator=(const chain_base &) = delete;
+
+	// Append an atom. EBUSY while submitted, E2BIG when full, EINVAL for
+	// unknown or contradictory flags, a refused or impossible system call
+	// number, a result_ref that is not to an earlier atom, or an
+	// opt::next() that does not point forward. The chain is unchanged
+	// on failure.
+	result<std::size_t> add(const op &o) noexcept;
+
+	std::size_t size() const noexcept { return n_; }
+	std::size_t capacity() const noexcept { return cap_; }
+	// The first error of the constructor's atoms; submit() returns it.
+	int build_error() const noexcept { return error_; }
+
+	bool pending() const noexcept { return state_ == state::pending; }
+	// Also notices a chain that ended at an opt::no_complete atom.
+	bool done() noexcept;
+	// The atom the chain ended at, once done.
+	std::optional<std::size_t> last() const noexcept
+	{
+		return state_ == state::done ? std::optional(last_) : std::nullopt;
+	}
+
+	// Results, readable once done: a value, the errno of a failed call,
+	// or ENODATA for an atom that did not run. ERANGE past the end.
+	result<std::int64_t> ret(std::size_t i) const noexcept
+	{
+		if (i >= n_)
+			return failure{ERANGE};
+		std::int64_t r = rets_[i];
+		if (r == not_run)
+			return failure{ENODATA};
+		if (r < 0 && r >= -4095)
+			return failure{static_cast<int>(-r)};
+		return r;
+	}
+	std::int64_t raw_ret(std::size_t i) const noexcept { return rets_[i]; }
+
+	// The atoms as async_exec() will read them.
+	std::span<const syslet_uatom> atoms() const noexcept { return {atoms_, n_}; }
+
+	std::uint64_t user_data = 0;	// the application's, like liburing's
+
+protected:
+	chain_base(syslet_uatom *a, __s64 *r, std::array<__u64, 6> *v,
+		   std::uint16_t *links, std::size_t cap) noexcept
+		: atoms_(a), rets_(r), vals_(v), links_(links), cap_(cap) {}
+	~chain_base() = default;
+
+	void record(const op &o) noexcept
+	{
+		auto r = add(o);
+		if (!r && !error_)
+			error_ = r.error();
+	}
+	// Wait for a submitted chain before its storage goes away: the kernel
+	// (or a pool thread) writes its results until the completion.
+	void settle() noexcept;
+
+private:
+	friend struct detail::chain_list;
+	friend class completion_ring;
+	friend class thread_pool;
+	friend result<status> submit(completion_ring &, chain_base &) noexcept;
+	friend result<std::size_t> run(chain_base &) noexcept;
+
+	enum class state : std::uint8_t { idle, pending, done };
+
+	int check(const op &o, std::size_t i) const noexcept;
+	int link() noexcept;
+	int prepare() noexcept;
+	void finish(std::size_t last) noexcept;
+	std::size_t index_of(std::uint64_t atom_addr) const noexcept
+	{
+		return (atom_addr - detail::addr(atoms_)) / sizeof(syslet_uatom);
+	}
+
+	syslet_uatom *atoms_;
+	__s64 *rets_;
+	std::array<__u64, 6> *vals_;
+	std::uint16_t *links_;
+	std::size_t cap_, n_ = 0, last_ = 0;
+	int error_ = 0;
+	state state_ = state::idle;
+	bool quiet_ = false;	// has an opt::no_complete atom
+	completion_ring *ring_ = nullptr;
+	chain_base *lprev_ = nullptr, *lnext_ = nullptr;
+	detail::chain_list *list_ = nullptr;
+	chain_base *qnext_ = nullptr;	// thread_pool's queue
+};
+
+namespace detail {
+// A base of chain<Cap> so that it exists before chain_base takes its
+// addresses.
+template <std::size_t Cap>
+struct chain_storage {
+	std::array<syslet_uatom, Cap> atom_store{};
+	std::array<__s64, Cap> ret_store{};
+	std::array<std::array<__u64, 6>, Cap> val_store{};
+	std::array<std::uint16_t, Cap> link_store{};
+};
+} // namespace detail
+
+// A chain of at most Cap atoms, all storage inline: building and
+// submitting one allocates nothing. Neither copyable nor movable, since
+// the kernel holds addresses into it; built in place:
+//	syslet::chain c{sys::read(...), sys::write(...)};	// chain<2>
+//	syslet::chain<8> d; d.add(sys::read(...));
+// Its destructor waits for a submitted chain to complete.
+template <std::size_t Cap>
+	requires(Cap >= 1 && Cap <= max_atoms)
+class chain final : private detail::chain_storage<Cap>, public chain_base {
+	using store = detail::chain_storage<Cap>;
+
+public:
+	chain() noexcept
+		: chain_base(store::atom_store.data(), store::ret_store.data(),
+			     store::val_store.data(), store::link_store.data(), Cap) {}
+
+	template <class... Ops>
+		requires(sizeof...(Ops) <= Cap && (std::same_as<Ops, op> && ...))
+	explicit chain(const Ops &...ops) noexcept : chain()
+	{
+		(record(ops), ...);
+	}
+
+	~chain() { settle(); }
+};
+
+template <class... Ops>
+	requires(std::same_as<Ops, op> && ...)
+chain(const Ops &...) -> chain<sizeof...(Ops)>;
+
+/* ---------------------------------------------------------------------- */
+/* Completion ring                                                         */
+
+enum class backend { automatic, fallback };
+enum class wait_status { ready, timed_out };
+
+// Which chain finished, and at which atom.
+struct completion {
+	chain_base *chain;
+	std::size_t last;
+};
+
+// A completion ring with its struct async_head_user, pinned in memory
+// because the kernel or pool threads write to both. entries must be a
+// power of two (else std::invalid_argument). With backend::automatic the
+// kernel runs chains when kernel_support() says so; otherwise they run on
+// the pool given here, or in the caller of submit() without one.
+class completion_ring {
+public:
+	explicit completion_ring(std::size_t entries, thread_pool *pool = nullptr,
+				 backend b = backend::automatic);
+	completion_ring(std::size_t entries, thread_pool &pool,
+			backend b = backend::automatic)
+		: completion_ring(entries, &pool, b) {}
+	// Waits for every chain still submitted to it.
+	~completion_ring();
+	completion_ring(const completion_ring &) = delete;
+	completion_ring &operator=(const completion_ring &) = delete;
+
+	std::size_t entries() const noexcept { return mask_ + 1; }
+	bool uses_kernel() const noexcept { return kernel_; }
+	// Completions that pop() would return now.
+	std::size_t ready() const noexcept { return deferred_.size + posted(); }
+	// Chains that had a ring but ran synchronously (no spare thread).
+	std::uint64_t sync_chains() const noexcept
+	{
+		return std::atomic_ref<__u64>(const_cast<__u64 &>(head_.sync_chains))
+			.load(std::memory_order_relaxed);
+	}
+
+	// The next completion, or nullopt when there is none yet.
+	std::optional<completion> pop() noexcept;
+
+	// for (syslet::completion c : ring.completions()): every completion
+	// available, taken one by one; leaving the loop early leaves the rest.
+	class range;
+	range completions() noexcept;
+
+	// Wait until at least min completions are available: ready, timed_out
+	// when the timeout passes first (none: for ever), EINTR on a signal
+	// (kernel backend), EINVAL for more than the ring holds.
+	result<wait_status> wait(std::size_t min = 1,
+				 std::optional<std::chrono::nanoseconds> timeout =
+					 std::nullopt) noexcept;
+
+	// The raw ABI objects, for code that talks to the kernel directly.
+	async_head_user &head() noexcept { return head_; }
+	std::span<__u64> slots() noexcept { return {slots_.get(), entries()}; }
+
+private:
+	friend class thread_pool;
+	friend class chain_base;
+	friend result<status> submit(completion_ring &, chain_base &) noexcept;
+
+	std::size_t posted() const noexcept
+	{
+		auto &h = const_cast<async_head_user &>(head_);
+		return static_cast<std::size_t>(
+			std::atomic_ref<__u64>(h.kernel_ring_idx).load(std::memory_order_acquire) -
+			std::atomic_ref<__u64>(h.user_ring_idx).load(std::memory_order_relaxed));
+	}
+	__u64 take() noexcept;
+	completion map(__u64 entry) noexcept;
+	result<wait_status> wait_posted(std::size_t n,
+					std::optional<std::chrono::nanoseconds> t) noexcept;
+	void track(chain_base &c) noexcept;
+	void post(__u64 entry) noexcept;
+	void settle(chain_base *target) noexcept;
+
+	std::unique_ptr<__u64[]> slots_;
+	std::size_t mask_;
+	async_head_user head_{};
+	thread_pool *pool_;
+	bool kernel_;
+	detail::chain_list inflight_;	// submitted, not yet completed
+	detail::chain_list deferred_;	// completed, taken off the ring, not yet popped
+	std::mutex mtx_;		// fallback posting and waiting
+	std::condition_variable ready_cv_, space_cv_;
+};
+
+class completion_ring::range {
+public:
+	class iterator {
+	public:
+		using value_type = completion;
+		using difference_type = std::ptrdiff_t;
+		using iterator_category = std::input_iterator_tag;
+
+		iterator() = default;
+		const completion &operator*() const noexcept { return *cur_; }
+		const completion *operator->() const noexcept { return &*cur_; }
+		iterator &operator++() noexcept
+		{
+			cur_ = r_->pop();
+			return *this;
+		}
+		void operator++(int) noexcept { ++*this; }
+		bool operator==(std::default_sentinel_t) const noexcept { return !cur_; }
+
+	private:
+		friend class range;
+		iterator(completion_ring *r, std::optional<completion> c) noexcept
+			: r_(r), cur_(c) {}
+		completion_ring *r_ = nullptr;
+		std::optional<completion> cur_;
+	};
+
+	iterator begin() noexcept { return {r_, r_->pop()}; }
+	std::default_sentinel_t end() const noexcept { return {}; }
+
+private:
+	friend class completion_ring;
+	explicit range(completion_ring *r) noexcept : r_(r) {}
+	completion_ring *r_;
+};
+
+inline completion_ring::range completion_ring::completions() noexcept
+{
+	return range(this);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Fallback thread pool                                                    */
+
+// Threads that run chains when the kernel cannot, made only when the
+// application makes one. Its threads block every signal, as the kernel's
+// spares do, so signals go to the application's threads.
+class thread_pool {
+public:
+	explicit thread_pool(unsigned threads = 4);
+	~thread_pool();
+	thread_pool(const thread_pool &) = delete;
+	thread_pool &operator=(const thread_pool &) = delete;
+
+	std::size_t size() const noexcept { return threads_.size(); }
+
+private:
+	friend result<status> submit(completion_ring &, chain_base &) noexcept;
+
+	void enqueue(chain_base &c) noexcept;
+	void work() noexcept;
+	void stop() noexcept;
+
+	std::mutex m_;
+	std::condition_variable cv_;
+	chain_base *head_ = nullptr, *tail_ = nullptr;
+	bool stop_ = false;
+	std::vector<std::thread> threads_;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Implementation                                                          */
+
+namespace detail {
+
+inline void chain_list::push_back(chain_base *c) noexcept
+{
+	c->list_ = this;
+	c->lprev_ = tail;
+	c->lnext_ = nullptr;
+	(tail ? tail->lnext_ : head) = c;
+	tail = c;
+	++size;
+}
+
+inline void chain_list::erase(chain_base *c) noexcept
+{
+	(c->lprev_ ? c->lprev_->lnext_ : head) = c->lnext_;
+	(c->lnext_ ? c->lnext_->lprev_ : tail) = c->lprev_;
+	c->lprev_ = c->lnext_ = nullptr;
+	c->list_ = nullptr;
+	--size;
+}
+
+inline chain_base *chain_list::pop_front() noexcept
+{
+	chain_base *c = head;
+	if (c)
+		erase(c);
+	return c;
+}
+
+// Run a chain as kernel/syslet/run.c does, with the same flow control: the
+// atoms are read once, up front, so that after the last result is stored
+// nothing here touches the chain's memory again. One difference, in the
+// caller only (pool threads block signals): a signal does not end the
+// chain between atoms, and an interrupted call's -EINTR is its result.
+inline outcome interpret(const syslet_uatom *chain, std::size_t n) noexcept
+{
+	syslet_uatom copy[SYSLET_MAX_ATOMS];
+	std::memcpy(copy, chain, n * sizeof(*chain));
+
+	for (std::size_t i = 0;;) {
+		const syslet_uatom &a = copy[i];
+		std::uint64_t v[6] = {};
+
+		for (int k = 0; k < 6; k++)
+			if (a.arg_ptr[k])
+				std::memcpy(&v[k], reinterpret_cast<const void *>(
+						   static_cast<std::uintptr_t>(a.arg_ptr[k])),
+					    sizeof(v[k]));
+		long r = ::syscall(static_cast<long>(a.nr), v[0], v[1], v[2], v[3],
+				   v[4], v[5]);
+		const std::int64_t res = r == -1 ? -errno : r;
+		if (a.ret_ptr)	// atomic: done() may be watching a no_complete slot
+			std::atomic_ref<__s64>(*reinterpret_cast<__s64 *>(
+				static_cast<std::uintptr_t>(a.ret_ptr)))
+				.store(res, std::memory_order_release);
+
+		if (stop_holds(a.flags, res)) {
+			if (!(a.flags & SYSLET_SKIP_TO_NEXT_ON_STOP))
+				return {i, (a.flags & SYSLET_NO_COMPLETE) != 0};
+			i++;
+		} else if (!a.next) {
+			return {i, (a.flags & SYSLET_NO_COMPLETE) != 0};
+		} else {
+			i = (a.next - addr(chain)) / sizeof(syslet_uatom);
+		}
+	}
+}
+
+} // namespace detail
+
+inline int chain_base::check(const op &o, std::size_t i) const noexcept
+{
+	const std::uint64_t f = o.flags_;
+
+	if ((f & ~static_cast<std::uint64_t>(SYSLET_VALID_FLAGS)) ||
+	    ((f & SYSLET_ASYNC) && (f & SYSLET_SYNC)) ||
+	    ((f & SYSLET_SKIP_TO_NEXT_ON_STOP) && !(f & SYSLET_STOP_MASK)))
+		return EINVAL;
+	if (o.nr_ < 0 || o.nr_ > INT_MAX || detail::refused_nr(o.nr_))
+		return EINVAL;
+	for (std::size_t k = 0; k < o.nargs_; k++) {
+		const argument &a = o.args_[k];
+		if (a.kind_ == argument::kind::result &&
+		    (a.ref_.previous ? i == 0 : a.ref_.index >= i))
+			return EINVAL;
+	}
+	// Links only forward: the chain is acyclic by construction.
+	if (o.next_ != detail::link_default && o.next_ != detail::link_end &&
+	    o.next_ <= i)
+		return EINVAL;
+	return 0;
+}
+
+inline result<std::size_t> chain_base::add(const op &o) noexcept
+{
+	if (state_ == state::pending)
+		return failure{EBUSY};
+	if (n_ == cap_)
+		return failure{E2BIG};
+	if (int e = check(o, n_))
+		return failure{e};
+
+	const std::size_t i = n_;
+	syslet_uatom &a = atoms_[i];
+	a = syslet_uatom{};
+	a.flags = o.flags_;
+	a.nr = static_cast<__u64>(o.nr_);
+	a.ret_ptr = detail::addr(&rets_[i]);
+	for (std::size_t k = 0; k < o.nargs_; k++) {
+		const argument &g = o.args_[k];
+		if (g.kind_ == argument::kind::value) {
+			vals_[i][k] = g.v_;
+			a.arg_ptr[k] = detail::addr(&vals_[i][k]);
+		} else {
+			a.arg_ptr[k] = detail::addr(
+				&rets_[g.ref_.previous ? i - 1 : g.ref_.index]);
+		}
+	}
+	a.private_data = detail::addr(this);	// how a completion finds its chain
+	links_[i] = o.next_;
+	rets_[i] = not_run;
+	quiet_ = quiet_ || (o.flags_ & SYSLET_NO_COMPLETE);
+	n_++;
+	(void)link();	// so that atoms() shows the chain; submit() checks
+	return i;
+}
+
+// Point every atom's next where its links_ entry says; EINVAL for a link
+// or an else branch that does not (yet) reach an atom of the chain.
+inline int chain_base::link() noexcept
+{
+	int err = 0;
+
+	for (std::size_t i = 0; i < n_; i++) {
+		const std::uint16_t l = links_[i];
+		const std::size_t to = l == detail::link_default ? i + 1 : l;
+
+		if (l == detail::link_end || (l == detail::link_default && to == n_))
+			atoms_[i].next = 0;
+		else if (to < n_)
+			atoms_[i].next = detail::addr(&atoms_[to]);
+		else
+			atoms_[i].next = 0, err = EINVAL;
+		// The else branch is atom + 1 in memory: it must be ours.
+		if ((atoms_[i].flags & SYSLET_SKIP_TO_NEXT_ON_STOP) && i + 1 == n_)
+			err = EINVAL;
+	}
+	return err;
+}
+
+inline int chain_base::prepare() noexcept
+{
+	if (error_)
+		return error_;
+	if (!n_)
+		return EINVAL;
+	if (int e = link())
+		return e;
+	for (std::size_t i = 0; i < n_; i++)
+		rets_[i] = not_run;
+	return 0;
+}
+
+inline void chain_base::finish(std::size_t last) noexcept
+{
+	if (list_)
+		list_->erase(this);
+	state_ = state::done;
+	last_ = last;
+	ring_ = nullptr;
+}
+
+// Nothing is posted for a chain ending at a no_complete atom: it is over
+// once that atom's result is stored and says that the chain ends there.
+inline bool chain_base::done() noexcept
+{
+	if (state_ == state::pending && quiet_) {
+		for (std::size_t k = 0; k < n_; k++) {
+			const syslet_uatom &a = atoms_[k];
+			if (!(a.flags & SYSLET_NO_COMPLETE))
+				continue;
+			const std::int64_t r = std::atomic_ref<__s64>(rets_[k]).load(
+				std::memory_order_acquire);
+			if (r == not_run)
+				continue;
+			const bool stop = detail::stop_holds(a.flags, r);
+			if (stop ? !(a.flags & SYSLET_SKIP_TO_NEXT_ON_STOP) : !a.next) {
+				finish(k);
+				break;
+			}
+		}
+	}
+	return state_ == state::done;
+}
+
+inline void chain_base::settle() noexcept
+{
+	if (state_ == state::pending)
+		ring_->settle(this);
+	if (list_)
+		list_->erase(this);
+}
+
+inline completion_ring::completion_ring(std::size_t entries, thread_pool *pool,
+					backend b)
+	: mask_(entries - 1), pool_(pool),
+	  kernel_(b == backend::automatic && kernel_support().usable())
+{
+	if (!entries || (entries & (entries - 1)) || entries > (std::size_t{1} << 32))
+		throw std::invalid_argument("syslet: ring entries must be a power of two");
+	slots_ = std::make_unique<__u64[]>(entries);
+	head_.size = sizeof(head_);
+	head_.completion_ring = detail::addr(slots_.get());
+	head_.ring_size_bytes = entries * sizeof(__u64);
+}
+
+inline completion_ring::~completion_ring()
+{
+	settle(nullptr);
+	while (deferred_.pop_front())
+		;
+	// A pool thread's entry is visible before it lets go of mtx_.
+	std::lock_guard lk(mtx_);
+}
+
+// The consumer's side of the ring protocol (struct async_head_user).
+inline __u64 completion_ring::take() noexcept
+{
+	std::atomic_ref<__u64> uidx(head_.user_ring_idx);
+	const __u64 idx = uidx.load(std::memory_order_relaxed);
+	std::atomic_ref<__u64> slot(slots_[idx & mask_]);
+	const __u64 v = slot.load(std::memory_order_acquire);
+
+	if (!v)
+		return 0;
+	slot.store(0, std::memory_order_relaxed);
+	uidx.store(idx + 1, std::memory_order_release);
+	return v;
+}
+
+inline completion completion_ring::map(__u64 entry) noexcept
+{
+	auto *a = reinterpret_cast<const syslet_uatom *>(
+		static_cast<std::uintptr_t>(entry));
+	auto *c = reinterpret_cast<chain_base *>(
+		static_cast<std::uintptr_t>(a->private_data));
+	const std::size_t i = c->index_of(entry);
+
+	c->finish(i);
+	return {c, i};
+}
+
+inline std::optional<completion> completion_ring::pop() noexcept
+{
+	if (chain_base *c = deferred_.pop_front())
+		return completion{c, c->last_};
+	if (__u64 e = take())
+		return map(e);
+	return std::nullopt;
+}
+
+inline result<wait_status> completion_ring::wait(
+	std::size_t min, std::optional<std::chrono::nanoseconds> timeout) noexcept
+{
+	if (min <= deferred_.size)
+		return wait_status::ready;
+	return wait_posted(min - deferred_.size, timeout);
+}
+
+inline result<wait_status> completion_ring::wait_posted(
+	std::size_t n, std::optional<std::chrono::nanoseconds> timeout) noexcept
+{
+	if (n > entries())
+		return failure{EINVAL};
+	if (kernel_) {
+		__kernel_timespec ts{}, *tp = nullptr;
+		if (timeout) {
+			const auto ns = timeout->count() > 0 ? timeout->count() : 0;
+			ts.tv_sec = ns / 1000000000;
+			ts.tv_nsec = ns % 1000000000;
+			tp = &ts;
+		}
+		const __u64 uidx = std::atomic_ref<__u64>(head_.user_ring_idx).load(
+			std::memory_order_relaxed);
+		if (::syscall(detail::nr_async_wait, static_cast<unsigned long>(n),
+			      static_cast<unsigned long>(uidx), &head_, tp) >= 0)
+			return wait_status::ready;
+		if (errno == ETIME)
+			return wait_status::timed_out;
+		return failure{errno};
+	}
+	std::unique_lock lk(mtx_);
+	// As async_wait() does: completers waiting on a full slot look again.
+	space_cv_.notify_all();
+	auto enough = [&] { return posted() >= n; };
+	if (!timeout) {
+		ready_cv_.wait(lk, enough);
+		return wait_status::ready;
+	}
+	return ready_cv_.wait_for(lk, *timeout, enough) ? wait_status::ready
+							: wait_status::timed_out;
+}
+
+inline void completion_ring::track(chain_base &c) noexcept
+{
+	c.state_ = chain_base::state::pending;
+	c.ring_ = this;
+	inflight_.push_back(&c);
+}
+
+// The kernel's side of the protocol, for pool threads: only into an empty
+// slot, release, then kernel_ring_idx; a full slot is waited for, never
+// overwritten, with a back-off that wait() cuts short.
+inline void completion_ring::post(__u64 entry) noexcept
+{
+	std::unique_lock lk(mtx_);
+	std::atomic_ref<__u64> kidx(head_.kernel_ring_idx);
+
+	for (;;) {
+		const __u64 idx = kidx.load(std::memory_order_relaxed);
+		std::atomic_ref<__u64> slot(slots_[idx & mask_]);
+		if (slot.load(std::memory_order_acquire) == 0) {
+			slot.store(entry, std::memory_order_release);
+			kidx.store(idx + 1, std::memory_order_release);
+			break;
+		}
+		space_cv_.wait_for(lk, std::chrono::milliseconds(1));
+	}
+	ready_cv_.notify_all();
+}
+
+// Drive the ring until target (or, for nullptr, every chain in flight) has
+// completed. Other chains' completions taken meanwhile are kept for pop(),
+// in ring order.
+inline void completion_ring::settle(chain_base *target) noexcept
+{
+	auto finished = [&] {
+		return target ? !target->pending() : inflight_.empty();
+	};
+	while (!finished()) {
+		bool quiet = false;
+		for (chain_base *c = inflight_.head, *nx; c; c = nx) {
+			nx = c->lnext_;
+			if (c->quiet_) {
+				quiet = true;
+				c->done();
+			}
+		}
+		if (finished())
+			break;
+		if (__u64 e = take()) {
+			completion got = map(e);
+			if (target && got.chain != target)
+				deferred_.push_back(got.chain);
+			continue;
+		}
+		// A no_complete chain posts nothing to wake us: poll its results.
+		(void)wait_posted(1, quiet ? std::optional<std::chrono::nanoseconds>(
+						     std::chrono::milliseconds(1))
+					   : std::nullopt);
+	}
+}
+
+inline thread_pool::thread_pool(unsigned threads)
+{
+	if (!threads)
+		throw std::invalid_argument("syslet: a thread_pool needs a thread");
+	// Threads inherit the mask: block everything before they exist.
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	try {
+		threads_.reserve(threads);
+		for (unsigned i = 0; i < threads; i++)
+			threads_.emplace_back([this] { work(); });
+	} catch (...) {
+		pthread_sigmask(SIG_SETMASK, &old, nullptr);
+		stop();
+		throw;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+inline thread_pool::~thread_pool() { stop(); }
+
+// Queued chains are run first: their rings wait for them.
+inline void thread_pool::stop() noexcept
+{
+	{
+		std::lock_guard lk(m_);
+		stop_ = true;
+	}
+	cv_.notify_all();
+	for (auto &t : threads_)
+		t.join();
+}
+
+inline void thread_pool::enqueue(chain_base &c) noexcept
+{
+	{
+		std::lock_guard lk(m_);
+		c.qnext_ = nullptr;
+		(tail_ ? tail_->qnext_ : head_) = &c;
+		tail_ = &c;
+	}
+	cv_.notify_one();
+}
+
+inline void thread_pool::work() noexcept
+{
+	for (;;) {
+		chain_base *c;
+		{
+			std::unique_lock lk(m_);
+			cv_.wait(lk, [&] { return head_ || stop_; });
+			if (!head_)
+				return;
+			c = head_;
+			head_ = c->qnext_;
+			if (!head_)
+				tail_ = nullptr;
+		}
+		// Everything needed after the run is read first: once its
+		// results are stored the chain may already be gone.
+		completion_ring *r = c->ring_;
+		const syslet_uatom *atoms = c->atoms_;
+		const detail::outcome o = detail::interpret(atoms, c->n_);
+		if (!o.quiet)
+			r->post(detail::addr(atoms + o.last));
+	}
+}
+
+// Submit a chain: status::completed when it ran to its end synchronously
+// (results readable now, nothing posted), status::pending when its
+// completion will come through the ring. An error means nothing ran.
+// A done chain may be submitted again; an unpopped completion of its
+// previous run is then dropped.
+inline result<status> submit(completion_ring &ring, chain_base &c) noexcept
+{
+	if (c.pending())
+		return failure{EBUSY};
+	if (int e = c.prepare())
+		return failure{e};
+	if (c.list_)
+		c.list_->erase(&c);
+	if (ring.kernel_) {
+		long r = ::syscall(detail::nr_async_exec, c.atoms_, &ring.head_);
+		if (r < 0)
+			return failure{errno};
+		if (r == 0) {
+			ring.track(c);
+			return status::pending;
+		}
+		c.finish(c.index_of(static_cast<std::uint64_t>(r)));
+		return status::completed;
+	}
+	if (ring.pool_) {
+		ring.track(c);
+		ring.pool_->enqueue(c);
+		return status::pending;
+	}
+	c.finish(detail::interpret(c.atoms_, c.n_).last);
+	return status::completed;
+}
+
+// Run a chain synchronously without a ring (the kernel's cached path, or
+// in the caller); returns the index of the atom it ended at.
+inline result<std::size_t> run(chain_base &c) noexcept
+{
+	if (c.pending())
+		return failure{EBUSY};
+	if (int e = c.prepare())
+		return failure{e};
+	if (c.list_)
+		c.list_->erase(&c);
+	std::size_t last;
+	if (kernel_support().usable()) {
+		async_head_user h{};
+		h.size = sizeof(h);
+		long r = ::syscall(detail::nr_async_exec, c.atoms_, &h);
+		if (r < 0)
+			return failure{errno};
+		last = c.index_of(static_cast<std::uint64_t>(r));
+	} else {
+		last = detail::interpret(c.atoms_, c.n_).last;
+	}
+	c.finish(last);
+	return last;
+}
+
+} // namespace syslet
+
+#endif /* SYSLET_HPP */
