@@ -3,7 +3,8 @@
 #   make                      set up, build, boot, run the demo
 #   make check                host tests + the in-VM kselftests
 #   make check PROFILE=debug  the same under lockdep, KASAN and kmemleak
-#   make bench                the cached-path benchmark, report in build/report
+#   make bench                the cached-path and cache-miss benchmarks,
+#                             report in build/report
 #   make patches              the series for submission, in build/series
 #
 # KDIR=/path/to/linux-6.12 uses that tree instead of Debian's
@@ -44,7 +45,8 @@ KMAKE := $(MAKE) -C $(TREE) O=$(KOUT) -j$(JOBS) \
 BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
 KHDR := $(KOUT)/usr/include
 USER_CFLAGS := -O2 -Wall -static -isystem $(KHDR)
-PROGRAMS := $(OUT)/bin/syslet-demo $(OUT)/bin/syslet-bench
+PROGRAMS := $(OUT)/bin/syslet-demo $(OUT)/bin/syslet-bench \
+	$(OUT)/bin/syslet-miss-bench
 KSELFTEST := $(OUT)/kselftest
 INITRAMFS := $(OUT)/initramfs.cpio.gz
 
@@ -76,12 +78,15 @@ kernel: tree $(KOUT)/.config
 
 $(OUT)/bin/syslet-demo: tools/demo/syslet-demo.c $(KHDR)/linux/syslet.h
 $(OUT)/bin/syslet-bench: tools/bench/syslet-bench.c $(KHDR)/linux/syslet.h
+$(OUT)/bin/syslet-miss-bench: tools/bench/syslet-miss-bench.c $(KHDR)/linux/syslet.h
+# Static liburing.a and libaio.a come from liburing-dev and libaio-dev.
+$(OUT)/bin/syslet-miss-bench: PROGRAM_LIBS := -luring -laio -lpthread
 $(PROGRAMS):
 	@mkdir -p $(@D)
-	@gcc $(USER_CFLAGS) -o $@ $<
+	@gcc $(USER_CFLAGS) -o $@ $< $(PROGRAM_LIBS)
 
 userspace: kernel
-	$(call step,userspace: kselftests + demo + benchmark (static))
+	$(call step,userspace: kselftests + demo + benchmarks (static))
 	@$(MAKE) -s --no-print-directory $(PROGRAMS)
 	@rm -rf $(KSELFTEST)
 	@$(MAKE) -s -C $(TREE)/tools/testing/selftests O=$(KOUT) TARGETS=syslet \

@@ -17,6 +17,149 @@ kernel=$(sed -n 's/^# Linux\/x86 \(.*\) Kernel Configuration/\1/p' "$config")
 opts=$(grep -E '^CONFIG_(PREEMPT|SLUB_TINY|KASAN|PROVE_LOCKING|CC_OPTIMIZE_FOR_SIZE|CC_OPTIMIZE_FOR_PERFORMANCE)=' \
 	"$config" | sed 's/^CONFIG_//; s/=y$//' | tr '\n' ' ')
 
+# The BENCH-MISS-<TAG>| lines, fields 2 on, without the tag.
+miss() {
+	grep "^BENCH-MISS-$1|" "$log" | tr -d '\r' | cut -d'|' -f2-
+}
+
+# Markdown rows from miss lines: "| a | b | ... |".
+rows() {
+	sed 's/|/ | /g; s/^/| /; s/$/ |/'
+}
+
+# The cache-miss benchmark (syslet-miss-bench), if it ran.
+miss_report() {
+	grep -q '^BENCH-MISS-' "$log" || return 0
+	clock=$(miss CLOCK | head -n 1)
+	clocksource=$(echo "$clock" | cut -d'|' -f1)
+	res_ns=$(echo "$clock" | cut -d'|' -f2)
+	tsc_mhz=$(echo "$clock" | cut -d'|' -f3)
+	ncpu=$(echo "$clock" | cut -d'|' -f4)
+	nullb=$(miss NULLB | head -n 1)
+	echo
+	echo "# Syslet cache-miss benchmark"
+	echo
+	echo "tools/bench/syslet-miss-bench.c: chains that block (a \"miss\": the"
+	echo "caller goes on in a spare thread, async_exec() returns 0, the"
+	echo "completion arrives in the ring) against what user space would"
+	echo "otherwise use. Ratios are syslet / alternative (below 1: syslets are"
+	echo "faster), the median of paired, interleaved repeats with their min and"
+	echo "max; ns columns are medians. The numbers never fail the run; a"
+	echo "failed mechanism does (BENCH-MISS-ERROR below, exit status 1)."
+	echo
+	echo "- guest clocksource: $clocksource; CLOCK_MONOTONIC resolution"
+	echo "  $res_ns ns; online CPUs in the guest: $ncpu"
+	echo "- times are taken with the TSC ($tsc_mhz MHz, calibrated against"
+	echo "  CLOCK_MONOTONIC at start); the clock check at the end compares"
+	echo "  the two over the whole run"
+	case $clocksource in
+	*jiffies*)
+		echo "- **This boot's clocksource is jiffies**: the kernel could not"
+		echo "  calibrate the TSC (it happens under TCG on some boots), so"
+		echo "  clock_gettime() moves in ticks, hrtimers have tick resolution,"
+		echo "  null_blk's completion delay becomes one tick and the cached-path"
+		echo "  table above is quantized to ticks. The TSC-timed numbers below"
+		echo "  stay valid, but the null_blk table measures a 4 ms device."
+		;;
+	esac
+	echo "- a head is the thread that calls async_exec(): \`leader\` is the"
+	echo "  thread group leader (a single-threaded program), \`thread\` another"
+	echo "  thread of the process. A leader's miss moves the leadership to the"
+	echo "  spare, which sets every thread's group_leader: its cost grows with"
+	echo "  the number of threads, spares included (table 3)"
+	echo
+	echo "## 1. Round trip of a read that blocks on an empty pipe"
+	echo
+	echo "Per operation: syslet: a one-atom chain read(pipe, 1 byte) misses,"
+	echo "the head writes the byte, async_wait(1) and takes the completion from"
+	echo "the ring. Thread pool: the head posts the request (futex word +"
+	echo "FUTEX_WAKE) to one worker thread, which read()s; the head writes the"
+	echo "byte and waits with FUTEX_WAIT until the worker posts done."
+	echo "ctxt/op: context switches (all CPUs, /proc/stat ctxt) per operation."
+	echo
+	echo "| head | ops/run | ratio syslet/threadpool (median) | min | max | threadpool ns/op | syslet ns/op | threadpool ctxt/op | syslet ctxt/op |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	miss RT | rows
+	echo
+	echo "## 2. O_DIRECT 4 KiB reads of null_blk"
+	echo
+	echo "$(echo "$nullb" | cut -d'|' -f1): configfs null_blk, irqmode=2"
+	echo "(timer), completion_nsec=$(echo "$nullb" | cut -d'|' -f2),"
+	echo "blocksize=$(echo "$nullb" | cut -d'|' -f3), not memory backed,"
+	echo "hw_queue_depth=256, opened O_DIRECT; every read is 4 KiB from its"
+	echo "own aligned buffer. QD requests are kept outstanding; each"
+	echo "completion is resubmitted at once. Engines: syslet (QD one-atom"
+	echo "pread chains, completions from the ring, each resubmitted with its"
+	echo "own async_exec()); io_uring-async (liburing, IOSQE_ASYNC: every"
+	echo "read goes through io-wq); io_uring (inline issue, for reference); libaio"
+	echo "(io_submit/io_getevents). ns/op = run time / reads; IOPS ="
+	echo "1e9 / ns/op. Once QD x ns/op exceeds the device delay, an engine is"
+	echo "bound by its own CPU cost per read. syslet misses %: chains that"
+	echo "went asynchronous (the rest completed before the task slept);"
+	echo "sync_chains: chains that found no spare; EINTR: io_getevents() or"
+	echo "io_uring_wait_cqe() returning EINTR with no signal handler (task work"
+	echo "does that), retried."
+	echo
+	echo "| head | QD | reads/run | syslet/io_uring-async (median) | min | max | syslet/libaio (median) | min | max | syslet ns/op | io_uring-async ns/op | io_uring ns/op | libaio ns/op | syslet misses % | sync_chains | EINTR |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	miss DIO | rows
+	echo
+	echo "## 3. Outstanding chains: cost per miss, memory, context switches"
+	echo
+	echo "N chains, each one FUTEX_WAIT atom on the same word, submitted one"
+	echo "after the other (each misses, so N are blocked at once), then the"
+	echo "word is set, FUTEX_WAKE wakes all, and all N completions are taken"
+	echo "from the ring (a missing or repeated one fails the run). Every"
+	echo "repeat runs in a fresh process with kernel.syslet.max_spares=4096."
+	echo "The cold round makes the spares; the warm rounds (up to 16 misses"
+	echo "for small N) reuse them parked. warm ns/miss: the median over the"
+	echo "misses of one repeat of the time of one async_exec() that misses (to"
+	echo "its return in the spare), then median/min/max over 5 repeats. ratio:"
+	echo "that against \`thread\` at N=1 of the same repeat; a flat cost is"
+	echo "the same ratio for every N. At N=1 every miss is the first of its"
+	echo "round, after the previous drain and the check that the spares have"
+	echo "parked, which costs more than a miss within a burst. warm mean"
+	echo "ns/miss includes such first misses. cold mean ns/miss"
+	echo "includes making the spare. kernel KiB/chain: the rise of Slab +"
+	echo "KernelStack + PageTables in /proc/meminfo over the cold submission"
+	echo "divided by N (each blocked chain holds a thread: task_struct, kernel"
+	echo "stack...; spares stay parked until the process exits); MemFree"
+	echo "KiB/chain: the fall of MemFree, as a cross-check. At N=1 both are"
+	echo "below slab granularity. ctxt/miss and ctxt/completion: context"
+	echo "switches per miss while submitting, and per completion while waking"
+	echo "and draining. drain ns/completion: from FUTEX_WAKE to the last"
+	echo "completion taken, divided by N."
+	echo
+	echo "| head | N | warm ns/miss (median) | min | max | ratio to thread N=1 (median) | min | max | warm mean ns/miss | cold mean ns/miss | kernel KiB/chain | MemFree KiB/chain | ctxt/miss | ctxt/completion | drain ns/completion |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	miss SCALE | rows
+	echo
+	echo "## Run time and problems"
+	echo
+	echo "Guest seconds per section (TSC):"
+	echo
+	echo "| section | s |"
+	echo "|---|---:|"
+	miss TIME | rows
+	echo
+	echo "Clock check: TSC $(miss CLOCK-CHECK | cut -d'|' -f1) s against"
+	echo "CLOCK_MONOTONIC $(miss CLOCK-CHECK | cut -d'|' -f2) s."
+	start=$(sed -n 's/^SYSLET-GUEST: bench start uptime=//p' "$log" | tr -d '\r')
+	end=$(sed -n 's/^SYSLET-GUEST: bench end uptime=//p' "$log" | tr -d '\r')
+	if [ -n "$start" ] && [ -n "$end" ]; then
+		echo "Both benchmarks together (guest uptime, from syslet-bench's"
+		echo "start to syslet-miss-bench's end): $(echo "$start $end" |
+			awk '{ printf "%.1f", $2 - $1 }') s."
+	fi
+	if grep -q '^BENCH-MISS-ERROR|' "$log"; then
+		echo
+		echo "**Errors (a mechanism failed):**"
+		echo
+		miss ERROR | sed 's/^/- /'
+	fi
+	return 0
+}
+
 if ! grep -q '^BENCH|' "$log"; then
 	echo "bench-report: the guest printed no results; see $log" >&2
 	exit 1
@@ -26,7 +169,7 @@ fi
 	echo "# Syslet cached-path benchmark"
 	echo
 	echo "- accelerator: $accel"
-	echo "- host CPU: $cpu; guest: 2 vCPUs"
+	echo "- host CPU: $cpu; guest: $(sed -n "s/^SYSLET-GUEST: cpus=//p" "$log" | head -n 1) online CPU(s) of -smp 2"
 	echo "- kernel: $kernel, config: $opts"
 	case $accel in
 	TCG*)
@@ -46,5 +189,6 @@ fi
 	echo "|---|---:|---:|---:|---:|---:|---:|"
 	grep '^BENCH|' "$log" | tr -d '\r' | awk -F'|' \
 		'{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7, $8 }'
+	miss_report
 } > "$report"
 cat "$report"
