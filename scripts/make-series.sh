@@ -114,18 +114,25 @@ posts its completion to the ring and parks as a spare. async_wait()
 waits for completions. /proc/sys/kernel/syslet/ carries the ABI version
 (the probe: the syscall numbers are reused by later kernels), the switch
 that turns syslets off, the per-process bound on spares and the count of
-completions lost to unmapped rings." \
+completions lost to unmapped rings.
+
+Threadlets run user code the same way: threadlet_on() borrows a thread
+the application lent with async_thread() and runs the threadlet on its
+TLS and stack; if it blocks, the lent thread takes the caller over and
+the blocked task goes on with the threadlet as the lent thread, the
+identity swap going both ways." \
 	kernel/syslet/ \
 	kernel/syslet/Kconfig kernel/syslet/Makefile kernel/syslet/syslet.h \
 	kernel/syslet/chain.c kernel/syslet/run.c kernel/syslet/spare.c \
 	kernel/syslet/handoff.c kernel/syslet/identity.c kernel/syslet/ring.c \
-	kernel/syslet/syscalls.c kernel/syslet/sysctl.c
+	kernel/syslet/threadlet.c kernel/syslet/syscalls.c kernel/syslet/sysctl.c
 hook syslet-hook-the-subsystem-into-Kconfig
 add "Documentation: describe syslets
 
 The ABI, flow control, every limit and error, how atoms meet seccomp,
 ptrace and audit, cache misses with the table of per-thread attributes
-across one, completion rings, and the footprint on existing files." \
+across one, completion rings, threadlets and their contract with user
+space, and the footprint on existing files." \
 	Documentation/syslet.rst Documentation/syslet.rst
 add "selftests/syslet: test the ABI, spare threads and cache misses
 
@@ -139,7 +146,9 @@ exec, SIGKILL, core dumps, group stop, fork and the cgroup freezer.
 Cache misses: the caller's identity after a miss, waitpid and exec after
 a leader's miss, a tgkill storm, a thousand chains outstanding, a full
 ring, the flags, the spare limit, seccomp, and stop, ptrace attach and
-exit with atoms blocked." \
+exit with atoms blocked. Threadlets: cached and moved, TLS, errno and
+stack separation, completions, pools, nesting, chains inside, signals,
+exec and exit." \
 	tools/testing/selftests/syslet/ \
 	$(cd "$project" && ls tools/testing/selftests/syslet/*)
 hook selftests-run-the-syslet-tests
@@ -156,7 +165,8 @@ calls ("atoms") submitted with one async_exec() call, read in and
 validated up front, and run in the caller's own context with results
 fed from atom to atom; when an atom blocks, the caller goes on in a
 spare thread with its identity intact and the completion arrives in a
-ring. Threadlets follow. Documentation/syslet.rst says what is done
+ring. Threadlets run user code the same way, on the TLS and stack of a
+thread the application lent. Documentation/syslet.rst says what is done
 and why; the selftests show it.
 EOF
 sed -i "/\*\*\* BLURB HERE \*\*\*/{

@@ -17,8 +17,9 @@ asmlinkage long sys_async_wait(unsigned long min_wait_events,
 			       unsigned long user_ring_idx,
 			       struct async_head_user __user *ahu,
 			       struct __kernel_timespec __user *timeout);
-asmlinkage long sys_async_thread(void __user *event,
-				 struct async_head_user __user *ahu);
+asmlinkage long sys_async_thread(unsigned long event,
+				 struct async_head_user __user *ahu,
+				 unsigned long flags);
 asmlinkage long sys_threadlet_on(unsigned long restore_stack,
 				 unsigned long restore_ip,
 				 struct async_head_user __user *ahu);
@@ -48,6 +49,8 @@ static inline struct task_struct *syslet_signal_target(struct task_struct *t)
 static inline void syslet_task_fork(struct task_struct *p)
 {
 	p->syslet = NULL;
+	/* Forked from inside a threadlet: the threadlet stays the parent's. */
+	p->flags &= ~PF_SYSLET;
 }
 #else
 static inline void syslet_task_free(struct task_struct *tsk) { }

@@ -29,6 +29,7 @@
 #include <linux/ptrace.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/task_work.h>
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
 #include <asm/fpu/api.h>
@@ -45,7 +46,7 @@
  * null ones and enlarged FPU state would need more than a copy) keeps the
  * chain synchronous.
  */
-static bool syslet_may_move(struct task_struct *tsk)
+bool syslet_may_move(struct task_struct *tsk)
 {
 	unsigned short sel;
 
@@ -71,7 +72,7 @@ static bool syslet_may_move(struct task_struct *tsk)
 }
 
 /* Count a chain that had a ring and still ran synchronously. */
-static int syslet_count_sync_chain(struct async_head_user __user *uahu)
+int syslet_count_sync_chain(struct async_head_user __user *uahu)
 {
 	u64 __user *counter = &uahu->sync_chains;
 	u64 old;
@@ -107,6 +108,7 @@ int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
 		return syslet_count_sync_chain(uahu);
 
 	st->head_regs = *current_pt_regs();
+	st->exec_id = current->self_exec_id;
 	st->uahu = uahu;
 	st->ring = u64_to_user_ptr(ahu->completion_ring);
 	st->ring_mask = ahu->ring_size_bytes / sizeof(u64) - 1;
@@ -130,11 +132,18 @@ void syslet_hand_off(struct task_struct *tsk)
 	struct task_struct *spare = st->reserved;
 
 	tsk->flags &= ~PF_SYSLET;
-	st->state = SYSLET_MISSED;
 	/* Live user state the spare must copy from memory, not registers. */
 	fpu_sync_fpstate(&tsk->thread.fpu);
 	current_save_fsgs();
 	st->pkru = read_pkru();
+	if (st->state == SYSLET_THREADLET) {
+		/* Runs on the lent thread's TLS; the caller has its own. */
+		st->state = SYSLET_THREADLET_MISSED;
+		task_work_add(tsk, &st->resume_work, TWA_RESUME | TWAF_NO_ALLOC);
+	} else {
+		st->state = SYSLET_MISSED;
+		st->head_fsbase = tsk->thread.fsbase;
+	}
 	/* Ordered before the wakeup, which the spare waits for. */
 	WRITE_ONCE(spare->syslet->donor, get_task_struct(tsk));
 	wake_up_process(spare);
@@ -142,9 +151,13 @@ void syslet_hand_off(struct task_struct *tsk)
 
 void syslet_sched_sleeping(struct task_struct *tsk)
 {
-	/* A task being killed or traced now is not worth handing off. */
+	/*
+	 * A task being killed or traced now is not worth handing off; one
+	 * in or past an execve() has no caller to hand on.
+	 */
 	if (tsk->ptrace || (tsk->flags & PF_EXITING) ||
-	    fatal_signal_pending(tsk)) {
+	    fatal_signal_pending(tsk) || tsk->in_execve ||
+	    tsk->self_exec_id != tsk->syslet->exec_id) {
 		tsk->flags &= ~PF_SYSLET;
 		return;
 	}
@@ -170,7 +183,7 @@ static void syslet_take_registers(struct task_struct *donor)
 
 	/* Null selectors only (syslet_may_move): the bases are all. */
 	preempt_disable();
-	current->thread.fsbase = donor->thread.fsbase;
+	current->thread.fsbase = dst->head_fsbase;
 	current->thread.gsbase = donor->thread.gsbase;
 	x86_fsbase_write_cpu(current->thread.fsbase);
 	x86_gsbase_write_cpu_inactive(current->thread.gsbase);

@@ -10,7 +10,9 @@
  * (robust futex list, rseq, set/clear_child_tid, sigaltstack), its parent
  * death signal, personality, audit login, comm, signal mask and pending
  * thread-directed signals all move, in one step under tasklist_lock and
- * siglock, from the task that blocked to the spare. Leadership moves the
+ * siglock, from the task that blocked to the spare, and the spare's go the
+ * other way: a thread lent for threadlets (threadlet.c) goes on in the
+ * task that blocked. Leadership moves the
  * way de_thread() moves it, but with both threads alive: every thread's
  * group_leader changes.
  *
@@ -65,50 +67,61 @@ static void syslet_move_leadership(struct task_struct *old,
 	list_add_rcu(&new->thread_node, &new->signal->thread_head);
 }
 
-static void syslet_move_children(struct task_struct *old,
-				 struct task_struct *new)
+static void syslet_adopt(struct list_head *children,
+			 struct list_head *ptraced, struct task_struct *parent)
 {
 	struct task_struct *t;
 
-	list_for_each_entry(t, &old->children, sibling) {
-		RCU_INIT_POINTER(t->real_parent, new);
+	list_for_each_entry(t, children, sibling) {
+		RCU_INIT_POINTER(t->real_parent, parent);
 		if (!t->ptrace)
-			t->parent = new;
+			t->parent = parent;
 	}
-	list_splice_init(&old->children, &new->children);
-	list_for_each_entry(t, &old->ptraced, ptrace_entry)
-		t->parent = new;
-	list_splice_init(&old->ptraced, &new->ptraced);
+	list_for_each_entry(t, ptraced, ptrace_entry)
+		t->parent = parent;
 }
 
-static void syslet_move_registrations(struct task_struct *old,
-				      struct task_struct *new)
+static void syslet_swap_children(struct task_struct *a, struct task_struct *b)
 {
-	new->robust_list = old->robust_list;
-	old->robust_list = NULL;
-	new->set_child_tid = old->set_child_tid;
-	old->set_child_tid = NULL;
-	new->clear_child_tid = old->clear_child_tid;
-	old->clear_child_tid = NULL;
+	LIST_HEAD(children);
+	LIST_HEAD(ptraced);
+
+	list_splice_init(&a->children, &children);
+	list_splice_init(&a->ptraced, &ptraced);
+	list_splice_init(&b->children, &a->children);
+	list_splice_init(&b->ptraced, &a->ptraced);
+	list_splice(&children, &b->children);
+	list_splice(&ptraced, &b->ptraced);
+	syslet_adopt(&a->children, &a->ptraced, a);
+	syslet_adopt(&b->children, &b->ptraced, b);
+}
+
+/*
+ * Swapped, not moved: a spare made by the kernel has none of these (no
+ * robust list, rseq or alternate stack, no parent death signal), so the
+ * task that blocked ends up with none; a thread lent for threadlets has
+ * its own, and the task that blocked goes on with them.
+ */
+static void syslet_swap_registrations(struct task_struct *a,
+				      struct task_struct *b)
+{
+	swap(a->robust_list, b->robust_list);
+	swap(a->set_child_tid, b->set_child_tid);
+	swap(a->clear_child_tid, b->clear_child_tid);
 #ifdef CONFIG_RSEQ
-	new->rseq = old->rseq;
-	new->rseq_len = old->rseq_len;
-	new->rseq_sig = old->rseq_sig;
-	WRITE_ONCE(old->rseq, NULL);
-	old->rseq_len = 0;
-	old->rseq_sig = 0;
+	swap(a->rseq, b->rseq);
+	swap(a->rseq_len, b->rseq_len);
+	swap(a->rseq_sig, b->rseq_sig);
 #endif
-	new->sas_ss_sp = old->sas_ss_sp;
-	new->sas_ss_size = old->sas_ss_size;
-	new->sas_ss_flags = old->sas_ss_flags;
-	sas_ss_reset(old);
-	new->pdeath_signal = old->pdeath_signal;
-	old->pdeath_signal = 0;
-	new->personality = old->personality;
-	new->timer_slack_ns = old->timer_slack_ns;
+	swap(a->sas_ss_sp, b->sas_ss_sp);
+	swap(a->sas_ss_size, b->sas_ss_size);
+	swap(a->sas_ss_flags, b->sas_ss_flags);
+	swap(a->pdeath_signal, b->pdeath_signal);
+	swap(a->personality, b->personality);
+	swap(a->timer_slack_ns, b->timer_slack_ns);
 #ifdef CONFIG_AUDIT
-	new->loginuid = old->loginuid;
-	new->sessionid = old->sessionid;
+	swap(a->loginuid, b->loginuid);
+	swap(a->sessionid, b->sessionid);
 #endif
 }
 
@@ -122,25 +135,32 @@ static void syslet_swap_pending(struct sigpending *a, struct sigpending *b)
 	swap(a->signal, b->signal);
 }
 
-/* new is current; siglock held. */
-static void syslet_move_signals(struct task_struct *old,
+/*
+ * new is current; siglock held. The task that blocked takes the spare's
+ * mask: a kernel-made spare's blocks all but SIGKILL and SIGSTOP, so that
+ * one, now finishing the chain, takes only what stops, freezes or kills
+ * it, and forwards what it may have been sent as the caller; a lent
+ * thread's is the one its threadlet goes on with. A TIF_SIGPENDING left
+ * set only makes the next interruptible sleep restart once.
+ */
+static void syslet_swap_signals(struct task_struct *old,
 				struct task_struct *new)
 {
 	syslet_swap_pending(&old->pending, &new->pending);
-	new->blocked = old->blocked;
+	swap(old->blocked, new->blocked);
 	recalc_sigpending();
-	/*
-	 * The old task, now finishing the chain, takes only what stops,
-	 * freezes or kills it, and forwards what it may have been sent as
-	 * the caller. A TIF_SIGPENDING left set only makes its next
-	 * interruptible sleep restart once.
-	 */
-	siginitsetinv(&old->blocked, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	if (!sigisemptyset(&old->pending.signal))
+		set_tsk_thread_flag(old, TIF_SIGPENDING);
 }
 
 /**
  * syslet_swap_identity - take the caller over from @donor
- * @donor: the task whose chain blocked, a thread of current's group
+ * @donor: the task whose chain or threadlet blocked, a thread of current's
+ *	   group
+ *
+ * Everything the caller's identity is made of is exchanged between the
+ * two tasks: current, a parked kernel-made spare or a lent thread (never
+ * a group leader), leaves its own to @donor.
  *
  * Return: false, with nothing changed, if the group is exiting or exec'ing.
  */
@@ -151,7 +171,7 @@ bool syslet_swap_identity(struct task_struct *donor)
 	struct sighand_struct *sighand = new->sighand;
 	struct task_struct *reserved;
 	struct pid *stale;
-	char comm[TASK_COMM_LEN];
+	char comm[TASK_COMM_LEN], new_comm[TASK_COMM_LEN];
 	bool leader;
 
 	cgroup_threadgroup_change_begin(new);
@@ -171,12 +191,14 @@ bool syslet_swap_identity(struct task_struct *donor)
 		syslet_move_leadership(donor, new);
 	swap(donor->start_time, new->start_time);
 	swap(donor->start_boottime, new->start_boottime);
-	syslet_move_children(donor, new);
-	syslet_move_registrations(donor, new);
-	syslet_move_signals(donor, new);
+	syslet_swap_children(donor, new);
+	syslet_swap_registrations(donor, new);
+	syslet_swap_signals(donor, new);
+	swap(st->lent, dst->lent);
 
+	/* A lent thread's threadlet goes on as a thread like any other. */
+	dst->kernel_only = st->kernel_only;
 	st->kernel_only = false;
-	dst->kernel_only = true;
 	/*
 	 * A head forwards nothing: new stops forwarding for the TID it handed
 	 * on in an earlier life, and the donor, a head until now, has none.
@@ -198,8 +220,9 @@ bool syslet_swap_identity(struct task_struct *donor)
 	put_task_struct(reserved);
 
 	get_task_comm(comm, donor);
+	get_task_comm(new_comm, new);
 	set_task_comm(new, comm);
-	set_task_comm(donor, "syslet");
+	set_task_comm(donor, new_comm);
 	rseq_set_notify_resume(new);
 	return true;
 }

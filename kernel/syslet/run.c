@@ -164,6 +164,8 @@ static long syslet_atom_run(struct syslet_task *st,
 {
 	u64 args[6] = { };
 	bool sync = atom->flags & SYSLET_SYNC;
+	/* Armed, or a threadlet's: nothing else sets or clears it meanwhile. */
+	bool moves = current->flags & PF_SYSLET;
 	long ret;
 	int i;
 
@@ -184,7 +186,7 @@ static long syslet_atom_run(struct syslet_task *st,
 		else
 			ret = syslet_atom_syscall(regs, atom, args);
 	}
-	if (sync && st->state == SYSLET_ARMED)
+	if (sync && moves)
 		current->flags |= PF_SYSLET;
 	return ret;
 }

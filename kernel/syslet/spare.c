@@ -39,6 +39,7 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/syslet.h>
+#include <linux/task_work.h>
 
 #include "syslet.h"
 
@@ -49,6 +50,8 @@ struct syslet_task *syslet_task_alloc(void)
 	if (st) {
 		init_completion(&st->taken);
 		INIT_LIST_HEAD(&st->park_node);
+		INIT_LIST_HEAD(&st->lent_node);
+		init_task_work(&st->resume_work, syslet_threadlet_resume);
 	}
 	return st;
 }
@@ -59,8 +62,16 @@ void syslet_task_free(struct task_struct *tsk)
 
 	if (!st)
 		return;
-	/* A reservation lasts only as long as the system call that made it. */
-	WARN_ON_ONCE(st->reserved || st->donor);
+	/*
+	 * A reservation lasts only as long as the system call that made it,
+	 * or the threadlet: one that an execve() ended holds a thread that
+	 * de_thread() killed.
+	 */
+	WARN_ON_ONCE((st->reserved && st->state != SYSLET_THREADLET) ||
+		     st->donor);
+	if (st->reserved)
+		put_task_struct(st->reserved);
+	kfree(st->lent);
 	put_pid(st->handed_pid);
 	kfree(st);
 	tsk->syslet = NULL;
@@ -83,6 +94,7 @@ struct syslet_group *syslet_group_get(void)
 	if (!new)
 		return NULL;
 	INIT_LIST_HEAD(&new->parked);
+	INIT_LIST_HEAD(&new->lent);
 	mutex_init(&new->ring_lock);
 	init_waitqueue_head(&new->ring_wait);
 
@@ -179,8 +191,7 @@ static struct task_struct *syslet_spare_create(struct syslet_group *group)
  * inherited from the thread that made the spare, so a new spare made by
  * @tsk always fits. Siglock held; a parked spare changes none of it.
  */
-static bool syslet_spare_fits(struct task_struct *spare,
-			      struct task_struct *tsk)
+bool syslet_spare_fits(struct task_struct *spare, struct task_struct *tsk)
 {
 	bool fits;
 
@@ -244,12 +255,22 @@ void syslet_spare_reserve(struct syslet_task *st)
 		st->reserved = syslet_spare_create(group);
 }
 
-/* Park a spare given back, unless it is exiting; siglock held. */
+/* Park a spare or lent thread given back, unless it is exiting; siglock held. */
 static void syslet_spare_park(struct syslet_group *group,
 			      struct task_struct *p)
 {
-	if (!p->syslet->exited)
-		list_add(&p->syslet->park_node, &group->parked);
+	struct syslet_task *st = p->syslet;
+
+	if (st->exited)
+		return;
+	if (st->lent) {
+		list_add(&st->lent_node, &group->lent);
+		/* It waits for this before it leaves async_thread(). */
+		if (st->released || signal_pending(p))
+			wake_up_process(p);
+	} else {
+		list_add(&st->park_node, &group->parked);
+	}
 }
 
 /**
@@ -312,8 +333,11 @@ void syslet_group_exit(struct task_struct *tsk, long code)
 		/* Not the last reference while the spare lives: no freeing here. */
 		put_task_struct(p);
 	}
-	if (st && st->kernel_only) {
+	if (st) {
 		st->exited = true;
+		list_del_init(&st->lent_node);
+	}
+	if (st && st->kernel_only) {
 		group->nr_kernel_only--;
 		list_del_init(&st->park_node);
 		return;

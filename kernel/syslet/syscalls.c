@@ -102,8 +102,15 @@ SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 	ret = syslet_chain_read(&st->chain, (unsigned long)uatom);
 	if (ret)
 		return ret;
-	/* Only a chain with a ring to complete into may go asynchronous. */
-	if (ahu.completion_ring) {
+	/*
+	 * Only a chain with a ring to complete into may go asynchronous; in
+	 * a threadlet it is part of the threadlet, which moves as a whole.
+	 */
+	if (ahu.completion_ring && syslet_in_threadlet(st)) {
+		ret = syslet_count_sync_chain(uahu);
+		if (ret)
+			return ret;
+	} else if (ahu.completion_ring) {
 		ret = syslet_arm(st, &ahu, uahu);
 		if (ret)
 			return ret;
@@ -115,24 +122,53 @@ SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 	return syslet_chain_done(st, ret, end);
 }
 
-/*
- * Threadlets come with their own series; the numbers are taken now so the
- * ABI does not move when they do.
- */
-SYSCALL_DEFINE2(async_thread, void __user *, event,
-		struct async_head_user __user *, uahu)
+SYSCALL_DEFINE3(async_thread, unsigned long, event,
+		struct async_head_user __user *, uahu, unsigned long, flags)
 {
-	return syslet_enabled() ? -EOPNOTSUPP : -EPERM;
+	struct async_head_user ahu;
+	struct syslet_task *st;
+	long ret;
+
+	if (!syslet_enabled())
+		return -EPERM;
+	if (flags & ~SYSLET_LEND_RELEASE)
+		return -EINVAL;
+	ret = syslet_head_read(&ahu, uahu);
+	if (ret)
+		return ret;
+	if (flags & SYSLET_LEND_RELEASE)
+		return event ? -EINVAL : syslet_release_lent(uahu);
+	st = syslet_task_get();
+	if (!st)
+		return -ENOMEM;
+	return syslet_lend(st, event, &ahu, uahu);
 }
 
 SYSCALL_DEFINE3(threadlet_on, unsigned long, restore_stack,
 		unsigned long, restore_ip,
 		struct async_head_user __user *, uahu)
 {
-	return syslet_enabled() ? -EOPNOTSUPP : -EPERM;
+	struct async_head_user ahu;
+	struct syslet_task *st;
+	long ret;
+
+	if (!syslet_enabled())
+		return -EPERM;
+	ret = syslet_head_read(&ahu, uahu);
+	if (ret)
+		return ret;
+	st = syslet_task_get();
+	if (!st)
+		return -ENOMEM;
+	return syslet_threadlet_on(st, restore_stack, restore_ip, uahu);
 }
 
 SYSCALL_DEFINE0(threadlet_off)
 {
-	return syslet_enabled() ? -EOPNOTSUPP : -EPERM;
+	struct syslet_task *st = current->syslet;
+
+	/* Allowed when disabled: a threadlet started before must end. */
+	if (!st)
+		return -EINVAL;
+	return syslet_threadlet_off(st);
 }

@@ -62,6 +62,24 @@ enum syslet_state {
 	SYSLET_IDLE,	/* no chain, or one that runs synchronously to its end */
 	SYSLET_ARMED,	/* moves to the reserved spare when it blocks */
 	SYSLET_MISSED,	/* blocked: the caller went on in the reserved spare */
+	SYSLET_THREADLET,	/* runs a threadlet that moves when it blocks */
+	SYSLET_THREADLET_MISSED, /* blocked in one: the caller went on */
+};
+
+/**
+ * struct syslet_lent - what a thread lent for threadlets keeps of itself
+ * @regs:	the user registers of the async_thread() call that lent it,
+ *		which it returns with when released or interrupted
+ * @uahu:	the async_head_user it was lent with: its pool
+ * @exec_id:	self_exec_id then: an execve() ends the lending
+ *
+ * Part of the thread's identity: it moves with the TID when a threadlet
+ * takes the thread over (syslet_swap_identity()).
+ */
+struct syslet_lent {
+	struct pt_regs			regs;
+	struct async_head_user __user	*uahu;
+	u64				exec_id;
 };
 
 /**
@@ -72,6 +90,7 @@ enum syslet_state {
  * @reserved:	the spare this task holds while it runs a chain that may go
  *		asynchronous, with a reference
  * @head_regs:	(armed) the user registers the caller returns with
+ * @head_fsbase: (armed) the fs base the caller returns with
  * @uahu:	(armed) the caller's struct async_head_user
  * @ring:	(armed) its completion ring
  * @ring_mask:	(armed) the ring's entry count less one
@@ -80,13 +99,19 @@ enum syslet_state {
  * @self:	the task this state belongs to
  * @kernel_only: runs no user code of its own: a spare, or a task finishing
  *		a chain whose caller went on in a spare
- * @exited:	(kernel-only) past synchronize_group_exit(), never to be parked
+ * @exited:	past synchronize_group_exit(), never to be parked or lent
  * @park_node:	(spares) entry in syslet_group::parked while parked
  * @donor:	(spares) the blocked task whose caller this spare is to take
  *		over, with a reference; set by that task's sched hook
  * @handed_pid:	the TID this task gave away at its last cache miss
  * @handed_gp:	RCU state at that moment: until a grace period has passed,
  *		a signal sent to @handed_pid may still be queued on this task
+ * @exec_id:	(threadlet) self_exec_id when it started: an execve() ends it
+ * @resume_work: (threadlet missed) waits for the takeover before the task
+ *		returns to user space with the lent thread's identity
+ * @lent:	lent for threadlets (threadlet.c), or NULL
+ * @lent_node:	(lent, parked) entry in syslet_group::lent
+ * @released:	(lent, parked) async_thread() was asked to return
  *
  * @kernel_only, @exited, @park_node, @handed_pid and @reserved (while
  * missed) are protected by the group's siglock; the parked list holds no
@@ -97,6 +122,7 @@ struct syslet_task {
 	enum syslet_state		state;
 	struct task_struct		*reserved;
 	struct pt_regs			head_regs;
+	unsigned long			head_fsbase;
 	struct async_head_user __user	*uahu;
 	u64 __user			*ring;
 	u64				ring_mask;
@@ -109,11 +135,17 @@ struct syslet_task {
 	struct task_struct		*donor;
 	struct pid			*handed_pid;
 	unsigned long			handed_gp;
+	u64				exec_id;
+	struct callback_head		resume_work;
+	struct syslet_lent		*lent;
+	struct list_head		lent_node;
+	bool				released;
 };
 
 /**
  * struct syslet_group - per-process state, behind signal_struct::syslet
  * @parked:	spares waiting to be reserved
+ * @lent:	threads lent for threadlets, waiting to be borrowed
  * @nr_kernel_only: threads that run no user code of their own, spares
  *		and tasks finishing a moved chain; a group whose other threads
  *		have all exited ends while these remain
@@ -122,10 +154,11 @@ struct syslet_task {
  *		waiters on @ring_wait to recheck the rings
  * @ring_wait:	async_wait() callers, and completers that found a ring full
  *
- * @parked and @nr_kernel_only are protected by the group's siglock.
+ * @parked, @lent and @nr_kernel_only are protected by the group's siglock.
  */
 struct syslet_group {
 	struct list_head	parked;
+	struct list_head	lent;
 	unsigned int		nr_kernel_only;
 	struct mutex		ring_lock;	/* see above */
 	atomic_t		ring_seq;
@@ -158,5 +191,19 @@ bool syslet_take_over(struct syslet_task *st);
 bool syslet_swap_identity(struct task_struct *donor);
 
 void syslet_ring_post(struct syslet_task *st, u64 value);
+
+bool syslet_spare_fits(struct task_struct *spare, struct task_struct *tsk);
+bool syslet_may_move(struct task_struct *tsk);
+int syslet_count_sync_chain(struct async_head_user __user *uahu);
+bool syslet_in_threadlet(struct syslet_task *st);
+long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
+			 unsigned long restore_ip,
+			 struct async_head_user __user *uahu);
+long syslet_threadlet_off(struct syslet_task *st);
+long syslet_lend(struct syslet_task *st, u64 event,
+		 const struct async_head_user *ahu,
+		 struct async_head_user __user *uahu);
+long syslet_release_lent(struct async_head_user __user *uahu);
+void syslet_threadlet_resume(struct callback_head *work);
 
 #endif /* _KERNEL_SYSLET_H */

@@ -242,4 +242,55 @@ struct async_head_user {
 
 #define SYSLET_AHU_SIZE_VER0		64	/* first published size */
 
+/*
+ * Threadlets: user code that runs in the caller until it blocks.
+ *
+ * long async_thread(__u64 event, struct async_head_user *ahu, __u64 flags)
+ *	Lends the calling thread, one the application made, to the
+ *	threadlets of the pool @ahu (the pool is the structure's address):
+ *	it parks in the kernel until a threadlet borrows it. If @event is
+ *	not 0 it is first posted to @ahu's ring, by the rules above (a ring
+ *	is then required, else -EINVAL): that is how a threadlet that went
+ *	asynchronous completes. The thread returns as itself, with the
+ *	registers of the call that lent it, 0 once released, -EINTR when
+ *	a signal is to be handled (not restarted: call again); it may
+ *	meanwhile have run threadlets and been parked again many times.
+ *	The thread group leader cannot be lent (-EINVAL): waitpid() and
+ *	/proc follow it. With SYSLET_LEND_RELEASE (and @event 0), releases
+ *	every thread lent to @ahu and parked, and returns how many; one
+ *	busy with a threadlet is released by a later call. Other flags:
+ *	-EINVAL.
+ *
+ * long threadlet_on(__u64 restore_stack, __u64 restore_ip,
+ *		     struct async_head_user *ahu)
+ *	Borrows a thread lent to @ahu and switches the caller's fs base to
+ *	that thread's TLS. Returns the stack pointer to run the threadlet
+ *	with: 16-byte aligned, below the red zone of the lent thread's
+ *	stack where it parked. From now until threadlet_off(), if the
+ *	caller blocks (in a system call or a fault), the lent thread takes
+ *	over the caller's identity (TID, signal state, registrations, as for
+ *	a chain) and returns to user space as the caller with
+ *	rip = @restore_ip, rsp = @restore_stack, rax = 0, the caller's fs
+ *	base, and the other registers as they were at the threadlet_on()
+ *	call; the blocked task goes on with the threadlet as the lent
+ *	thread (its TID, signal state, registrations). Returns 0, counted in
+ *	@ahu's sync_chains, when the threadlet cannot move: nested in
+ *	another, started on a lent thread, a caller that a chain could not
+ *	move either (see above), or no lent thread that fits (same
+ *	credentials, seccomp filter, files, fs, namespaces, cgroup,
+ *	scheduling policy and affinity): the caller then runs it as a plain
+ *	call. -EINVAL for a restore point outside user space.
+ *
+ * long threadlet_off(void)
+ *	Ends the threadlet. 1: it never blocked, the caller's fs base is
+ *	back and the lent thread is parked again; the caller returns to
+ *	its own stack. 0: it went asynchronous, and the calling task is the
+ *	lent thread now: it calls async_thread(event, ahu, 0) to complete.
+ *	-EINVAL outside a threadlet.
+ *
+ * A chain (async_exec()) run inside a threadlet is part of it: it does
+ * not move alone (sync_chains counts it), the threadlet moves with it.
+ */
+#define SYSLET_LEND_RELEASE		(1ULL << 0)
+
 #endif /* _UAPI_LINUX_SYSLET_H */

@@ -34,16 +34,19 @@ TEST(async_wait_needs_a_ring)
 	EXPECT_EQ(EINVAL, errno);
 }
 
-TEST(unimplemented_calls_say_so)
+TEST(threadlet_calls_check_their_head)
 {
 	struct async_head_user ahu = head_plain();
 
-	EXPECT_EQ(-1, syscall(__NR_async_thread, NULL, &ahu));
-	EXPECT_EQ(EOPNOTSUPP, errno);
+	ahu.reserved[1] = 1;
+	EXPECT_EQ(-1, syscall(__NR_async_thread, 0, &ahu, 0));
+	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, syscall(__NR_threadlet_on, 0, 0, &ahu));
-	EXPECT_EQ(EOPNOTSUPP, errno);
-	EXPECT_EQ(-1, syscall(__NR_threadlet_off));
-	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(EINVAL, errno);
+	ahu.reserved[1] = 0;
+	ahu.size = SYSLET_AHU_SIZE_VER0 - 8;
+	EXPECT_EQ(-1, syscall(__NR_threadlet_on, 0, 0, &ahu));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 TEST(disabled_facility_refuses_with_eperm)
@@ -58,6 +61,13 @@ TEST(disabled_facility_refuses_with_eperm)
 	EXPECT_EQ(EPERM, errno);
 	EXPECT_EQ(-1, syscall(__NR_async_wait, 1, 0, &ahu, NULL));
 	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, syscall(__NR_async_thread, 0, &ahu, 0));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, syscall(__NR_threadlet_on, 0, 0, &ahu));
+	EXPECT_EQ(EPERM, errno);
+	/* Not in a threadlet: ending one is refused, disabled or not. */
+	EXPECT_EQ(-1, syscall(__NR_threadlet_off));
+	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(SENTINEL, ret);
 	ASSERT_EQ(0, write_int_file(SYSLET_PROC "enabled", 1));
 	EXPECT_EQ((long)uptr(&a), async_exec(&a, &ahu));

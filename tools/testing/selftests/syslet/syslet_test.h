@@ -342,4 +342,73 @@ static inline int cgroup2_make(const char *name, const char *controllers,
 	return 0;
 }
 
+#define SYSLET_STR_(x) #x
+#define SYSLET_STR(x) SYSLET_STR_(x)
+
+/*
+ * long threadlet_exec(long (*fn)(void *), void *arg,
+ *		       struct async_head_user *ahu, __u64 event)
+ *
+ * 1: fn ran to its end in the caller (on a lent thread's stack and TLS,
+ * or, when threadlet_on() says it cannot move, as a plain call); 0: it
+ * blocked, and goes on in the lent thread, which posts @event when done;
+ * a negative errno from threadlet_on(). The caller's callee-saved
+ * registers hold what the threadlet needs after a miss; threadlet_on()'s
+ * restore point pops them off the caller's stack.
+ */
+long threadlet_exec(long (*fn)(void *), void *arg,
+		    struct async_head_user *ahu, __u64 event);
+asm(".text\n"
+	".globl threadlet_exec\n"
+	".type threadlet_exec, @function\n"
+	"threadlet_exec:\n"
+	"	push %rbp\n"
+	"	push %rbx\n"
+	"	push %r12\n"
+	"	push %r13\n"
+	"	push %r14\n"
+	"	push %r15\n"
+	"	mov %rdi, %r12\n"
+	"	mov %rsi, %r13\n"
+	"	mov %rdx, %r14\n"
+	"	mov %rcx, %r15\n"
+	"	mov %rsp, %rdi\n"
+	"	lea 3f(%rip), %rsi\n"
+	"	mov %r14, %rdx\n"
+	"	mov $" SYSLET_STR(__NR_threadlet_on) ", %eax\n"
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	js 3f\n"
+	"	jz 2f\n"
+	"	mov %rsp, %rbx\n"
+	"	mov %rax, %rsp\n"
+	"	mov %r13, %rdi\n"
+	"	call *%r12\n"
+	"	mov $" SYSLET_STR(__NR_threadlet_off) ", %eax\n"
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	jz 1f\n"
+	"	mov %rbx, %rsp\n"
+	"	jmp 3f\n"
+    /* Asynchronous: this task is the lent thread now; it never returns. */
+	"1:	mov %r15, %rdi\n"
+	"	mov %r14, %rsi\n"
+	"	xor %edx, %edx\n"
+	"	mov $" SYSLET_STR(__NR_async_thread) ", %eax\n"
+	"	syscall\n"
+	"	ud2\n"
+	"2:	sub $8, %rsp\n"
+	"	mov %r13, %rdi\n"
+	"	call *%r12\n"
+	"	add $8, %rsp\n"
+	"	mov $1, %eax\n"
+	"3:	pop %r15\n"
+	"	pop %r14\n"
+	"	pop %r13\n"
+	"	pop %r12\n"
+	"	pop %rbx\n"
+	"	pop %rbp\n"
+	"	ret\n"
+	".size threadlet_exec, .-threadlet_exec\n");
+
 #endif /* SYSLET_TEST_H */

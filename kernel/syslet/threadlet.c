@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Threadlets: user code that runs in the caller until it blocks.
+ *
+ * A process lends threads it made itself (pthread_create()) to its
+ * threadlets: such a thread calls async_thread() and parks in the kernel,
+ * on the list of threads lent with that async_head_user (a pool). A
+ * threadlet_on() borrows one: the caller goes on in user space on the
+ * lent thread's TLS (fs base) and, by convention, on the lent thread's
+ * stack below where it parked, so that nothing the threadlet does touches
+ * the caller's errno or thread_local variables. threadlet_off() in the
+ * same task gives the lent thread back, puts the caller's fs base back and
+ * returns 1: the threadlet ran synchronously, with no thread switched to.
+ *
+ * When the threadlet blocks, the sched hook hands the caller on exactly as
+ * for a chain (handoff.c): the lent thread takes over the caller's identity
+ * and returns to user space as the caller at the restore point
+ * threadlet_on() was given, with 0 in the return register; and the task
+ * that blocked takes the lent thread's identity, TID, signal state,
+ * registrations and lending included (identity.c swaps the two), and goes
+ * on with the threadlet once its system call or fault is done. Its
+ * threadlet_off() returns 0; async_thread() then posts the threadlet's
+ * event to the pool's ring and parks it, lent again.
+ *
+ * A lent thread returns from async_thread() as itself, with the registers
+ * of the call that lent it, when it is released (0) or a signal is to be
+ * handled (-EINTR); a threadlet that ran on it in between leaves no trace
+ * on that context.
+ */
+#include <linux/ptrace.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/slab.h>
+#include <linux/syslet.h>
+#include <linux/task_work.h>
+#include <asm/fsgsbase.h>
+
+#include "syslet.h"
+
+/* What the x86-64 ABI lets a function use below its stack pointer. */
+#define SYSLET_RED_ZONE		128
+
+static void syslet_set_fsbase(unsigned long fsbase)
+{
+	/* Null fs selector only (syslet_may_move): the base is all. */
+	preempt_disable();
+	current->thread.fsbase = fsbase;
+	x86_fsbase_write_cpu(fsbase);
+	preempt_enable();
+}
+
+/* An execve() ended a threadlet or a lending: drop the old program's. */
+static void syslet_forget_old_program(struct syslet_task *st)
+{
+	u64 exec_id = current->self_exec_id;
+
+	if (st->state == SYSLET_THREADLET && st->exec_id != exec_id) {
+		/* de_thread() killed the lent thread. */
+		current->flags &= ~PF_SYSLET;
+		put_task_struct(st->reserved);
+		st->reserved = NULL;
+		st->state = SYSLET_IDLE;
+	}
+	if (st->state == SYSLET_THREADLET_MISSED && st->exec_id != exec_id)
+		st->state = SYSLET_IDLE;
+	if (st->lent && st->lent->exec_id != exec_id) {
+		kfree(st->lent);
+		st->lent = NULL;
+	}
+}
+
+bool syslet_in_threadlet(struct syslet_task *st)
+{
+	syslet_forget_old_program(st);
+	return st->state == SYSLET_THREADLET ||
+	       st->state == SYSLET_THREADLET_MISSED;
+}
+
+/* Take a parked thread lent with @uahu that may become the caller. */
+static void syslet_borrow(struct syslet_task *st,
+			  struct async_head_user __user *uahu)
+{
+	struct syslet_group *group = syslet_group_get();
+	struct syslet_task *lent;
+
+	if (!group)
+		return;
+	spin_lock_irq(&current->sighand->siglock);
+	list_for_each_entry(lent, &group->lent, lent_node) {
+		if (lent->lent->uahu == uahu && !lent->released &&
+		    syslet_spare_fits(lent->self, current)) {
+			list_del_init(&lent->lent_node);
+			st->reserved = get_task_struct(lent->self);
+			break;
+		}
+	}
+	spin_unlock_irq(&current->sighand->siglock);
+}
+
+/**
+ * syslet_threadlet_on - start a threadlet on a thread lent with @uahu
+ * @st:			the current task's syslet state
+ * @restore_stack:	stack pointer the caller goes on with if it blocks
+ * @restore_ip:		and instruction pointer
+ * @uahu:		the pool's async_head_user, read and checked
+ *
+ * Return: the stack pointer to run the threadlet with, on the borrowed
+ * thread's stack, with fs base switched to its TLS; 0 if the threadlet
+ * cannot move (nested, on a lent thread, a caller that cannot be handed
+ * on, or no thread lent with @uahu fits), counted in @uahu's sync_chains:
+ * then it is to run as a plain call; -EINVAL for a restore point outside
+ * user space; or -EFAULT.
+ */
+long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
+			 unsigned long restore_ip,
+			 struct async_head_user __user *uahu)
+{
+	struct task_struct *lent;
+	struct pt_regs *regs;
+
+	if (restore_ip >= TASK_SIZE_MAX || restore_stack >= TASK_SIZE_MAX)
+		return -EINVAL;
+	if (syslet_in_threadlet(st) || st->lent || !syslet_may_move(current))
+		return syslet_count_sync_chain(uahu);
+	syslet_borrow(st, uahu);
+	if (!st->reserved)
+		return syslet_count_sync_chain(uahu);
+
+	lent = st->reserved;
+	regs = &st->head_regs;
+	*regs = *current_pt_regs();
+	regs->ip = restore_ip;
+	regs->sp = restore_stack;
+	current_save_fsgs();
+	st->head_fsbase = current->thread.fsbase;
+	st->exec_id = current->self_exec_id;
+	reinit_completion(&st->taken);
+
+	syslet_set_fsbase(lent->thread.fsbase);
+	st->state = SYSLET_THREADLET;
+	current->flags |= PF_SYSLET;
+	return ALIGN_DOWN(lent->syslet->lent->regs.sp - SYSLET_RED_ZONE, 16);
+}
+
+/**
+ * syslet_threadlet_off - end the threadlet the current task runs
+ * @st: its syslet state
+ *
+ * Return: 1 if it ran synchronously (the caller's fs base is back, the
+ * lent thread given back); 0 if it went asynchronous and this task goes
+ * on as the thread it was lent; -EINVAL outside a threadlet.
+ */
+long syslet_threadlet_off(struct syslet_task *st)
+{
+	if (!syslet_in_threadlet(st))
+		return -EINVAL;
+	if (st->state == SYSLET_THREADLET_MISSED) {
+		st->state = SYSLET_IDLE;
+		return 0;
+	}
+	current->flags &= ~PF_SYSLET;
+	st->state = SYSLET_IDLE;
+	syslet_set_fsbase(st->head_fsbase);
+	syslet_spare_release(st);
+	return 1;
+}
+
+/*
+ * Task work of a task whose threadlet blocked: it must not return to user
+ * space, nor take a signal, before it has the lent thread's identity.
+ */
+void syslet_threadlet_resume(struct callback_head *work)
+{
+	struct syslet_task *st = container_of(work, struct syslet_task,
+					      resume_work);
+
+	/* A fatal signal: the group is going, the identity does not matter. */
+	wait_for_completion_killable(&st->taken);
+}
+
+/* Leave the lent list, unless a threadlet has borrowed the thread. */
+static bool syslet_lent_leave(struct syslet_task *st)
+{
+	bool parked;
+
+	spin_lock_irq(&current->sighand->siglock);
+	parked = !list_empty(&st->lent_node);
+	list_del_init(&st->lent_node);
+	spin_unlock_irq(&current->sighand->siglock);
+	return parked;
+}
+
+/*
+ * Park lent until a threadlet takes this thread over (0, returning as its
+ * caller), or it is released (0) or interrupted (-EINTR), returning as
+ * itself.
+ */
+static long syslet_lent_park(struct syslet_task *st)
+{
+	long ret;
+
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE | TASK_FREEZABLE);
+		if (READ_ONCE(st->donor)) {
+			__set_current_state(TASK_RUNNING);
+			if (syslet_take_over(st))
+				return 0;
+			continue;
+		}
+		if (fatal_signal_pending(current)) {
+			__set_current_state(TASK_RUNNING);
+			syslet_lent_leave(st);
+			return -EINTR;
+		}
+		if (READ_ONCE(st->released) || signal_pending(current)) {
+			__set_current_state(TASK_RUNNING);
+			ret = READ_ONCE(st->released) ? 0 : -EINTR;
+			if (syslet_lent_leave(st))
+				break;
+			/* Borrowed: wait to be taken over or given back. */
+			set_current_state(TASK_KILLABLE | TASK_FREEZABLE);
+			if (!READ_ONCE(st->donor) &&
+			    list_empty_careful(&st->lent_node))
+				schedule();
+			continue;
+		}
+		schedule();
+	}
+
+	*current_pt_regs() = st->lent->regs;
+	kfree(st->lent);
+	st->lent = NULL;
+	return ret;
+}
+
+/**
+ * syslet_lend - post a threadlet's event, then lend the current thread
+ * @st:		its syslet state
+ * @event:	the value to post to @ahu's ring, or 0 for none
+ * @ahu:	the pool's async_head_user, read and checked
+ * @uahu:	its user address
+ *
+ * Return: 0 as a threadlet's caller, or as itself once released;
+ * -EINTR as itself when a signal is to be handled; -EINVAL for the
+ * group leader, inside a threadlet, or an event without a ring; -ENOMEM.
+ */
+long syslet_lend(struct syslet_task *st, u64 event,
+		 const struct async_head_user *ahu,
+		 struct async_head_user __user *uahu)
+{
+	struct syslet_group *group;
+
+	if (syslet_in_threadlet(st) || thread_group_leader(current))
+		return -EINVAL;
+	if (event && !ahu->completion_ring)
+		return -EINVAL;
+	group = syslet_group_get();
+	if (!group)
+		return -ENOMEM;
+	if (!st->lent) {
+		st->lent = kmalloc(sizeof(*st->lent), GFP_KERNEL_ACCOUNT);
+		if (!st->lent)
+			return -ENOMEM;
+		st->lent->regs = *current_pt_regs();
+		st->lent->uahu = uahu;
+		st->lent->exec_id = current->self_exec_id;
+	}
+
+	if (event) {
+		st->uahu = uahu;
+		st->ring = u64_to_user_ptr(ahu->completion_ring);
+		st->ring_mask = ahu->ring_size_bytes / sizeof(u64) - 1;
+		syslet_ring_post(st, event);
+	}
+
+	/* What a borrower switches to must be what user space set last. */
+	current_save_fsgs();
+	spin_lock_irq(&current->sighand->siglock);
+	st->released = false;
+	if (!st->exited)
+		list_add(&st->lent_node, &group->lent);
+	spin_unlock_irq(&current->sighand->siglock);
+	return syslet_lent_park(st);
+}
+
+/**
+ * syslet_release_lent - let every thread lent with @uahu and parked return
+ * @uahu: the pool's async_head_user
+ *
+ * Return: how many were released. One borrowed at the moment returns
+ * when it is given back or next parks; the caller calls again.
+ */
+long syslet_release_lent(struct async_head_user __user *uahu)
+{
+	struct syslet_group *group = READ_ONCE(current->signal->syslet);
+	struct syslet_task *lent;
+	long released = 0;
+
+	if (!group)
+		return 0;
+	spin_lock_irq(&current->sighand->siglock);
+	list_for_each_entry(lent, &group->lent, lent_node) {
+		if (lent->lent->uahu == uahu && !lent->released) {
+			lent->released = true;
+			wake_up_process(lent->self);
+			released++;
+		}
+	}
+	spin_unlock_irq(&current->sighand->siglock);
+	return released;
+}

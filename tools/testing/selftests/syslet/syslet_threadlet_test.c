@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Threadlets: user code that runs in the caller until it blocks, on the
+ * TLS and stack of a thread the test lent with async_thread().
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
+#include "../kselftest_harness.h"
+#include "syslet_test.h"
+
+#define RING 64
+
+/* A pool of lent threads, each recording who it is. */
+struct lender {
+	pthread_t thread;
+	pid_t tid;
+	char *stack_lo, *stack_hi;
+	int *errno_addr;
+	long last;		/* async_thread()'s last return, -errno */
+	int interrupted;
+	atomic_int done;
+};
+
+struct pool {
+	struct async_head_user ahu;
+	__u64 slots[RING];
+	int n;
+	struct lender lenders[8];
+};
+
+static void *lender_main(void *arg)
+{
+	struct lender *l = arg;
+	pthread_attr_t attr;
+	size_t size;
+	void *lo;
+
+	l->tid = gettid();
+	l->errno_addr = &errno;
+	pthread_getattr_np(pthread_self(), &attr);
+	pthread_attr_getstack(&attr, &lo, &size);
+	pthread_attr_destroy(&attr);
+	l->stack_lo = lo;
+	l->stack_hi = (char *)lo + size;
+	return NULL;
+}
+
+static struct pool *the_pool;
+
+static void *lend_loop(void *arg)
+{
+	struct lender *l = arg;
+	long r;
+
+	lender_main(arg);
+	for (;;) {
+		r = syscall(__NR_async_thread, 0, &the_pool->ahu, 0);
+		l->last = r ? -errno : 0;
+		if (r == 0 || errno != EINTR)
+			break;
+		l->interrupted++;
+	}
+	atomic_store(&l->done, 1);
+	return NULL;
+}
+
+/* Lend @n threads and wait until they are parked. */
+static int pool_start(struct pool *p, int n)
+{
+	int i;
+
+	ring_init(&p->ahu, p->slots, RING);
+	p->n = n;
+	the_pool = p;
+	for (i = 0; i < n; i++)
+		if (pthread_create(&p->lenders[i].thread, NULL, lend_loop,
+				   &p->lenders[i]))
+			return -1;
+	/* Parked: a borrow succeeds. Give them time to get there. */
+	for (i = 0; i < 200; i++) {
+		int parked = 0, j;
+		char path[64];
+
+		for (j = 0; j < n; j++) {
+			char buf[256];
+			FILE *f;
+
+			if (!p->lenders[j].tid)
+				continue;
+			snprintf(path, sizeof(path), "/proc/self/task/%d/stat",
+				 p->lenders[j].tid);
+			f = fopen(path, "r");
+			if (!f)
+				continue;
+			if (fgets(buf, sizeof(buf), f) && strstr(buf, ") S "))
+				parked++;
+			fclose(f);
+		}
+		if (parked == n)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* Release every lender and join them; how many returned 0. */
+static int pool_stop(struct pool *p)
+{
+	int i, released = 0, tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		int done = 0;
+
+		syscall(__NR_async_thread, 0, &p->ahu, SYSLET_LEND_RELEASE);
+		for (i = 0; i < p->n; i++)
+			done += atomic_load(&p->lenders[i].done);
+		if (done == p->n)
+			break;
+		usleep(1000);
+	}
+	for (i = 0; i < p->n; i++) {
+		pthread_join(p->lenders[i].thread, NULL);
+		released += p->lenders[i].last == 0;
+	}
+	return released;
+}
+
+static struct lender *lender_of(struct pool *p, pid_t tid)
+{
+	int i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->lenders[i].tid == tid)
+			return &p->lenders[i];
+	return NULL;
+}
+
+/* What a threadlet saw. */
+struct seen {
+	pid_t tid_before, tid_after;
+	int *errno_addr;
+	char *stack;
+	pthread_t self;
+	int fd;			/* read from it: blocks until written */
+	long got;
+	int errno_after;
+};
+
+static long look_around(void *arg)
+{
+	struct seen *s = arg;
+	char c;
+
+	s->tid_before = gettid();
+	s->errno_addr = &errno;
+	s->stack = (char *)&c;
+	s->self = pthread_self();
+	if (s->fd >= 0)
+		s->got = read(s->fd, &c, 1);
+	s->tid_after = gettid();
+	/* Fails with EBADF: errno of the thread the threadlet runs on. */
+	close(-1);
+	s->errno_after = errno;
+	return 0;
+}
+
+TEST(cached_threadlet_runs_on_lent_tls_and_stack)
+{
+	static struct pool p;
+	struct seen s = { .fd = -1 };
+	struct lender *l;
+	pid_t me = gettid();
+
+	ASSERT_EQ(0, pool_start(&p, 1));
+	l = &p.lenders[0];
+	errno = 0;
+	EXPECT_EQ(1, threadlet_exec(look_around, &s, &p.ahu, 1));
+	EXPECT_EQ(0, errno);		/* the caller's errno is untouched */
+	EXPECT_EQ(me, gettid());
+	EXPECT_EQ(me, s.tid_before);	/* cached: the caller's task... */
+	EXPECT_EQ(me, s.tid_after);
+	EXPECT_EQ(l->errno_addr, s.errno_addr);	/* ...on the lent TLS */
+	EXPECT_TRUE(pthread_equal(l->thread, s.self));
+	EXPECT_EQ(EBADF, s.errno_after);
+	EXPECT_TRUE(s.stack > l->stack_lo && s.stack < l->stack_hi);
+	EXPECT_EQ(0, p.ahu.sync_chains);
+	EXPECT_EQ(0, p.ahu.kernel_ring_idx);	/* no completion posted */
+	EXPECT_EQ(1, pool_stop(&p));
+}
+
+struct pipe_writer {
+	int fd;
+	int delay_ms;
+};
+
+static void *write_later(void *arg)
+{
+	struct pipe_writer *w = arg;
+
+	usleep(w->delay_ms * 1000);
+	if (write(w->fd, "x", 1) != 1)
+		abort();
+	return NULL;
+}
+
+TEST(blocked_threadlet_moves_to_the_lent_thread)
+{
+	static struct pool p;
+	struct seen s;
+	struct pipe_writer w;
+	struct lender *l;
+	pthread_t writer;
+	int fds[2];
+	pid_t me = gettid();
+
+	ASSERT_EQ(0, pool_start(&p, 1));
+	l = &p.lenders[0];
+	ASSERT_EQ(0, pipe(fds));
+	s.fd = fds[0];
+	errno = 0;
+	ASSERT_EQ(0, threadlet_exec(look_around, &s, &p.ahu, 0xe1));
+	/* The caller went on with its identity and its own errno. */
+	EXPECT_EQ(me, gettid());
+	EXPECT_EQ(me, syscall(__NR_gettid));
+	EXPECT_EQ(0, errno);
+	EXPECT_EQ(0, p.ahu.kernel_ring_idx);
+
+	w.fd = fds[1];
+	w.delay_ms = 0;
+	ASSERT_EQ(0, pthread_create(&writer, NULL, write_later, &w));
+	EXPECT_EQ(0xe1, ring_next(&p.ahu, p.slots, RING));
+	pthread_join(writer, NULL);
+	EXPECT_EQ(1, s.got);
+	EXPECT_EQ(me, s.tid_before);
+	/* After the miss the threadlet is the lent thread, identity and all. */
+	EXPECT_EQ(l->tid, s.tid_after);
+	EXPECT_EQ(l->errno_addr, s.errno_addr);
+	EXPECT_EQ(EBADF, s.errno_after);
+	EXPECT_TRUE(s.stack > l->stack_lo && s.stack < l->stack_hi);
+	EXPECT_EQ(0, errno);
+	/* Parked again, then released as itself. */
+	EXPECT_EQ(1, pool_stop(&p));
+	EXPECT_EQ(0, l->interrupted);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+struct counted {
+	int fd;
+	atomic_int ran;
+};
+
+static long read_one(void *arg)
+{
+	struct counted *c = arg;
+	char x;
+
+	if (read(c->fd, &x, 1) == 1)
+		atomic_fetch_add(&c->ran, 1);
+	return 0;
+}
+
+TEST(many_threadlets_block_and_complete_once)
+{
+	enum { N = 60 };
+	static struct pool p;
+	struct counted c = { 0 };
+	int fds[2], i, async = 0, seen[N + 1] = { 0 };
+
+	ASSERT_EQ(0, pool_start(&p, 4));
+	ASSERT_EQ(0, pipe(fds));
+	c.fd = fds[0];
+	for (i = 1; i <= N; i++) {
+		long r = threadlet_exec(read_one, &c, &p.ahu, i);
+
+		ASSERT_LE(0, r);
+		if (r == 0) {
+			async++;
+			/* Let it finish so that a lent thread is free again. */
+			ASSERT_EQ(1, write(fds[1], "x", 1));
+			__u64 v = ring_next(&p.ahu, p.slots, RING);
+
+			ASSERT_TRUE(v >= 1 && v <= N);
+			seen[v]++;
+		} else {
+			/* No lent thread fitted: ran in place, blocked in place. */
+			ASSERT_TRUE(0);
+		}
+	}
+	EXPECT_EQ(N, async);
+	EXPECT_EQ(N, atomic_load(&c.ran));
+	for (i = 1; i <= N; i++)
+		EXPECT_EQ(1, seen[i]);
+	EXPECT_EQ(0, p.ahu.sync_chains);
+	EXPECT_EQ(4, pool_stop(&p));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static long set_flag(void *arg)
+{
+	*(int *)arg = gettid();
+	return 0;
+}
+
+TEST(no_lent_thread_runs_in_place_and_counts)
+{
+	static struct pool p;
+	int tid = 0;
+
+	ring_init(&p.ahu, p.slots, RING);
+	EXPECT_EQ(1, threadlet_exec(set_flag, &tid, &p.ahu, 1));
+	EXPECT_EQ(gettid(), tid);
+	EXPECT_EQ(1, p.ahu.sync_chains);
+}
+
+TEST(threads_lent_to_another_pool_are_not_borrowed)
+{
+	static struct pool p;
+	static struct async_head_user other;
+	__u64 slots[RING];
+	int tid = 0;
+
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ring_init(&other, slots, RING);
+	EXPECT_EQ(1, threadlet_exec(set_flag, &tid, &other, 1));
+	EXPECT_EQ(1, other.sync_chains);
+	EXPECT_EQ(1, pool_stop(&p));
+}
+
+struct nest {
+	struct pool *p;
+	long inner;
+	int inner_tid;
+};
+
+static long nested(void *arg)
+{
+	struct nest *n = arg;
+
+	n->inner = threadlet_exec(set_flag, &n->inner_tid, &n->p->ahu, 2);
+	return 0;
+}
+
+TEST(nested_threadlet_runs_in_place)
+{
+	static struct pool p;
+	struct nest n = { .p = &p };
+
+	ASSERT_EQ(0, pool_start(&p, 2));
+	EXPECT_EQ(1, threadlet_exec(nested, &n, &p.ahu, 1));
+	EXPECT_EQ(1, n.inner);
+	EXPECT_EQ(gettid(), n.inner_tid);
+	EXPECT_EQ(1, p.ahu.sync_chains);
+	EXPECT_EQ(2, pool_stop(&p));
+}
+
+struct chain_in {
+	struct pipe_read pr;
+	struct async_head_user ahu;
+	__u64 slots[4];
+	long ret;
+	pid_t tid_after;
+};
+
+static long chain_inside(void *arg)
+{
+	struct chain_in *ci = arg;
+
+	ci->ret = async_exec(&ci->pr.atom, &ci->ahu);
+	ci->tid_after = gettid();
+	return 0;
+}
+
+TEST(chain_inside_a_threadlet_moves_with_it)
+{
+	static struct pool p;
+	static struct chain_in ci;
+	pid_t me = gettid();
+
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ASSERT_EQ(0, pipe_read_init(&ci.pr, 0));
+	ring_init(&ci.ahu, ci.slots, 4);
+	ASSERT_EQ(0, threadlet_exec(chain_inside, &ci, &p.ahu, 7));
+	EXPECT_EQ(me, gettid());
+	ASSERT_EQ(1, write(ci.pr.fds[1], "y", 1));
+	EXPECT_EQ(7, ring_next(&p.ahu, p.slots, RING));
+	/* The chain ran to its end inside the threadlet: no chain completion. */
+	EXPECT_EQ(uptr(&ci.pr.atom), ci.ret);
+	EXPECT_EQ(1, ci.pr.ret);
+	EXPECT_EQ(1, ci.ahu.sync_chains);
+	EXPECT_EQ(0, ci.ahu.kernel_ring_idx);
+	EXPECT_EQ(p.lenders[0].tid, ci.tid_after);
+	EXPECT_EQ(1, pool_stop(&p));
+	pipe_read_fini(&ci.pr);
+}
+
+static void note_signal(int sig)
+{
+}
+
+TEST(signal_interrupts_a_lent_thread_as_itself)
+{
+	static struct pool p;
+	struct sigaction sa = { .sa_handler = note_signal };
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ASSERT_EQ(0, pthread_kill(p.lenders[0].thread, SIGUSR1));
+	/* It returns -EINTR in its own loop, which lends it again. */
+	for (int i = 0; i < 500 && !p.lenders[0].interrupted; i++)
+		usleep(1000);
+	EXPECT_EQ(1, p.lenders[0].interrupted);
+	EXPECT_EQ(1, pool_stop(&p));
+	signal(SIGUSR1, SIG_DFL);
+}
+
+static atomic_int signalled_in;
+
+static void record_tid(int sig)
+{
+	atomic_store(&signalled_in, gettid());
+}
+
+TEST(signal_to_the_head_after_a_miss_reaches_the_head)
+{
+	static struct pool p;
+	struct sigaction sa = { .sa_handler = record_tid };
+	struct seen s;
+	int fds[2];
+	pid_t me = gettid();
+
+	ASSERT_EQ(0, sigaction(SIGUSR2, &sa, NULL));
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ASSERT_EQ(0, pipe(fds));
+	s.fd = fds[0];
+	ASSERT_EQ(0, threadlet_exec(look_around, &s, &p.ahu, 3));
+	atomic_store(&signalled_in, 0);
+	ASSERT_EQ(0, syscall(__NR_tgkill, getpid(), me, SIGUSR2));
+	EXPECT_EQ(me, atomic_load(&signalled_in));
+	ASSERT_EQ(1, write(fds[1], "z", 1));
+	EXPECT_EQ(3, ring_next(&p.ahu, p.slots, RING));
+	EXPECT_EQ(1, pool_stop(&p));
+	signal(SIGUSR2, SIG_DFL);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+struct lend_args {
+	__u64 event;
+	struct async_head_user *ahu;
+	long ret;
+};
+
+static void *lend_once(void *arg)
+{
+	struct lend_args *a = arg;
+
+	a->ret = syscall(__NR_async_thread, a->event, a->ahu, 0) ? -errno : 0;
+	return NULL;
+}
+
+static long in_thread_async_thread(__u64 event, struct async_head_user *ahu)
+{
+	struct lend_args a = { event, ahu, 1 };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, lend_once, &a))
+		return 1;
+	pthread_join(t, NULL);
+	return a.ret;
+}
+
+TEST(bad_input_is_refused)
+{
+	static struct pool p;
+	struct async_head_user plain = head_plain();
+
+	ring_init(&p.ahu, p.slots, RING);
+	EXPECT_EQ(-1, syscall(__NR_threadlet_off));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, syscall(__NR_async_thread, 0, &p.ahu, 2));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, syscall(__NR_async_thread, 5, &p.ahu,
+			      SYSLET_LEND_RELEASE));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, syscall(__NR_async_thread, 0, &p.ahu,
+			     SYSLET_LEND_RELEASE));
+	/* The main thread leads the group: it cannot be lent. */
+	EXPECT_EQ(-1, syscall(__NR_async_thread, 0, &p.ahu, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, syscall(__NR_threadlet_on, 0, -4096UL, &p.ahu));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, syscall(__NR_threadlet_on, 0, 0, unmapped_page()));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, syscall(__NR_async_thread, 0, unmapped_page(), 0));
+	EXPECT_EQ(EFAULT, errno);
+	/* A lent thread posting an event needs a ring. */
+	EXPECT_EQ(-EINVAL, in_thread_async_thread(7, &plain));
+}
+
+static long exec_true(void *arg)
+{
+	struct seen *s = arg;
+	char c;
+
+	if (s->fd >= 0 && read(s->fd, &c, 1) != 1)
+		_exit(3);
+	execl("/bin/true", "true", (char *)NULL);
+	_exit(4);
+}
+
+static void exec_from_threadlet(struct __test_metadata *_metadata, bool miss)
+{
+	pid_t pid = fork();
+	int status, fds[2];
+
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		static struct pool p;
+		struct seen s = { .fd = -1 };
+
+		if (pool_start(&p, 1))
+			_exit(10);
+		if (miss) {
+			if (pipe(fds))
+				_exit(11);
+			s.fd = fds[0];
+		}
+		long r = threadlet_exec(exec_true, &s, &p.ahu, 1);
+
+		if (r != (miss ? 0 : 1))
+			_exit(12);
+		if (miss) {
+			/* The lent thread execs once this lands. */
+			if (write(fds[1], "e", 1) != 1)
+				_exit(13);
+			pause();
+		}
+		_exit(14);
+	}
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST(exec_in_a_cached_threadlet)
+{
+	exec_from_threadlet(_metadata, false);
+}
+
+TEST(exec_in_a_threadlet_after_a_miss)
+{
+	exec_from_threadlet(_metadata, true);
+}
+
+static long exit_thread(void *arg)
+{
+	int *fd = arg;
+	char c;
+
+	if (*fd >= 0 && read(*fd, &c, 1) != 1)
+		abort();
+	syscall(__NR_exit, 0);
+	return 0;
+}
+
+struct exit_head {
+	struct pool *p;
+	int fd;
+	long r;
+};
+
+static void *exit_head_main(void *arg)
+{
+	struct exit_head *h = arg;
+
+	h->r = threadlet_exec(exit_thread, &h->fd, &h->p->ahu, 9);
+	return NULL;
+}
+
+TEST(exit_in_a_cached_threadlet_ends_the_caller_only)
+{
+	static struct pool p;
+	struct exit_head h = { .p = &p, .fd = -1, .r = 42 };
+	pthread_t t;
+	int tid = 0;
+
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ASSERT_EQ(0, pthread_create(&t, NULL, exit_head_main, &h));
+	pthread_join(t, NULL);
+	EXPECT_EQ(42, h.r);		/* the caller never returned */
+	/* The lent thread was given back: it serves the next threadlet. */
+	EXPECT_EQ(1, threadlet_exec(set_flag, &tid, &p.ahu, 1));
+	EXPECT_EQ(0, p.ahu.sync_chains);
+	EXPECT_EQ(1, pool_stop(&p));
+}
+
+TEST(exit_in_a_threadlet_after_a_miss_ends_the_lent_thread)
+{
+	static struct pool p;
+	int fds[2], fd;
+	pid_t lent_tid;
+	char path[64];
+
+	ASSERT_EQ(0, pool_start(&p, 1));
+	lent_tid = p.lenders[0].tid;
+	ASSERT_EQ(0, pipe(fds));
+	fd = fds[0];
+	ASSERT_EQ(0, threadlet_exec(exit_thread, &fd, &p.ahu, 9));
+	ASSERT_EQ(1, write(fds[1], "q", 1));
+	snprintf(path, sizeof(path), "/proc/self/task/%d", lent_tid);
+	for (int i = 0; i < 1000 && !access(path, F_OK); i++)
+		usleep(1000);
+	EXPECT_NE(0, access(path, F_OK));
+	EXPECT_EQ(0, p.ahu.kernel_ring_idx);	/* no event: it exited */
+	close(fds[0]);
+	close(fds[1]);
+}
+
+TEST_HARNESS_MAIN
