@@ -277,6 +277,7 @@ TEST(owning_a_contended_pi_futex_refuses_the_handoff)
 {
 	void *ok = NULL;
 	pthread_t t;
+	long r;
 	int i;
 
 	ASSERT_EQ(0, syscall(SYS_futex, &pi_lock, FUTEX_LOCK_PI, 0, NULL,
@@ -287,8 +288,9 @@ TEST(owning_a_contended_pi_futex_refuses_the_handoff)
 		usleep(1000);
 	ASSERT_TRUE(pi_lock & FUTEX_WAITERS);
 	EXPECT_EQ(0, sync_chain_counted());
-	ASSERT_EQ(0, syscall(SYS_futex, &pi_lock, FUTEX_UNLOCK_PI, 0, NULL,
-			     NULL, 0));
+	r = syscall(SYS_futex, &pi_lock, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
+	ASSERT_EQ(0, r) TH_LOG("FUTEX_UNLOCK_PI: %s, futex word 0x%x",
+			       strerror(errno), pi_lock);
 	ASSERT_EQ(0, pthread_join(t, &ok));
 	EXPECT_EQ((void *)1, ok);
 	/* Released, the next chain may move again. */
