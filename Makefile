@@ -85,9 +85,26 @@ $(PROGRAMS):
 	@mkdir -p $(@D)
 	@gcc $(USER_CFLAGS) -o $@ $< $(PROGRAM_LIBS)
 
+# The C++ library against the real kernel, run in the guest after the
+# kselftests; static libgtest.a comes with libgtest-dev.
+VM_GTEST := $(OUT)/bin/syslet-hpp-vm-test
+THREADLET_BENCH := $(OUT)/bin/syslet-threadlet-bench
+$(THREADLET_BENCH): tools/bench/syslet-threadlet-bench.cpp tools/lib/syslet/syslet.hpp \
+		$(KHDR)/linux/syslet.h
+	@mkdir -p $(@D)
+	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -static -isystem $(KHDR) \
+		-I tools/lib/syslet -o $@ $< -pthread
+
+$(VM_GTEST): tests/vm/syslet_hpp_vm_test.cpp tools/lib/syslet/syslet.hpp \
+		$(KHDR)/linux/syslet.h
+	@mkdir -p $(@D)
+	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -static -isystem $(KHDR) \
+		-I tools/lib/syslet -o $@ $< -lgtest -lgtest_main -pthread \
+		2> $(OUT)/vm-gtest-build.log || { cat $(OUT)/vm-gtest-build.log; exit 1; }
+
 userspace: kernel
 	$(call step,userspace: kselftests + demo + benchmarks (static))
-	@$(MAKE) -s --no-print-directory $(PROGRAMS)
+	@$(MAKE) -s --no-print-directory $(PROGRAMS) $(VM_GTEST) $(THREADLET_BENCH)
 	@rm -rf $(KSELFTEST)
 	@$(MAKE) -s -C $(TREE)/tools/testing/selftests O=$(KOUT) TARGETS=syslet \
 		USERLDFLAGS=-static INSTALL_PATH=$(KSELFTEST) install \
@@ -97,7 +114,7 @@ userspace: kernel
 initramfs: userspace
 	$(call step,initramfs: busybox + programs + kselftests)
 	@scripts/mkinitramfs.sh $(KOUT)/usr/gen_init_cpio guest/init $(INITRAMFS) \
-		$(KSELFTEST) $(PROGRAMS)
+		$(KSELFTEST) $(PROGRAMS) $(VM_GTEST) $(THREADLET_BENCH)
 
 demo: initramfs
 	$(call step,boot: demo under qemu-system-x86_64 -smp 2)
@@ -118,8 +135,10 @@ host-check: deps
 	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -I include/uapi -I tools/lib/syslet \
 		tests/host/syslet_hpp_test.cpp -lgtest -lgtest_main -pthread \
 		-o $(HOST)/syslet_hpp_test
-	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -I include/uapi -I tools/lib/syslet \
-		tools/lib/syslet/examples/chained_copy.cpp -pthread -o $(HOST)/chained_copy
+	@for ex in chained_copy threadlet_read; do \
+		g++ -std=c++20 -O2 -Wall -Wextra -Werror -I include/uapi -I tools/lib/syslet \
+			tools/lib/syslet/examples/$$ex.cpp -pthread -o $(HOST)/$$ex || exit 1; \
+	done
 	@# A lost completion would hang a chain's destructor: bound the run.
 	@timeout 300 $(HOST)/syslet_hpp_test > $(OUT)/host-syslet-hpp.log 2>&1 || true
 	@tests/host/abi32.sh > $(OUT)/host-abi32.tap 2>&1 || true
@@ -132,8 +151,11 @@ vm-check: initramfs
 
 check: host-check vm-check
 	$(call step,results)
+	@sed -n '/^SYSLET-GUEST: gtest begin/,/^SYSLET-GUEST: gtest end/p' \
+		$(OUT)/console-check.log | tr -d '\r' > $(OUT)/guest-syslet-hpp.log
 	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log gtest:$(OUT)/host-syslet-hpp.log tap:$(OUT)/host-abi32.tap \
-		tap:$(OUT)/host-summarize.tap guest:$(OUT)/console-check.log
+		tap:$(OUT)/host-summarize.tap guest:$(OUT)/console-check.log \
+		gtest:$(OUT)/guest-syslet-hpp.log
 
 bench: initramfs
 	$(call step,boot: benchmark under qemu-system-x86_64 -smp 2)

@@ -165,6 +165,34 @@ if ! grep -q '^BENCH|' "$log"; then
 	exit 1
 fi
 
+# The threadlet and C++ library benchmark, if it ran.
+threadlet_report() {
+	grep -q '^BENCH-THREADLET' "$log" || return 0
+	echo
+	echo "# Threadlets and the C++ library"
+	echo
+	echo "tools/bench/syslet-threadlet-bench.cpp, with tools/lib/syslet/syslet.hpp."
+	echo "cached-getppid: a threadlet making k getppid() calls that runs to its"
+	echo "end in the caller (threadlet_on(), the calls on a lent thread's TLS and"
+	echo "stack, threadlet_off()) against the same calls in a plain function;"
+	echo "k = 0 is the bare cost of the two system calls. blocked-pipe-read: a"
+	echo "threadlet that blocks on an empty pipe, which the caller then fills,"
+	echo "and its event taken from the ring, against the same read handed to"
+	echo "a one-thread pool (mutex and condition variables). builder-run: a"
+	echo "syslet::chain of k getppid() atoms run() against the same atoms"
+	echo "written by hand and passed to async_exec(). Ratios: threadlet or"
+	echo "library / alternative, median of 7 paired, interleaved repeats."
+	echo
+	echo "| case | k | ratio (median) | min | max | alternative ns/op | threadlet or library ns/op |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	grep '^BENCH-THREADLET|' "$log" | tr -d '\r' | cut -d'|' -f2- | rows
+	if grep -q '^BENCH-THREADLET-ERROR' "$log"; then
+		echo
+		echo "Problems:"
+		grep '^BENCH-THREADLET-ERROR' "$log" | tr -d '\r' | sed 's/^BENCH-THREADLET-ERROR|/- /'
+	fi
+}
+
 {
 	echo "# Syslet cached-path benchmark"
 	echo
@@ -190,5 +218,6 @@ fi
 	grep '^BENCH|' "$log" | tr -d '\r' | awk -F'|' \
 		'{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7, $8 }'
 	miss_report
+	threadlet_report
 } > "$report"
 cat "$report"

@@ -876,3 +876,184 @@ TEST(SysletFallback, SubmittingAllocatesNothing)
 }
 
 } // namespace
+
+// Threadlets without kernel support: every one runs on a pool thread, on
+// the pool's own stacks, and its event arrives once.
+namespace {
+
+syslet::threadlet_pool::options fallback_pool(unsigned threads, std::size_t ring)
+{
+	syslet::threadlet_pool::options o;
+	o.threads = threads;
+	o.ring_entries = ring;
+	o.use = syslet::backend::fallback;
+	return o;
+}
+
+std::uint64_t next_event(syslet::threadlet_pool &pool)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (auto e = pool.pop())
+			return *e;
+		auto w = pool.wait(1, std::chrono::milliseconds(10));
+		if (!w.ok())
+			return 0;
+	}
+	return 0;
+}
+
+bool on_a_pool_stack(const syslet::threadlet_pool &pool, const void *p)
+{
+	for (const syslet::stack_region &s : pool.stacks()) {
+		auto *lo = static_cast<const char *>(s.base);
+		if (p >= lo && p < lo + s.size)
+			return true;
+	}
+	return false;
+}
+
+} // namespace
+
+TEST(SysletThreadlet, FallbackRunsLambdasOnPoolStacksWithTheirOwnErrno)
+{
+	syslet::threadlet_pool pool(fallback_pool(2, 16));
+	std::string captured = "captured by value";
+	std::atomic<bool> on_stack{false};
+	std::atomic<int *> errno_there{nullptr};
+	std::string seen;
+
+	ASSERT_FALSE(pool.uses_kernel());
+	ASSERT_EQ(2u, pool.threads());
+	errno = 0;
+	auto r = syslet::threadlet_exec(pool, 7, [&, captured] {
+		int here;
+		on_stack = on_a_pool_stack(pool, &here);
+		errno_there = &errno;
+		close(-1);
+		seen = captured;
+	});
+	ASSERT_TRUE(r.ok());
+	EXPECT_EQ(0, *r);
+	EXPECT_EQ(7u, next_event(pool));
+	EXPECT_TRUE(on_stack);
+	EXPECT_NE(&errno, errno_there.load());
+	EXPECT_EQ(0, errno);
+	EXPECT_EQ("captured by value", seen);
+	EXPECT_EQ(0u, pool.in_flight());
+}
+
+TEST(SysletThreadlet, EveryEventArrivesOnceThroughASmallRing)
+{
+	syslet::threadlet_pool pool(fallback_pool(4, 4));
+	constexpr int n = 500;
+	std::vector<int> seen(n + 1);
+	std::atomic<int> ran{0};
+
+	for (int i = 1; i <= n; i++) {
+		auto r = syslet::threadlet_exec(pool, i, [&ran] { ran++; });
+		ASSERT_TRUE(r.ok());
+		// Every frame in use: it ran as a plain call, no event comes.
+		if (*r == 1)
+			seen[i]++;
+		// Taken as they come: completers wait for room, never overwrite.
+		while (auto e = pool.pop())
+			seen.at(*e)++;
+	}
+	while (pool.in_flight()) {
+		std::uint64_t e = next_event(pool);
+		ASSERT_NE(0u, e);
+		seen.at(e)++;
+	}
+	EXPECT_EQ(n, ran.load());
+	for (int i = 1; i <= n; i++)
+		EXPECT_EQ(1, seen[i]) << i;
+	EXPECT_GT(n, static_cast<int>(pool.ran_in_place()));
+}
+
+TEST(SysletThreadlet, ZeroEventIsRefusedAndNothingRuns)
+{
+	syslet::threadlet_pool pool(fallback_pool(1, 8));
+	bool ran = false;
+
+	auto r = syslet::threadlet_exec(pool, 0, [&ran] { ran = true; });
+	ASSERT_FALSE(r.ok());
+	EXPECT_EQ(EINVAL, r.error());
+	EXPECT_FALSE(ran);
+}
+
+TEST(SysletThreadlet, BadOptionsThrow)
+{
+	auto o = fallback_pool(0, 8);
+	EXPECT_THROW(syslet::threadlet_pool{o}, std::invalid_argument);
+	o = fallback_pool(1, 12);
+	EXPECT_THROW(syslet::threadlet_pool{o}, std::invalid_argument);
+	o = fallback_pool(1, 8);
+	o.stack_size = 4096;
+	EXPECT_THROW(syslet::threadlet_pool{o}, std::invalid_argument);
+}
+
+TEST(SysletThreadlet, DestructorWaitsForThreadletsInFlight)
+{
+	std::atomic<int> done{0};
+	{
+		syslet::threadlet_pool pool(fallback_pool(2, 8));
+		for (int i = 1; i <= 20; i++)
+			ASSERT_TRUE(syslet::threadlet_exec(pool, i, [&done] {
+				std::this_thread::sleep_for(std::chrono::milliseconds(1));
+				done++;
+			}).ok());
+	}
+	EXPECT_EQ(20, done.load());
+}
+
+TEST(SysletThreadlet, StacksHaveAGuardPageBelow)
+{
+	syslet::threadlet_pool pool(fallback_pool(2, 8));
+
+	ASSERT_EQ(2u, pool.stacks().size());
+	for (const syslet::stack_region &s : pool.stacks()) {
+		EXPECT_EQ(static_cast<const char *>(s.guard) + s.guard_size, s.base);
+		EXPECT_GE(s.size, 256u * 1024);
+		// A guard page is mapped and inaccessible: mincore() knows it,
+		// and a write through /proc/self/mem would fail; msync() on it
+		// succeeds only if it is mapped at all.
+		EXPECT_EQ(0, msync(const_cast<void *>(s.guard), s.guard_size, MS_ASYNC));
+	}
+}
+
+TEST(SysletThreadletDeathTest, GuardPageStopsAnOverflow)
+{
+	EXPECT_EXIT({
+		syslet::threadlet_pool pool(fallback_pool(1, 8));
+		struct sigaction sa {};
+		static const syslet::threadlet_pool *p;
+		p = &pool;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+		sa.sa_sigaction = [](int, siginfo_t *si, void *) {
+			for (const syslet::stack_region &s : p->stacks()) {
+				auto *g = static_cast<const char *>(s.guard);
+				if (si->si_addr >= g && si->si_addr < g + s.guard_size)
+					_exit(42);
+			}
+			_exit(1);
+		};
+		sigaction(SIGSEGV, &sa, nullptr);
+		(void)syslet::threadlet_exec(pool, 1, [] {
+			// The pool thread blocks signals; SIGSEGV is forced through,
+			// on this thread's alternate stack.
+			stack_t s2{};
+			static char alt2[64 * 1024];
+			s2.ss_sp = alt2;
+			s2.ss_size = sizeof(alt2);
+			sigaltstack(&s2, nullptr);
+			std::function<int(int)> deep = [&](int n) {
+				volatile char pad[1024];
+				pad[0] = static_cast<char>(n);
+				return n ? deep(n - 1) + pad[0] : 0;
+			};
+			(void)deep(1 << 20);
+		});
+		(void)next_event(pool);
+		_exit(2);
+	}, testing::ExitedWithCode(42), "");
+}

@@ -22,8 +22,10 @@
  * at a time (the consumer), as with liburing; a thread_pool may serve
  * several rings. Lifetimes nest: pool, then ring, then chains.
  *
- * Threadlets (threadlet_exec) are not here: they come with the kernel's
- * threadlet_on/threadlet_off.
+ * Threadlets: syslet::threadlet_pool pool; then
+ *	syslet::threadlet_exec(pool, event, [&] { ...any code... });
+ * returns 1 when the lambda ran to its end in the caller, 0 when it blocked
+ * and goes on in a pool thread, whose event then arrives in pool.pop().
  */
 #ifndef SYSLET_HPP
 #define SYSLET_HPP
@@ -33,6 +35,7 @@
 #include <linux/time_types.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -46,8 +49,10 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <mutex>
@@ -621,13 +626,7 @@ private:
 	friend class chain_base;
 	friend result<status> submit(completion_ring &, chain_base &) noexcept;
 
-	std::size_t posted() const noexcept
-	{
-		auto &h = const_cast<async_head_user &>(head_);
-		return static_cast<std::size_t>(
-			std::atomic_ref<__u64>(h.kernel_ring_idx).load(std::memory_order_acquire) -
-			std::atomic_ref<__u64>(h.user_ring_idx).load(std::memory_order_relaxed));
-	}
+	std::size_t posted() const noexcept;
 	__u64 take() noexcept;
 	completion map(__u64 entry) noexcept;
 	result<wait_status> wait_posted(std::size_t n,
@@ -923,6 +922,95 @@ inline void chain_base::settle() noexcept
 		list_->erase(this);
 }
 
+namespace detail {
+
+// Both sides of the ring protocol (struct async_head_user), for rings the
+// library consumes, and the kernel's side for its fallback.
+inline std::size_t ring_ready(const async_head_user &head) noexcept
+{
+	auto &h = const_cast<async_head_user &>(head);
+	return static_cast<std::size_t>(
+		std::atomic_ref<__u64>(h.kernel_ring_idx).load(std::memory_order_acquire) -
+		std::atomic_ref<__u64>(h.user_ring_idx).load(std::memory_order_relaxed));
+}
+
+inline __u64 ring_take(async_head_user &head, __u64 *slots, std::size_t mask) noexcept
+{
+	std::atomic_ref<__u64> uidx(head.user_ring_idx);
+	const __u64 idx = uidx.load(std::memory_order_relaxed);
+	std::atomic_ref<__u64> slot(slots[idx & mask]);
+	const __u64 v = slot.load(std::memory_order_acquire);
+
+	if (!v)
+		return 0;
+	slot.store(0, std::memory_order_relaxed);
+	uidx.store(idx + 1, std::memory_order_release);
+	return v;
+}
+
+// Into an empty slot only; the index is read again after every wait, as
+// another poster may have taken it meanwhile. lk holds the posters' mutex.
+inline void ring_post(async_head_user &head, __u64 *slots, std::size_t mask,
+		      std::unique_lock<std::mutex> &lk,
+		      std::condition_variable &space, __u64 entry) noexcept
+{
+	std::atomic_ref<__u64> kidx(head.kernel_ring_idx);
+
+	for (;;) {
+		const __u64 idx = kidx.load(std::memory_order_relaxed);
+		std::atomic_ref<__u64> slot(slots[idx & mask]);
+
+		if (!slot.load(std::memory_order_acquire)) {
+			slot.store(entry, std::memory_order_release);
+			kidx.store(idx + 1, std::memory_order_release);
+			return;
+		}
+		space.wait_for(lk, std::chrono::milliseconds(1));
+	}
+}
+
+// Wait until n entries are ready: async_wait() on a kernel ring...
+inline result<wait_status> ring_wait(async_head_user &head, std::size_t n,
+				     std::optional<std::chrono::nanoseconds> timeout) noexcept
+{
+	__kernel_timespec ts{}, *tp = nullptr;
+
+	if (timeout) {
+		const auto ns = timeout->count() > 0 ? timeout->count() : 0;
+		ts.tv_sec = ns / 1000000000;
+		ts.tv_nsec = ns % 1000000000;
+		tp = &ts;
+	}
+	const __u64 uidx = std::atomic_ref<__u64>(head.user_ring_idx).load(
+		std::memory_order_relaxed);
+	if (::syscall(nr_async_wait, static_cast<unsigned long>(n),
+		      static_cast<unsigned long>(uidx), &head, tp) >= 0)
+		return wait_status::ready;
+	if (errno == ETIME)
+		return wait_status::timed_out;
+	return failure{errno};
+}
+
+// ...and on one the fallback's posters fill, under their mutex.
+inline result<wait_status> ring_wait(const async_head_user &head, std::size_t n,
+				     std::optional<std::chrono::nanoseconds> timeout,
+				     std::mutex &m, std::condition_variable &ready,
+				     std::condition_variable &space) noexcept
+{
+	std::unique_lock lk(m);
+	// As async_wait() does: completers waiting on a full slot look again.
+	space.notify_all();
+	auto enough = [&] { return ring_ready(head) >= n; };
+	if (!timeout) {
+		ready.wait(lk, enough);
+		return wait_status::ready;
+	}
+	return ready.wait_for(lk, *timeout, enough) ? wait_status::ready
+						    : wait_status::timed_out;
+}
+
+} // namespace detail
+
 inline completion_ring::completion_ring(std::size_t entries, thread_pool *pool,
 					backend b)
 	: mask_(entries - 1), pool_(pool),
@@ -945,19 +1033,14 @@ inline completion_ring::~completion_ring()
 	std::lock_guard lk(mtx_);
 }
 
-// The consumer's side of the ring protocol (struct async_head_user).
+inline std::size_t completion_ring::posted() const noexcept
+{
+	return detail::ring_ready(head_);
+}
+
 inline __u64 completion_ring::take() noexcept
 {
-	std::atomic_ref<__u64> uidx(head_.user_ring_idx);
-	const __u64 idx = uidx.load(std::memory_order_relaxed);
-	std::atomic_ref<__u64> slot(slots_[idx & mask_]);
-	const __u64 v = slot.load(std::memory_order_acquire);
-
-	if (!v)
-		return 0;
-	slot.store(0, std::memory_order_relaxed);
-	uidx.store(idx + 1, std::memory_order_release);
-	return v;
+	return detail::ring_take(head_, slots_.get(), mask_);
 }
 
 inline completion completion_ring::map(__u64 entry) noexcept
@@ -994,33 +1077,9 @@ inline result<wait_status> completion_ring::wait_posted(
 {
 	if (n > entries())
 		return failure{EINVAL};
-	if (kernel_) {
-		__kernel_timespec ts{}, *tp = nullptr;
-		if (timeout) {
-			const auto ns = timeout->count() > 0 ? timeout->count() : 0;
-			ts.tv_sec = ns / 1000000000;
-			ts.tv_nsec = ns % 1000000000;
-			tp = &ts;
-		}
-		const __u64 uidx = std::atomic_ref<__u64>(head_.user_ring_idx).load(
-			std::memory_order_relaxed);
-		if (::syscall(detail::nr_async_wait, static_cast<unsigned long>(n),
-			      static_cast<unsigned long>(uidx), &head_, tp) >= 0)
-			return wait_status::ready;
-		if (errno == ETIME)
-			return wait_status::timed_out;
-		return failure{errno};
-	}
-	std::unique_lock lk(mtx_);
-	// As async_wait() does: completers waiting on a full slot look again.
-	space_cv_.notify_all();
-	auto enough = [&] { return posted() >= n; };
-	if (!timeout) {
-		ready_cv_.wait(lk, enough);
-		return wait_status::ready;
-	}
-	return ready_cv_.wait_for(lk, *timeout, enough) ? wait_status::ready
-							: wait_status::timed_out;
+	if (kernel_)
+		return detail::ring_wait(head_, n, timeout);
+	return detail::ring_wait(head_, n, timeout, mtx_, ready_cv_, space_cv_);
 }
 
 inline void completion_ring::track(chain_base &c) noexcept
@@ -1036,18 +1095,7 @@ inline void completion_ring::track(chain_base &c) noexcept
 inline void completion_ring::post(__u64 entry) noexcept
 {
 	std::unique_lock lk(mtx_);
-	std::atomic_ref<__u64> kidx(head_.kernel_ring_idx);
-
-	for (;;) {
-		const __u64 idx = kidx.load(std::memory_order_relaxed);
-		std::atomic_ref<__u64> slot(slots_[idx & mask_]);
-		if (slot.load(std::memory_order_acquire) == 0) {
-			slot.store(entry, std::memory_order_release);
-			kidx.store(idx + 1, std::memory_order_release);
-			break;
-		}
-		space_cv_.wait_for(lk, std::chrono::milliseconds(1));
-	}
+	detail::ring_post(head_, slots_.get(), mask_, lk, space_cv_, entry);
 	ready_cv_.notify_all();
 }
 
@@ -1208,6 +1256,523 @@ inline result<std::size_t> run(chain_base &c) noexcept
 	}
 	c.finish(last);
 	return last;
+}
+
+
+/* ---------------------------------------------------------------------- */
+/* Threadlets                                                              */
+
+// The largest callable threadlet_exec() takes, in bytes: it is moved into
+// a frame the pool made beforehand, so the cached path allocates nothing.
+// Capture bigger state by reference or pointer.
+inline constexpr std::size_t threadlet_capture_max = 256;
+
+class threadlet_pool;
+
+namespace detail {
+
+#if defined(__NR_async_thread) && defined(__NR_threadlet_on) && defined(__NR_threadlet_off)
+inline constexpr long nr_async_thread = __NR_async_thread;
+inline constexpr long nr_threadlet_on = __NR_threadlet_on;
+inline constexpr long nr_threadlet_off = __NR_threadlet_off;
+#else
+inline constexpr long nr_async_thread = 465;
+inline constexpr long nr_threadlet_on = 466;
+inline constexpr long nr_threadlet_off = 467;
+#endif
+
+struct threadlet_frame {
+	void (*run)(threadlet_frame *) noexcept;	// calls, then destroys
+	void (*drop)(threadlet_frame *) noexcept;	// destroys, never called
+	threadlet_pool *pool;
+	threadlet_frame *next_free;
+	std::uint64_t event;				// fallback queue
+	alignas(std::max_align_t) unsigned char storage[threadlet_capture_max];
+};
+
+void threadlet_entry(void *frame) noexcept;
+
+} // namespace detail
+
+#if defined(__x86_64__) && !defined(__ILP32__)
+/*
+ * long syslet_threadlet_enter(void (*fn)(void *), void *arg,
+ *			       async_head_user *pool, std::uint64_t event)
+ *
+ * threadlet_on(), then fn(arg) on the stack it returns; threadlet_off():
+ * 1 back on the caller's stack, 0 (this task is the lent thread now)
+ * async_thread(event), which does not return here. The caller's restore
+ * point after a miss pops the callee-saved registers pushed here and
+ * returns 0. In a COMDAT group so that every translation unit may carry
+ * it. fn must not throw: there is no unwind information across here.
+ */
+extern "C" long syslet_threadlet_enter(void (*fn)(void *), void *arg,
+				       async_head_user *pool,
+				       std::uint64_t event) noexcept;
+asm(".pushsection .text.syslet_threadlet_enter,\"axG\",@progbits,"
+	"syslet_threadlet_enter,comdat\n"
+	".weak syslet_threadlet_enter\n"
+	".type syslet_threadlet_enter, @function\n"
+	"syslet_threadlet_enter:\n"
+	"	push %rbp\n"
+	"	push %rbx\n"
+	"	push %r12\n"
+	"	push %r13\n"
+	"	push %r14\n"
+	"	push %r15\n"
+	"	mov %rdi, %r12\n"
+	"	mov %rsi, %r13\n"
+	"	mov %rdx, %r14\n"
+	"	mov %rcx, %r15\n"
+	"	mov %rsp, %rdi\n"
+	"	lea 3f(%rip), %rsi\n"
+	"	mov %r14, %rdx\n"
+	"	mov $466, %eax\n"
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	js 3f\n"
+	"	jz 2f\n"
+	"	mov %rsp, %rbx\n"
+	"	mov %rax, %rsp\n"
+	"	mov %r13, %rdi\n"
+	"	call *%r12\n"
+	"	mov $467, %eax\n"
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	jz 1f\n"
+	"	mov %rbx, %rsp\n"
+	"	jmp 3f\n"
+	"1:	mov %r15, %rdi\n"
+	"	mov %r14, %rsi\n"
+	"	xor %edx, %edx\n"
+	"	mov $465, %eax\n"
+	"	syscall\n"
+	"	ud2\n"
+	"2:	sub $8, %rsp\n"
+	"	mov %r13, %rdi\n"
+	"	call *%r12\n"
+	"	add $8, %rsp\n"
+	"	mov $1, %eax\n"
+	"3:	pop %r15\n"
+	"	pop %r14\n"
+	"	pop %r13\n"
+	"	pop %r12\n"
+	"	pop %rbx\n"
+	"	pop %rbp\n"
+	"	ret\n"
+	".size syslet_threadlet_enter, .-syslet_threadlet_enter\n"
+	".popsection\n");
+static_assert(detail::nr_async_thread == 465 && detail::nr_threadlet_on == 466 &&
+	      detail::nr_threadlet_off == 467,
+	      "syslet_threadlet_enter has the x86-64 numbers written in");
+#endif
+
+// One lent thread's stack: [guard, guard + guard_size) is PROT_NONE, the
+// stack proper (and glibc's TLS at its top) above it.
+struct stack_region {
+	const void *guard;
+	std::size_t guard_size;
+	const void *base;
+	std::size_t size;
+};
+
+// Threads an application makes for its threadlets, declared, not hidden:
+// with kernel support they are lent to the kernel (async_thread()) and a
+// threadlet runs on one's TLS and stack, moving to it if it blocks;
+// without, they run threadlets from a queue and every threadlet is
+// asynchronous. Its completions (the events given to threadlet_exec())
+// arrive in its own ring, with the kernel's ring rules.
+//
+// Every thread has an mmap()ed stack with a guard page below it: a
+// threadlet that overflows it gets SIGSEGV with si_addr in the guard.
+// Pool threads block every signal but those a fault raises (SIGSEGV,
+// SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS). Lifetimes: the pool outlives the
+// threadlets run on it; its destructor waits for the ones in flight.
+class threadlet_pool {
+public:
+	struct options {
+		unsigned threads = 4;
+		std::size_t stack_size = 256 * 1024;	// each, guard not included
+		std::size_t ring_entries = 256;		// a power of two
+		backend use = backend::automatic;
+	};
+
+	threadlet_pool() : threadlet_pool(options{}) {}
+	// std::invalid_argument for zero threads, a ring size that is not a
+	// power of two or a stack under 64 KiB; std::system_error when
+	// memory or threads cannot be had.
+	explicit threadlet_pool(options o);
+	~threadlet_pool();
+	threadlet_pool(const threadlet_pool &) = delete;
+	threadlet_pool &operator=(const threadlet_pool &) = delete;
+
+	bool uses_kernel() const noexcept { return kernel_; }
+	std::size_t threads() const noexcept { return threads_.size(); }
+	std::span<const stack_region> stacks() const noexcept { return stacks_; }
+	// Threadlets that went asynchronous and whose event was not popped.
+	std::size_t in_flight() const noexcept
+	{
+		return in_flight_.load(std::memory_order_relaxed);
+	}
+	// Threadlets that ran as a plain call: the kernel found no lent
+	// thread that fits, or all frames were in use.
+	std::uint64_t ran_in_place() const noexcept
+	{
+		return std::atomic_ref<__u64>(const_cast<__u64 &>(head_.sync_chains))
+			       .load(std::memory_order_relaxed) +
+		       in_place_.load(std::memory_order_relaxed);
+	}
+
+	// The next event, or nullopt when none has arrived.
+	std::optional<std::uint64_t> pop() noexcept;
+	// Wait until at least min events are ready: ready, timed_out, EINTR
+	// (kernel backend), EINVAL for more than the ring holds.
+	result<wait_status> wait(std::size_t min = 1,
+				 std::optional<std::chrono::nanoseconds> timeout =
+					 std::nullopt) noexcept;
+
+	async_head_user &head() noexcept { return head_; }
+
+private:
+	template <class F>
+	friend result<int> threadlet_exec(threadlet_pool &, std::uint64_t, F &&);
+	friend void detail::threadlet_entry(void *) noexcept;
+
+	detail::threadlet_frame *take_frame() noexcept;
+	void give_frame(detail::threadlet_frame *f) noexcept;
+	result<int> exec(detail::threadlet_frame *f, std::uint64_t event) noexcept;
+	std::size_t posted() const noexcept;
+	void post(std::uint64_t event) noexcept;
+	void lend() noexcept;
+	void await_lent() noexcept;
+	void serve() noexcept;
+	void shut_down() noexcept;
+
+	std::unique_ptr<__u64[]> slots_;
+	std::size_t mask_;
+	async_head_user head_{};
+	bool kernel_;
+	std::unique_ptr<detail::threadlet_frame[]> frames_;
+	std::mutex frames_mtx_;
+	detail::threadlet_frame *free_ = nullptr;
+	std::atomic<std::size_t> in_flight_{0};
+	std::atomic<std::uint64_t> in_place_{0};
+	std::atomic<unsigned> gone_{0};
+	std::atomic<unsigned> started_{0};
+	std::unique_ptr<std::atomic<pid_t>[]> tids_;
+	std::size_t tids_size_ = 0;
+	std::vector<pthread_t> threads_;
+	std::vector<stack_region> stacks_;
+	// Fallback: the queue, and posting with the kernel's rules.
+	std::mutex mtx_;
+	std::condition_variable work_cv_, ready_cv_, space_cv_;
+	detail::threadlet_frame *queue_head_ = nullptr, *queue_tail_ = nullptr;
+	bool stopping_ = false;
+};
+
+// Run fn() as a threadlet on pool: 1 when it ran to its end before this
+// returns (in the caller, on a pool thread's TLS and stack), 0 when it
+// went asynchronous (it blocked; or, without kernel support, always): its
+// event then arrives in the pool's ring when fn() has returned. event
+// must not be 0 (EINVAL). fn is moved (or copied) into the pool: it must
+// fit threadlet_capture_max, and an exception from that copy propagates
+// with nothing run. An exception escaping fn() calls std::terminate().
+// Errors (nothing ran): EINVAL, EPERM (syslets switched off since the
+// pool was made).
+template <class F>
+result<int> threadlet_exec(threadlet_pool &pool, std::uint64_t event, F &&fn)
+{
+	using Fn = std::decay_t<F>;
+	static_assert(std::is_invocable_v<Fn &>, "a threadlet is called with no arguments");
+	static_assert(sizeof(Fn) <= threadlet_capture_max,
+		      "capture less by value: a threadlet must fit syslet::threadlet_capture_max");
+	static_assert(alignof(Fn) <= alignof(std::max_align_t));
+
+	if (!event)
+		return failure{EINVAL};
+	detail::threadlet_frame *f = pool.take_frame();
+	if (!f) {
+		pool.in_place_.fetch_add(1, std::memory_order_relaxed);
+		std::invoke(fn);
+		return 1;
+	}
+	try {
+		::new (static_cast<void *>(f->storage)) Fn(std::forward<F>(fn));
+	} catch (...) {
+		pool.give_frame(f);
+		throw;
+	}
+	f->run = [](detail::threadlet_frame *fr) noexcept {
+		Fn *c = std::launder(reinterpret_cast<Fn *>(fr->storage));
+		std::invoke(*c);
+		c->~Fn();
+	};
+	f->drop = [](detail::threadlet_frame *fr) noexcept {
+		std::launder(reinterpret_cast<Fn *>(fr->storage))->~Fn();
+	};
+	return pool.exec(f, event);
+}
+
+inline void detail::threadlet_entry(void *frame) noexcept
+{
+	auto *f = static_cast<threadlet_frame *>(frame);
+	threadlet_pool *pool = f->pool;
+
+	f->run(f);
+	pool->give_frame(f);
+}
+
+inline threadlet_pool::threadlet_pool(options o)
+	: mask_(o.ring_entries - 1),
+	  kernel_(o.use == backend::automatic && kernel_support().usable())
+{
+	if (!o.threads)
+		throw std::invalid_argument("syslet: a threadlet_pool needs a thread");
+	if (!o.ring_entries || (o.ring_entries & mask_))
+		throw std::invalid_argument("syslet: ring entries must be a power of two");
+	if (o.stack_size < 64 * 1024)
+		throw std::invalid_argument("syslet: threadlet stacks need 64 KiB at least");
+	slots_ = std::make_unique<__u64[]>(o.ring_entries);
+	head_.size = sizeof(head_);
+	head_.completion_ring = detail::addr(slots_.get());
+	head_.ring_size_bytes = o.ring_entries * sizeof(__u64);
+
+	const std::size_t nframes = o.threads + 64;
+	frames_ = std::make_unique<detail::threadlet_frame[]>(nframes);
+	for (std::size_t i = 0; i < nframes; i++) {
+		frames_[i].pool = this;
+		frames_[i].next_free = free_;
+		free_ = &frames_[i];
+	}
+
+	tids_ = std::make_unique<std::atomic<pid_t>[]>(o.threads);
+	tids_size_ = o.threads;
+	const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+	const std::size_t size = (o.stack_size + page - 1) & ~(page - 1);
+	// A fault signal the thread blocks kills the process instead of
+	// reaching a handler: those stay open for the threadlets' code.
+	sigset_t all, old;
+	sigfillset(&all);
+	for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS})
+		sigdelset(&all, sig);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int err = 0;
+	for (unsigned i = 0; i < o.threads && !err; i++) {
+		void *m = ::mmap(nullptr, size + page, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (m == MAP_FAILED) {
+			err = errno;
+			break;
+		}
+		if (::mprotect(m, page, PROT_NONE)) {
+			err = errno;
+			::munmap(m, size + page);
+			break;
+		}
+		pthread_attr_t attr;
+		pthread_t t;
+		pthread_attr_init(&attr);
+		pthread_attr_setstack(&attr, static_cast<char *>(m) + page, size);
+		err = pthread_create(&t, &attr, [](void *p) -> void * {
+			auto *pool = static_cast<threadlet_pool *>(p);
+			const unsigned me = pool->started_.fetch_add(1);
+			pool->tids_[me].store(::gettid(), std::memory_order_release);
+			if (pool->kernel_)
+				pool->lend();
+			else
+				pool->serve();
+			pool->gone_.fetch_add(1, std::memory_order_release);
+			return nullptr;
+		}, this);
+		pthread_attr_destroy(&attr);
+		if (err) {
+			::munmap(m, size + page);
+			break;
+		}
+		threads_.push_back(t);
+		stacks_.push_back({m, page, static_cast<char *>(m) + page, size});
+	}
+	pthread_sigmask(SIG_SETMASK, &old, nullptr);
+	if (err) {
+		shut_down();
+		throw std::system_error(err, std::generic_category(),
+					"syslet: threadlet_pool");
+	}
+	if (kernel_)
+		await_lent();
+}
+
+// A thread not parked yet cannot be borrowed, and the first threadlets
+// would run as plain calls: wait (up to a second) until every thread
+// sleeps in async_thread(), which /proc/<tid>/syscall shows. Without
+// /proc, go on: threadlets run in place until the threads are there.
+inline void threadlet_pool::await_lent() noexcept
+{
+	char want[16];
+	std::snprintf(want, sizeof(want), "%ld ", detail::nr_async_thread);
+	for (std::size_t i = 0; i < tids_size_; i++) {
+		for (int tries = 0; tries < 1000; tries++) {
+			const pid_t tid = tids_[i].load(std::memory_order_acquire);
+			char path[64], buf[32] = {};
+
+			if (tid) {
+				std::snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+				const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+				if (fd < 0)
+					return;
+				const ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+				::close(fd);
+				if (n > 0 && !std::strncmp(buf, want, std::strlen(want)))
+					break;
+			}
+			::usleep(1000);
+		}
+	}
+}
+
+inline threadlet_pool::~threadlet_pool() { shut_down(); }
+
+// Lent until released: a stop signal makes async_thread() return EINTR.
+inline void threadlet_pool::lend() noexcept
+{
+	while (::syscall(detail::nr_async_thread, 0, &head_, 0) != 0 && errno == EINTR)
+		;
+}
+
+inline void threadlet_pool::serve() noexcept
+{
+	for (;;) {
+		detail::threadlet_frame *f;
+		{
+			std::unique_lock lk(mtx_);
+			work_cv_.wait(lk, [&] { return queue_head_ || stopping_; });
+			if (!queue_head_)
+				return;
+			f = queue_head_;
+			queue_head_ = f->next_free;
+			if (!queue_head_)
+				queue_tail_ = nullptr;
+		}
+		const std::uint64_t event = f->event;
+		detail::threadlet_entry(f);
+		post(event);
+	}
+}
+
+// In-flight threadlets end first (their events are dropped), then the
+// threads are released and joined.
+inline void threadlet_pool::shut_down() noexcept
+{
+	while (in_flight_.load(std::memory_order_relaxed)) {
+		while (pop())
+			;
+		if (in_flight_.load(std::memory_order_relaxed))
+			(void)wait(1, std::chrono::milliseconds(10));
+	}
+	if (kernel_) {
+		const unsigned n = static_cast<unsigned>(threads_.size());
+		while (gone_.load(std::memory_order_acquire) < n) {
+			::syscall(detail::nr_async_thread, 0, &head_, SYSLET_LEND_RELEASE);
+			if (gone_.load(std::memory_order_acquire) < n)
+				::usleep(200);
+		}
+	} else {
+		{
+			std::lock_guard lk(mtx_);
+			stopping_ = true;
+		}
+		work_cv_.notify_all();
+	}
+	for (pthread_t t : threads_)
+		pthread_join(t, nullptr);
+	for (const stack_region &s : stacks_)
+		::munmap(const_cast<void *>(s.guard), s.guard_size + s.size);
+	threads_.clear();
+	stacks_.clear();
+}
+
+inline detail::threadlet_frame *threadlet_pool::take_frame() noexcept
+{
+	std::lock_guard lk(frames_mtx_);
+	detail::threadlet_frame *f = free_;
+
+	if (f)
+		free_ = f->next_free;
+	return f;
+}
+
+inline void threadlet_pool::give_frame(detail::threadlet_frame *f) noexcept
+{
+	std::lock_guard lk(frames_mtx_);
+	f->next_free = free_;
+	free_ = f;
+}
+
+inline result<int> threadlet_pool::exec(detail::threadlet_frame *f,
+					std::uint64_t event) noexcept
+{
+	if (!kernel_) {
+		in_flight_.fetch_add(1, std::memory_order_relaxed);
+		f->event = event;
+		{
+			std::lock_guard lk(mtx_);
+			f->next_free = nullptr;
+			(queue_tail_ ? queue_tail_->next_free : queue_head_) = f;
+			queue_tail_ = f;
+		}
+		work_cv_.notify_one();
+		return 0;
+	}
+#if defined(__x86_64__) && !defined(__ILP32__)
+	// Counted before: the event may be popped before the count would be.
+	in_flight_.fetch_add(1, std::memory_order_relaxed);
+	const long r = syslet_threadlet_enter(detail::threadlet_entry, f, &head_, event);
+	if (r != 0)
+		in_flight_.fetch_sub(1, std::memory_order_relaxed);
+	if (r < 0) {
+		f->drop(f);
+		give_frame(f);
+		return failure{static_cast<int>(-r)};
+	}
+	return static_cast<int>(r);
+#else
+	return failure{ENOSYS};
+#endif
+}
+
+inline std::size_t threadlet_pool::posted() const noexcept
+{
+	return detail::ring_ready(head_);
+}
+
+inline void threadlet_pool::post(std::uint64_t event) noexcept
+{
+	std::unique_lock lk(mtx_);
+	detail::ring_post(head_, slots_.get(), mask_, lk, space_cv_, event);
+	lk.unlock();
+	ready_cv_.notify_all();
+}
+
+inline std::optional<std::uint64_t> threadlet_pool::pop() noexcept
+{
+	const __u64 v = detail::ring_take(head_, slots_.get(), mask_);
+
+	if (!v)
+		return std::nullopt;
+	in_flight_.fetch_sub(1, std::memory_order_relaxed);
+	if (!kernel_)
+		space_cv_.notify_all();
+	return v;
+}
+
+inline result<wait_status> threadlet_pool::wait(
+	std::size_t min, std::optional<std::chrono::nanoseconds> timeout) noexcept
+{
+	if (min > mask_ + 1)
+		return failure{EINVAL};
+	if (kernel_)
+		return detail::ring_wait(head_, min, timeout);
+	return detail::ring_wait(head_, min, timeout, mtx_, ready_cv_, space_cv_);
 }
 
 } // namespace syslet

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+// tools/lib/syslet/syslet.hpp against the patched kernel, in the guest:
+// chains and threadlets take the kernel path, and behave as documented.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "syslet.hpp"
+
+namespace sys = syslet::sys;
+namespace opt = syslet::opt;
+
+namespace {
+
+syslet::threadlet_pool::options kernel_pool(unsigned threads)
+{
+	syslet::threadlet_pool::options o;
+	o.threads = threads;
+	o.ring_entries = 64;
+	return o;
+}
+
+std::uint64_t next_event(syslet::threadlet_pool &pool)
+{
+	for (int i = 0; i < 100; i++) {
+		if (auto e = pool.pop())
+			return *e;
+		if (!pool.wait(1, std::chrono::milliseconds(100)).ok())
+			return 0;
+	}
+	return 0;
+}
+
+bool on_a_pool_stack(const syslet::threadlet_pool &pool, const void *p)
+{
+	for (const syslet::stack_region &s : pool.stacks()) {
+		auto *lo = static_cast<const char *>(s.base);
+		if (p >= lo && p < lo + s.size)
+			return true;
+	}
+	return false;
+}
+
+struct pipe_pair {
+	int fd[2];
+	pipe_pair() { EXPECT_EQ(0, pipe(fd)); }
+	~pipe_pair()
+	{
+		close(fd[0]);
+		close(fd[1]);
+	}
+};
+
+} // namespace
+
+TEST(SysletKernel, ProbeFindsSyslets)
+{
+	EXPECT_TRUE(syslet::kernel_support().usable());
+	EXPECT_EQ(SYSLET_ABI_VERSION, syslet::kernel_support().abi_version);
+}
+
+TEST(SysletKernel, ChainCompletesThroughTheRingWhenItBlocks)
+{
+	syslet::completion_ring ring(8);
+	pipe_pair in, out;
+	char buf[8] = {};
+
+	ASSERT_TRUE(ring.uses_kernel());
+	syslet::chain copy{sys::read(in.fd[0], buf, sizeof(buf)) | opt::stop_on_non_positive,
+			   sys::write(out.fd[1], buf, syslet::prev_result)};
+	auto st = syslet::submit(ring, copy);
+	ASSERT_TRUE(st.ok());
+	EXPECT_EQ(syslet::status::pending, *st);
+	ASSERT_EQ(5, write(in.fd[1], "hello", 5));
+	ASSERT_TRUE(ring.wait(1, std::chrono::seconds(10)).ok());
+	auto c = ring.pop();
+	ASSERT_TRUE(c.has_value());
+	EXPECT_EQ(&copy, c->chain);
+	char got[8] = {};
+	ASSERT_EQ(5, read(out.fd[0], got, sizeof(got)));
+	EXPECT_STREQ("hello", got);
+	EXPECT_EQ(0u, ring.sync_chains());
+}
+
+TEST(SysletKernel, CachedThreadletRunsOnALentThreadsTlsAndStack)
+{
+	syslet::threadlet_pool pool(kernel_pool(2));
+	const pid_t me = gettid();
+	pid_t inside = 0;
+	bool on_stack = false;
+	int *errno_there = nullptr;
+
+	ASSERT_TRUE(pool.uses_kernel());
+	errno = 0;
+	auto r = syslet::threadlet_exec(pool, 1, [&] {
+		int here;
+		inside = gettid();
+		on_stack = on_a_pool_stack(pool, &here);
+		errno_there = &errno;
+		close(-1);
+	});
+	ASSERT_TRUE(r.ok()) << r.error();
+	EXPECT_EQ(1, *r);
+	EXPECT_EQ(me, inside);
+	EXPECT_TRUE(on_stack);
+	EXPECT_NE(&errno, errno_there);
+	EXPECT_EQ(0, errno);
+	EXPECT_EQ(0u, pool.ran_in_place());
+	EXPECT_EQ(0u, pool.in_flight());
+}
+
+TEST(SysletKernel, BlockedThreadletGoesOnInALentThread)
+{
+	syslet::threadlet_pool pool(kernel_pool(2));
+	pipe_pair p;
+	const pid_t me = gettid();
+	std::atomic<pid_t> before{0}, after{0};
+	char c = 0;
+
+	auto r = syslet::threadlet_exec(pool, 42, [&] {
+		before = gettid();
+		if (read(p.fd[0], &c, 1) == 1)
+			after = gettid();
+	});
+	ASSERT_TRUE(r.ok());
+	EXPECT_EQ(0, *r);
+	EXPECT_EQ(me, gettid());
+	EXPECT_EQ(me, syscall(SYS_gettid));
+	ASSERT_EQ(1, write(p.fd[1], "k", 1));
+	EXPECT_EQ(42u, next_event(pool));
+	EXPECT_EQ('k', c);
+	EXPECT_EQ(me, before.load());
+	EXPECT_NE(0, after.load());
+	EXPECT_NE(me, after.load());
+}
+
+TEST(SysletKernel, ManyBlockedThreadletsCompleteOnce)
+{
+	syslet::threadlet_pool pool(kernel_pool(4));
+	pipe_pair p;
+	constexpr int n = 200;
+	std::vector<int> seen(n + 1);
+	std::atomic<int> ran{0};
+
+	for (int i = 1; i <= n; i++) {
+		auto r = syslet::threadlet_exec(pool, i, [&] {
+			char c;
+			if (read(p.fd[0], &c, 1) == 1)
+				ran++;
+		});
+		ASSERT_TRUE(r.ok());
+		ASSERT_EQ(0, *r);
+		ASSERT_EQ(1, write(p.fd[1], "x", 1));
+		std::uint64_t e = next_event(pool);
+		ASSERT_TRUE(e >= 1 && e <= n);
+		seen[e]++;
+	}
+	EXPECT_EQ(n, ran.load());
+	for (int i = 1; i <= n; i++)
+		EXPECT_EQ(1, seen[i]) << i;
+}
+
+TEST(SysletKernelDeathTest, GuardPageStopsAnOverflowInTheCaller)
+{
+	EXPECT_EXIT({
+		static syslet::threadlet_pool *p;
+		static char alt[64 * 1024];
+		syslet::threadlet_pool pool(kernel_pool(1));
+		stack_t ss{};
+		struct sigaction sa {};
+
+		p = &pool;
+		ss.ss_sp = alt;
+		ss.ss_size = sizeof(alt);
+		sigaltstack(&ss, nullptr);
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+		sa.sa_sigaction = [](int, siginfo_t *si, void *) {
+			for (const syslet::stack_region &s : p->stacks()) {
+				auto *g = static_cast<const char *>(s.guard);
+				if (si->si_addr >= g && si->si_addr < g + s.guard_size)
+					_exit(42);
+			}
+			_exit(1);
+		};
+		sigaction(SIGSEGV, &sa, nullptr);
+		(void)syslet::threadlet_exec(pool, 1, [] {
+			std::function<int(int)> deep = [&](int n) {
+				volatile char pad[1024];
+				pad[0] = static_cast<char>(n);
+				return n ? deep(n - 1) + pad[0] : 0;
+			};
+			(void)deep(1 << 20);
+		});
+		_exit(2);
+	}, testing::ExitedWithCode(42), "");
+}
