@@ -89,6 +89,14 @@ $(PROGRAMS):
 # kselftests; static libgtest.a comes with libgtest-dev.
 VM_GTEST := $(OUT)/bin/syslet-hpp-vm-test
 THREADLET_BENCH := $(OUT)/bin/syslet-threadlet-bench
+# The library's examples, run and checked in the guest by the VM tests.
+EXAMPLES := chained_copy threadlet_read threadlet_server
+VM_EXAMPLES := $(EXAMPLES:%=$(OUT)/bin/%)
+$(VM_EXAMPLES): $(OUT)/bin/%: tools/lib/syslet/examples/%.cpp tools/lib/syslet/syslet.hpp \
+		$(KHDR)/linux/syslet.h
+	@mkdir -p $(@D)
+	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -static -isystem $(KHDR) \
+		-I tools/lib/syslet -o $@ $< -pthread
 $(THREADLET_BENCH): tools/bench/syslet-threadlet-bench.cpp tools/lib/syslet/syslet.hpp \
 		$(KHDR)/linux/syslet.h
 	@mkdir -p $(@D)
@@ -104,7 +112,8 @@ $(VM_GTEST): tests/vm/syslet_hpp_vm_test.cpp tools/lib/syslet/syslet.hpp \
 
 userspace: kernel
 	$(call step,userspace: kselftests + demo + benchmarks (static))
-	@$(MAKE) -s --no-print-directory $(PROGRAMS) $(VM_GTEST) $(THREADLET_BENCH)
+	@$(MAKE) -s --no-print-directory $(PROGRAMS) $(VM_GTEST) $(THREADLET_BENCH) \
+		$(VM_EXAMPLES)
 	@rm -rf $(KSELFTEST)
 	@$(MAKE) -s -C $(TREE)/tools/testing/selftests O=$(KOUT) TARGETS=syslet \
 		USERLDFLAGS=-static INSTALL_PATH=$(KSELFTEST) install \
@@ -114,7 +123,7 @@ userspace: kernel
 initramfs: userspace
 	$(call step,initramfs: busybox + programs + kselftests)
 	@scripts/mkinitramfs.sh $(KOUT)/usr/gen_init_cpio guest/init $(INITRAMFS) \
-		$(KSELFTEST) $(PROGRAMS) $(VM_GTEST) $(THREADLET_BENCH)
+		$(KSELFTEST) $(PROGRAMS) $(VM_GTEST) $(THREADLET_BENCH) $(VM_EXAMPLES)
 
 demo: initramfs
 	$(call step,boot: demo under qemu-system-x86_64 -smp 2)
@@ -135,7 +144,7 @@ host-check: deps
 	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -I include/uapi -I tools/lib/syslet \
 		tests/host/syslet_hpp_test.cpp -lgtest -lgtest_main -pthread \
 		-o $(HOST)/syslet_hpp_test
-	@for ex in chained_copy threadlet_read; do \
+	@for ex in $(EXAMPLES); do \
 		g++ -std=c++20 -O2 -Wall -Wextra -Werror -I include/uapi -I tools/lib/syslet \
 			tools/lib/syslet/examples/$$ex.cpp -pthread -o $(HOST)/$$ex || exit 1; \
 	done

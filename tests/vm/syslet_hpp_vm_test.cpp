@@ -9,7 +9,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <functional>
 #include <thread>
 #include <vector>
@@ -202,4 +204,50 @@ TEST(SysletKernelDeathTest, GuardPageStopsAnOverflowInTheCaller)
 		});
 		_exit(2);
 	}, testing::ExitedWithCode(42), "");
+}
+
+// The examples in tools/lib/syslet/examples, as a user would run them.
+static int run(const char *cmd, std::string &out)
+{
+	FILE *p = popen(cmd, "r");
+	char buf[4096];
+	std::size_t n;
+
+	out.clear();
+	if (!p)
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+		out.append(buf, n);
+	return pclose(p);
+}
+
+TEST(SysletExamples, ChainedCopyCopiesAFile)
+{
+	std::string out;
+
+	ASSERT_EQ(0, run("/bin/chained_copy /bin/busybox > /tmp/copy && "
+			 "cmp /bin/busybox /tmp/copy && echo same", out));
+	EXPECT_EQ("same\n", out);
+}
+
+TEST(SysletExamples, SeedThreadletReadsFiles)
+{
+	std::string out;
+
+	ASSERT_EQ(0, run("/bin/threadlet_read /init /nonexistent", out));
+	EXPECT_NE(std::string::npos, out.find("/init: "));
+	EXPECT_NE(std::string::npos, out.find(" bytes\n"));
+	EXPECT_NE(std::string::npos, out.find("/nonexistent: No such file or directory"));
+	EXPECT_NE(std::string::npos, out.find("(kernel threadlets)"));
+}
+
+TEST(SysletExamples, ServerServesEveryClient)
+{
+	std::string out;
+
+	ASSERT_EQ(0, run("/bin/threadlet_server 32", out));
+	EXPECT_EQ(0u, out.find("32 of 32 clients served correctly;"));
+	// How many moved depends on timing (the late clients sleep 20 ms);
+	// that blocked threadlets move is the kselftests' and the tests above.
+	EXPECT_NE(std::string::npos, out.find("(kernel threadlets)"));
 }
