@@ -1057,3 +1057,25 @@ TEST(SysletThreadletDeathTest, GuardPageStopsAnOverflow)
 		_exit(2);
 	}, testing::ExitedWithCode(42), "");
 }
+
+TEST(SysletThreadlet, RunningAThreadletAllocatesNothing)
+{
+	syslet::threadlet_pool pool(fallback_pool(2, 8));
+	std::string big(64, 'x');	// captured by value: moved into a frame
+	std::atomic<int> ran{0};
+	bool ok = true;
+
+	const long before = t_allocs;
+	for (int i = 1; i <= 100; i++) {
+		auto r = syslet::threadlet_exec(pool, i, [&ran, s = std::move(big)] {
+			ran += s.empty() ? 0 : 1;
+		});
+		ok &= r.ok();
+		ok &= next_event(pool) == static_cast<std::uint64_t>(i) || (r.ok() && *r == 1);
+		big.assign(0, 'x');
+	}
+	const long allocs = t_allocs - before;
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(0, allocs);
+	EXPECT_EQ(1, ran.load());	// only the first had the string's contents
+}
