@@ -407,6 +407,29 @@ result<status> submit(completion_ring &ring, chain_base &c) noexcept;
 result<std::size_t> run(chain_base &c) noexcept;
 
 namespace detail {
+// A queue linked through the Next member of its elements, so that nothing
+// allocates; its owner's lock guards it.
+template <class T, T *T::*Next>
+struct fifo {
+	T *head = nullptr, *tail = nullptr;
+
+	bool empty() const noexcept { return !head; }
+	void push(T *x) noexcept
+	{
+		x->*Next = nullptr;
+		(tail ? tail->*Next : head) = x;
+		tail = x;
+	}
+	T *pop() noexcept
+	{
+		T *x = head;
+
+		if (x && !(head = x->*Next))
+			tail = nullptr;
+		return x;
+	}
+};
+
 // Chains waiting for the consumer; intrusive, so nothing allocates.
 struct chain_list {
 	chain_base *head = nullptr, *tail = nullptr;
@@ -711,7 +734,7 @@ private:
 
 	std::mutex m_;
 	std::condition_variable cv_;
-	chain_base *head_ = nullptr, *tail_ = nullptr;
+	detail::fifo<chain_base, &chain_base::qnext_> queue_;
 	bool stop_ = false;
 	std::vector<std::thread> threads_;
 };
@@ -1169,9 +1192,7 @@ inline void thread_pool::enqueue(chain_base &c) noexcept
 {
 	{
 		std::lock_guard lk(m_);
-		c.qnext_ = nullptr;
-		(tail_ ? tail_->qnext_ : head_) = &c;
-		tail_ = &c;
+		queue_.push(&c);
 	}
 	cv_.notify_one();
 }
@@ -1182,13 +1203,10 @@ inline void thread_pool::work() noexcept
 		chain_base *c;
 		{
 			std::unique_lock lk(m_);
-			cv_.wait(lk, [&] { return head_ || stop_; });
-			if (!head_)
+			cv_.wait(lk, [&] { return !queue_.empty() || stop_; });
+			c = queue_.pop();
+			if (!c)
 				return;
-			c = head_;
-			head_ = c->qnext_;
-			if (!head_)
-				tail_ = nullptr;
 		}
 		// Everything needed after the run is read first: once its
 		// results are stored the chain may already be gone.
@@ -1285,7 +1303,7 @@ struct threadlet_frame {
 	void (*run)(threadlet_frame *) noexcept;	// calls, then destroys
 	void (*drop)(threadlet_frame *) noexcept;	// destroys, never called
 	threadlet_pool *pool;
-	threadlet_frame *next_free;
+	threadlet_frame *next_free;			// free list, or fallback queue
 	std::uint64_t event;				// fallback queue
 	alignas(std::max_align_t) unsigned char storage[threadlet_capture_max];
 };
@@ -1466,7 +1484,7 @@ private:
 	// Fallback: the queue, and posting with the kernel's rules.
 	std::mutex mtx_;
 	std::condition_variable work_cv_, ready_cv_, space_cv_;
-	detail::threadlet_frame *queue_head_ = nullptr, *queue_tail_ = nullptr;
+	detail::fifo<detail::threadlet_frame, &detail::threadlet_frame::next_free> queue_;
 	bool stopping_ = false;
 };
 
@@ -1645,13 +1663,10 @@ inline void threadlet_pool::serve() noexcept
 		detail::threadlet_frame *f;
 		{
 			std::unique_lock lk(mtx_);
-			work_cv_.wait(lk, [&] { return queue_head_ || stopping_; });
-			if (!queue_head_)
+			work_cv_.wait(lk, [&] { return !queue_.empty() || stopping_; });
+			f = queue_.pop();
+			if (!f)
 				return;
-			f = queue_head_;
-			queue_head_ = f->next_free;
-			if (!queue_head_)
-				queue_tail_ = nullptr;
 		}
 		const std::uint64_t event = f->event;
 		detail::threadlet_entry(f);
@@ -1716,9 +1731,7 @@ inline result<int> threadlet_pool::exec(detail::threadlet_frame *f,
 		f->event = event;
 		{
 			std::lock_guard lk(mtx_);
-			f->next_free = nullptr;
-			(queue_tail_ ? queue_tail_->next_free : queue_head_) = f;
-			queue_tail_ = f;
+			queue_.push(f);
 		}
 		work_cv_.notify_one();
 		return 0;
