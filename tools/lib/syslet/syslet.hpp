@@ -535,6 +535,7 @@ private:
 	std::uint16_t *links_;
 	std::size_t cap_, n_ = 0, last_ = 0;
 	int error_ = 0;
+	int link_error_ = 0;	// of the atoms added so far, see link()
 	state state_ = state::idle;
 	bool quiet_ = false;	// has an opt::no_complete atom
 	completion_ring *ring_ = nullptr;
@@ -865,7 +866,9 @@ inline result<std::size_t> chain_base::add(const op &o) noexcept
 	rets_[i] = not_run;
 	quiet_ = quiet_ || (o.flags_ & SYSLET_NO_COMPLETE);
 	n_++;
-	(void)link();	// so that atoms() shows the chain; submit() checks
+	// Linked now so that atoms() shows the chain and submitting it
+	// needs no pass over the atoms; submit() reports link_error_.
+	link_error_ = link();
 	return i;
 }
 
@@ -898,8 +901,8 @@ inline int chain_base::prepare() noexcept
 		return error_;
 	if (!n_)
 		return EINVAL;
-	if (int e = link())
-		return e;
+	if (link_error_)
+		return link_error_;
 	for (std::size_t i = 0; i < n_; i++)
 		rets_[i] = not_run;
 	return 0;
@@ -1263,9 +1266,14 @@ inline result<std::size_t> run(chain_base &c) noexcept
 		c.list_->erase(&c);
 	std::size_t last;
 	if (kernel_support().usable()) {
-		async_head_user h{};
-		h.size = sizeof(h);
-		long r = ::syscall(detail::nr_async_exec, c.atoms_, &h);
+		// The kernel only reads a head without a ring (no handoff is
+		// armed, no counter written), so one constant serves every call.
+		static constexpr async_head_user no_ring = [] {
+			async_head_user h{};
+			h.size = sizeof(h);
+			return h;
+		}();
+		long r = ::syscall(detail::nr_async_exec, c.atoms_, &no_ring);
 		if (r < 0)
 			return failure{errno};
 		last = c.index_of(static_cast<std::uint64_t>(r));
