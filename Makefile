@@ -110,10 +110,35 @@ $(VM_GTEST): tests/vm/syslet_hpp_vm_test.cpp tools/lib/syslet/syslet.hpp \
 		-I tools/lib/syslet -o $@ $< -lgtest -lgtest_main -pthread \
 		2> $(OUT)/vm-gtest-build.log || { cat $(OUT)/vm-gtest-build.log; exit 1; }
 
+# fio from Debian's source package, dynamic so that it loads the syslet
+# engine; the initramfs carries it with ld.so and the libraries it uses.
+FIO_SRC := $(B)/fio-src
+FIO := $(FIO_SRC)/fio/fio
+FIO_ENGINE := $(OUT)/lib/fio-syslet.so
+FIO_CFLAGS := -std=gnu11 -O2 -Wall -Werror -fPIC -D_GNU_SOURCE \
+	-D_LARGEFILE_SOURCE -D_FILE_OFFSET_BITS=64 \
+	-include $(FIO_SRC)/fio/config-host.h -isystem $(KHDR) -I$(FIO_SRC)/fio
+$(FIO): scripts/fio-build.sh
+	$(call step,fio: built from the Debian source package without rados/rbd/gfapi/nfs/pmem/rdma)
+	@scripts/fio-build.sh $(FIO_SRC) $(JOBS)
+	@touch $@
+# The engine's threadlet mode is syslet::threadlet_pool behind a C face;
+# libstdc++ is linked in so that fio needs no C++ runtime.
+$(FIO_ENGINE): tools/fio/syslet-engine.c tools/fio/threadlet-pool.cpp \
+		tools/fio/threadlet-pool.h tools/lib/syslet/syslet.hpp \
+		$(KHDR)/linux/syslet.h $(FIO)
+	@mkdir -p $(@D)
+	@gcc $(FIO_CFLAGS) -c tools/fio/syslet-engine.c -o $(@D)/syslet-engine.o
+	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -fPIC -isystem $(KHDR) \
+		-I tools/lib/syslet -c tools/fio/threadlet-pool.cpp \
+		-o $(@D)/threadlet-pool.o
+	@g++ -shared -static-libstdc++ -static-libgcc -pthread -o $@ \
+		$(@D)/syslet-engine.o $(@D)/threadlet-pool.o
+
 userspace: kernel
-	$(call step,userspace: kselftests + demo + benchmarks (static))
+	$(call step,userspace: kselftests + demo + benchmarks (static) + fio and its syslet engine)
 	@$(MAKE) -s --no-print-directory $(PROGRAMS) $(VM_GTEST) $(THREADLET_BENCH) \
-		$(VM_EXAMPLES)
+		$(VM_EXAMPLES) $(FIO) $(FIO_ENGINE)
 	@rm -rf $(KSELFTEST)
 	@$(MAKE) -s -C $(TREE)/tools/testing/selftests O=$(KOUT) TARGETS=syslet \
 		USERLDFLAGS=-static INSTALL_PATH=$(KSELFTEST) install \
@@ -123,7 +148,8 @@ userspace: kernel
 initramfs: userspace
 	$(call step,initramfs: busybox + programs + kselftests)
 	@scripts/mkinitramfs.sh $(KOUT)/usr/gen_init_cpio guest/init $(INITRAMFS) \
-		$(KSELFTEST) $(PROGRAMS) $(VM_GTEST) $(THREADLET_BENCH) $(VM_EXAMPLES)
+		$(KSELFTEST) $(PROGRAMS) $(VM_GTEST) $(THREADLET_BENCH) $(VM_EXAMPLES) \
+		$(FIO) $(FIO_ENGINE) guest/fio-verify.sh guest/fio-bench.sh /sbin/mke2fs
 
 demo: initramfs
 	$(call step,boot: demo under qemu-system-x86_64 -smp 2)
@@ -162,17 +188,25 @@ check: host-check vm-check
 	$(call step,results)
 	@sed -n '/^SYSLET-GUEST: gtest begin/,/^SYSLET-GUEST: gtest end/p' \
 		$(OUT)/console-check.log | tr -d '\r' > $(OUT)/guest-syslet-hpp.log
+	@sed -n '/^SYSLET-GUEST: fio-verify begin/,/^SYSLET-GUEST: fio-verify end/p' \
+		$(OUT)/console-check.log | tr -d '\r' | grep -v '^SYSLET-GUEST:' \
+		> $(OUT)/guest-fio-verify.tap
 	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log gtest:$(OUT)/host-syslet-hpp.log tap:$(OUT)/host-abi32.tap \
 		tap:$(OUT)/host-summarize.tap guest:$(OUT)/console-check.log \
-		gtest:$(OUT)/guest-syslet-hpp.log
+		gtest:$(OUT)/guest-syslet-hpp.log tap:$(OUT)/guest-fio-verify.tap
 
+# fio: seconds per run and repeats of the whole engine matrix.
+FIO_RUNTIME ?= 1
+FIO_REPEATS ?= 3
 bench: initramfs
 	$(call step,boot: benchmark under qemu-system-x86_64 -smp 2)
 	@scripts/run-vm.sh $(BZIMAGE) $(INITRAMFS) bench $(OUT)/console-bench.log \
-		$(VM_TIMEOUT) $(VM_MEM)
+		3600 2G \
+		"brd.rd_nr=1 brd.rd_size=131072 syslet_fio=$(FIO_RUNTIME),$(FIO_REPEATS)"
 	$(call step,report: $(REPORT)/bench.md)
 	@scripts/bench-report.sh $(OUT)/console-bench.log $(KOUT)/.config \
 		$(REPORT)/bench.md
+	@scripts/fio-report.sh $(OUT)/console-bench.log $(REPORT)
 
 patches: tree
 	$(call step,patches: git format-patch series in $(B)/series)

@@ -16,7 +16,7 @@ list=$output.list
 
 {
 	for d in /dev /proc /sys /tmp /etc /bin /sbin /usr /usr/bin /usr/sbin \
-		 /kselftest; do
+		 /usr/lib /usr/lib/syslet /kselftest; do
 		echo "dir $d 0755 0 0"
 	done
 	echo "nod /dev/console 0600 0 0 c 5 1"
@@ -27,11 +27,37 @@ list=$output.list
 		# No /usr/bin/timeout: kselftest's runner would call it with
 		# GNU options busybox does not have.
 		[ "$applet" = timeout ] && continue
+		# A program of the same name (e2fsprogs' mke2fs) replaces it.
+		for prog in "$@"; do
+			[ "$(basename "$prog")" = "$applet" ] && continue 2
+		done
 		echo "slink /bin/$applet busybox 0777 0 0"
 	done
 	echo "file /init $init 0755 0 0"
+	# Shared objects go to /usr/lib/syslet; a dynamic program brings the
+	# libraries ldd finds, at the paths it finds them, and its ld.so.
+	libs=""
 	for prog in "$@"; do
-		echo "file /bin/$(basename "$prog") $prog 0755 0 0"
+		case $prog in
+		*.so) echo "file /usr/lib/syslet/$(basename "$prog") $prog 0755 0 0" ;;
+		*) echo "file /bin/$(basename "$prog") $prog 0755 0 0" ;;
+		esac
+		if ldd "$prog" >/dev/null 2>&1; then
+			libs="$libs $(ldd "$prog" | sed -n 's|.* => \(/[^ ]*\) .*|\1|p; s|^\t*\(/[^ ]*\) .*|\1|p')"
+		fi
+	done
+	libs=$(printf '%s\n' $libs | sort -u)
+	# Parents before children: sorted paths put /lib before /lib/x.
+	for lib in $libs; do
+		dir=$(dirname "$lib")
+		while [ "$dir" != / ]; do
+			echo "$dir"
+			dir=$(dirname "$dir")
+		done
+	done | sort -u | grep -vxE '/usr|/usr/lib|/usr/lib/syslet' |
+		sed 's/.*/dir & 0755 0 0/'
+	for lib in $libs; do
+		echo "file $lib $(realpath "$lib") 0755 0 0"
 	done
 	(cd "$kselftest" && find . -mindepth 1 -type d) | while read -r d; do
 		echo "dir /kselftest/${d#./} 0755 0 0"

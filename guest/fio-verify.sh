@@ -1,0 +1,97 @@
+#!/bin/sh
+# The fio syslet engine moves the right bytes: every job writes, then reads
+# back and checks each block with verify=crc32c; a block that was not
+# written, written to the wrong place or read into the wrong buffer fails
+# it. Jobs that block on every I/O (null_blk with memory_backed=1 and a
+# timer completion, O_DIRECT) must also show I/Os that went asynchronous,
+# so the ring path is what was verified. Output: TAP.
+set -u
+
+engine=/usr/lib/syslet/fio-syslet.so
+nullb=/sys/kernel/config/nullb/syslet-verify
+dev=/dev/syslet-verify
+n=0
+log=/tmp/fio-verify.log
+
+echo "1..8"
+
+result()
+{
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n $2"
+		grep '^syslet: ' $log | sed 's/^/# /'
+	else
+		echo "not ok $n $2"
+		sed 's/^/# /' $log
+	fi
+}
+
+# fio_verify NAME [fio options...]: the job passes, and verified something.
+fio_verify()
+{
+	name=$1
+	shift
+	fio --name="$name" --ioengine=external:$engine --syslet_stats \
+		--verify=crc32c --do_verify=1 --verify_fatal=1 \
+		--bs=4k --size=8m "$@" > $log 2>&1 &&
+		grep -q "err= 0" $log && grep -q "read: IOPS" $log
+}
+
+# The job went asynchronous at least once.
+went_async()
+{
+	awk '/^syslet: .* asynchronous/ { if ($5 + 0 > 0) ok = 1 } END { exit !ok }' $log
+}
+
+mount -t configfs none /sys/kernel/config 2>/dev/null
+mkdir $nullb &&
+	echo 4096 > $nullb/blocksize &&
+	echo 16 > $nullb/size &&
+	echo 1 > $nullb/memory_backed &&
+	echo 2 > $nullb/irqmode &&
+	echo 20000 > $nullb/completion_nsec &&
+	echo 1 > $nullb/power
+[ -b $dev ] || echo "# no $dev: the null_blk jobs fail"
+
+fio_verify chain-nullb --filename=$dev --direct=1 --rw=randwrite \
+	--iodepth=16 && went_async
+result $? "chain mode, O_DIRECT random writes on null_blk, QD16, verified"
+
+fio_verify threadlet-nullb --filename=$dev --direct=1 --rw=randwrite \
+	--iodepth=16 --syslet_mode=threadlet --thread && went_async
+result $? "threadlet mode, O_DIRECT random writes on null_blk, QD16, verified"
+
+fio_verify chain-nullb-batch --filename=$dev --direct=1 --rw=write \
+	--iodepth=32 --iodepth_batch=8 --iodepth_batch_complete_min=4 \
+	--thread && went_async
+result $? "chain mode, batches of 8 reaped 4 at least, verified"
+
+fio_verify chain-tmpfs-fsync --filename=/tmp/fio-verify.dat --rw=randwrite \
+	--iodepth=8 --iodepth_batch=4 --fsync=5
+result $? "chain mode, buffered random writes with fsync on tmpfs, verified"
+
+fio_verify threadlet-tmpfs-sync --filename=/tmp/fio-verify.dat --rw=randwrite \
+	--iodepth=8 --sync=1 --fdatasync=3 --syslet_mode=threadlet \
+	--threadlet_threads=2
+result $? "threadlet mode, O_SYNC writes with fdatasync, 2 threads for QD8, verified"
+rm -f /tmp/fio-verify.dat
+
+# Bad options give fio's error and no job: no crash, no I/O.
+fio --name=bad --ioengine=external:$engine --syslet_mode=coroutine \
+	--filename=$dev --size=1m > $log 2>&1
+[ $? -ne 0 ] && grep -q "valid values" $log && ! grep -q "Starting" $log
+result $? "syslet_mode=coroutine is refused by fio's option parser"
+
+fio --name=bad --ioengine=external:$engine --threadlet_threads=0 \
+	--filename=$dev --size=1m > $log 2>&1
+[ $? -ne 0 ] && grep -q "min value out of range" $log && ! grep -q "Starting" $log
+result $? "threadlet_threads=0 is refused by fio's option parser"
+
+fio --name=bad --ioengine=external:/usr/lib/syslet/no-such-engine.so \
+	--filename=$dev --size=1m > $log 2>&1
+[ $? -ne 0 ] && grep -q "invalid external ioengine path" $log
+result $? "a missing engine file is fio's 'invalid external ioengine path'"
+
+echo 0 > $nullb/power
+rmdir $nullb

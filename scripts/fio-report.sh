@@ -1,0 +1,235 @@
+#!/bin/sh
+# The fio part of the benchmark report: SYSLET-FIO| lines of a guest
+# console log (guest/fio-bench.sh) into a Markdown section appended to
+# REPORT_DIR/bench.md, one PNG per workload (IOPS against queue depth, by
+# engine, with gnuplot when it is installed), and the summary on the
+# console. A benchmark never fails the build; fio errors are listed.
+#
+# usage: fio-report.sh CONSOLE_LOG REPORT_DIR
+set -eu
+
+log=$1
+dir=$2
+report=$dir/bench.md
+data=$dir/fio-data
+mkdir -p "$data"
+
+lines() { grep "^$1|" "$log" | tr -d '\r' | cut -d'|' -f2- || true; }
+
+if ! grep -q '^SYSLET-FIO|' "$log"; then
+	echo "fio-report: no fio results in $log" >&2
+	lines SYSLET-FIO-ERROR >&2
+	exit 0
+fi
+
+header=$(lines SYSLET-FIO-HEADER | head -n 1 | tr '|' ' ')
+accel=$(sed -n 's/^SYSLET-HOST: accel=//p' "$log")
+lines SYSLET-FIO > "$data/runs.psv"
+
+# Medians over repeats of every (workload, engine, qd): one row each,
+#   w e qd iops iops_min iops_max p50 p99 p999 cpu_us_per_io ctxt_per_io
+# CPU comes from /proc/stat in USER_HZ (100 per second): 10000 us each.
+awk -F'|' '
+	function median(list,    n, v, i, j, t) {
+		n = split(list, v, " ")
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
+				t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+			}
+		return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	}
+	function minmax(list, want,    n, v, i, m) {
+		n = split(list, v, " ")
+		m = v[1] + 0
+		for (i = 2; i <= n; i++)
+			if (want == "min" ? v[i] + 0 < m : v[i] + 0 > m)
+				m = v[i] + 0
+		return m
+	}
+	{
+		k = $1 " " $2 " " $3
+		if (!(k in iops)) order[++n] = k
+		iops[k] = iops[k] " " $5; p50[k] = p50[k] " " $6
+		p99[k] = p99[k] " " $7; p999[k] = p999[k] " " $8
+		if ($11 > 0) {
+			cpu[k] = cpu[k] " " $9 * 10000 / $11
+			ctxt[k] = ctxt[k] " " $10 / $11
+		}
+	}
+	END {
+		for (i = 1; i <= n; i++) {
+			k = order[i]
+			printf "%s %d %d %d %d %d %d %.1f %.2f\n", k, median(iops[k]),
+				minmax(iops[k], "min"), minmax(iops[k], "max"),
+				median(p50[k]), median(p99[k]), median(p999[k]),
+				median(cpu[k]), median(ctxt[k])
+		}
+	}' "$data/runs.psv" > "$data/medians.txt"
+
+workloads=$(awk '{ print $1 }' "$data/medians.txt" | awk '!seen[$0]++' | grep -v '^scale$' || true)
+engines="syslet threadlet io_uring io_uring-async libaio posixaio psync pool"
+
+describe() {
+	case $1 in
+	ext4-cached) echo "4 KiB random reads of a 32 MiB file in the page cache, ext4 on a RAM block device (brd). io_uring reads these inline (FMODE_NOWAIT): its best case." ;;
+	tmpfs-cached) echo "4 KiB random reads of a 32 MiB file on tmpfs (always cached). tmpfs has no FMODE_NOWAIT in 6.12, so io_uring punts every read to io-wq." ;;
+	nullb-direct) echo "4 KiB random O_DIRECT reads of null_blk completing from a 100 us timer: every I/O blocks." ;;
+	ext4-fsync) echo "4 KiB random writes with an fsync after each, ext4 on brd: every fsync waits for a jbd2 commit." ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# Markdown table of one workload: every engine at every depth, ratios to
+# io_uring (default) at the same depth.
+table() {
+	awk -v w="$1" -v engines="$engines" '
+		$1 == w { k = $2 " " $3; row[k] = $0; qds[$3] = 1 }
+		$1 == w && $2 == "io_uring" { base[$3] = $4; base99[$3] = $8 }
+		END {
+			print "| QD | engine | IOPS | min-max | vs io_uring | p50 us | p99 us | p99.9 us | p99 vs io_uring | CPU us/IO | ctxsw/IO |"
+			print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+			ne = split(engines, e, " ")
+			for (q = 1; q <= 4096; q *= 2) {
+				if (!(q in qds)) continue
+				for (i = 1; i <= ne; i++) {
+					k = e[i] " " q
+					if (!(k in row)) continue
+					split(row[k], f, " ")
+					r = base[q] ? sprintf("%.2f", f[4] / base[q]) : "-"
+					r99 = base99[q] ? sprintf("%.2f", f[8] / base99[q]) : "-"
+					printf "| %d | %s | %d | %d-%d | %s | %d | %d | %d | %s | %.1f | %.2f |\n",
+						q, e[i], f[4], f[5], f[6], r, f[7], f[8], f[9], r99, f[10], f[11]
+				}
+			}
+		}' "$data/medians.txt"
+}
+
+# The console summary: IOPS relative to io_uring, by workload and depth.
+summary() {
+	awk -v engines="$engines" '
+		$1 != "scale" { v[$1 " " $2 " " $3] = $4; if (!($1 in seen)) { seen[$1] = 1; ws[++nw] = $1 } }
+		END {
+			ne = split(engines, e, " ")
+			printf "| workload | QD |"
+			for (i = 1; i <= ne; i++) if (e[i] != "io_uring") printf " %s |", e[i]
+			printf "\n|---|---:|"
+			for (i = 1; i <= ne; i++) if (e[i] != "io_uring") printf "---:|"
+			printf "\n"
+			for (j = 1; j <= nw; j++)
+				for (q = 1; q <= 128; q *= 2) {
+					b = v[ws[j] " io_uring " q]
+					if (!b) continue
+					printf "| %s | %d |", ws[j], q
+					for (i = 1; i <= ne; i++) {
+						if (e[i] == "io_uring") continue
+						x = v[ws[j] " " e[i] " " (e[i] == "psync" ? 1 : q)]
+						printf " %s |", x ? sprintf("%.2f", x / b) : "-"
+					}
+					printf "\n"
+				}
+		}' "$data/medians.txt"
+}
+
+plot() {
+	w=$1
+	command -v gnuplot >/dev/null || return 0
+	for e in $engines; do
+		awk -v w="$w" -v e="$e" '$1 == w && $2 == e { print $3, $4 }' \
+			"$data/medians.txt" > "$data/$w-$e.dat"
+		# psync has one depth: draw it flat across the others.
+		if [ "$e" = psync ] && [ -s "$data/$w-$e.dat" ]; then
+			v=$(awk '{ print $2 }' "$data/$w-$e.dat")
+			printf '1 %s\n128 %s\n' "$v" "$v" > "$data/$w-$e.dat"
+		fi
+	done
+	{
+		echo "set terminal png size 900,560"
+		echo "set output '$dir/fio-$w.png'"
+		echo "set title '$w: IOPS by queue depth ($accel)' noenhanced"
+		echo "set xlabel 'queue depth (threads for pool)'"
+		echo "set ylabel 'IOPS'"
+		echo "set logscale x 2"
+		echo "set key outside right noenhanced"
+		echo "set grid"
+		printf "plot"
+		sep=""
+		for e in $engines; do
+			[ -s "$data/$w-$e.dat" ] || continue
+			printf "%s '%s' using 1:2 with linespoints title '%s'" \
+				"$sep" "$data/$w-$e.dat" "$e"
+			sep=","
+		done
+		echo
+	} > "$data/$w.gp"
+	gnuplot "$data/$w.gp" 2>/dev/null || echo "fio-report: gnuplot failed for $w" >&2
+}
+
+{
+	echo
+	echo "# fio: the syslet engine against io_uring, libaio, psync, POSIX AIO and a thread pool"
+	echo
+	echo "guest/fio-bench.sh, one boot: $header. Accelerator: $accel."
+	case $accel in
+	*TCG*) echo "**These are emulation numbers (QEMU TCG)**: relative costs, not what hardware does." ;;
+	esac
+	echo "Engines: \`syslet\` (tools/fio/syslet-engine.c, one chain per I/O),"
+	echo "\`threadlet\` (the same engine, syslet_mode=threadlet), fio's \`io_uring\`"
+	echo "(default, and \`io_uring-async\` with force_async=1), \`libaio\`,"
+	echo "\`posixaio\` (glibc), \`psync\` (depth 1 by nature) and \`pool\`: psync"
+	echo "with numjobs = QD threads. Every job runs as a thread (fio --thread)."
+	echo "IOPS and latencies are medians over the repeats (min-max of IOPS"
+	echo "given); \"vs io_uring\" divides by io_uring (default) at the same"
+	echo "depth. CPU and context switches per I/O are the whole machine's"
+	echo "(/proc/stat, read by fio's exec_prerun/exec_postrun around the I/O),"
+	echo "so io-wq workers and AIO or pool threads are counted."
+	echo
+	echo "## IOPS relative to io_uring"
+	echo
+	summary
+	for w in $workloads; do
+		echo
+		echo "## $w"
+		echo
+		describe "$w"
+		echo
+		table "$w"
+		plot "$w"
+		[ -f "$dir/fio-$w.png" ] && printf '\n![%s](fio-%s.png)\n' "$w" "$w"
+	done
+	if grep -q '^SYSLET-FIO-KMEM|' "$log"; then
+		echo
+		echo "## Scale: outstanding syslets, null_blk O_DIRECT"
+		echo
+		echo "The syslet engine (chain mode) at queue depths up to 4096: every"
+		echo "I/O blocks, so QD syslets are outstanding at once, each on its"
+		echo "own blocked task. Kernel memory is Slab + KernelStack + PageTables"
+		echo "in the middle of the run less the value before it."
+		echo
+		echo "| QD | IOPS | CPU us/IO | ctxsw/IO | p99 us | kernel memory KiB | KiB per outstanding I/O | I/Os | asynchronous | could not move |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		lines SYSLET-FIO-KMEM | while IFS='|' read -r qd kb; do
+			m=$(awk -v q="$qd" '$1 == "scale" && $3 == q' "$data/medians.txt")
+			s=$(lines SYSLET-FIO-STATS | awk -F'|' -v q="$qd" '$1 == q { print $2 }' | head -n 1)
+			set -- $m
+			ios=$(echo "$s" | sed -n 's/.*: \([0-9]*\) I\/Os.*/\1/p')
+			async=$(echo "$s" | sed -n 's/.* \([0-9]*\) asynchronous.*/\1/p')
+			stuck=$(echo "$s" | sed -n 's/.* \([0-9]*\) could not move.*/\1/p')
+			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+				"$qd" "${4:--}" "${10:--}" "${11:--}" "${8:--}" "$kb" \
+				"$(awk -v k="$kb" -v q="$qd" 'BEGIN { printf "%.1f", k / q }')" \
+				"${ios:--}" "${async:--}" "${stuck:--}"
+		done
+	fi
+	if grep -q '^SYSLET-FIO-ERROR|' "$log"; then
+		echo
+		echo "## fio runs that failed"
+		echo
+		lines SYSLET-FIO-ERROR | sed 's/^/- /'
+	fi
+} > "$data/section.md"
+cat "$data/section.md" >> "$report"
+
+echo
+echo "fio: IOPS relative to io_uring (median of repeats; $accel)"
+summary
+echo "full tables and plots: $report"

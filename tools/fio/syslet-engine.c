@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fio engine "syslet": every I/O runs as a syslet (a chain of one atom,
+ * pread64, pwrite64, fsync or fdatasync) or, with syslet_mode=threadlet,
+ * as a threadlet calling the same function. Either runs in the job's
+ * thread until it blocks; one that does not block completes before
+ * async_exec() (or the threadlet) returns, one that blocks completes
+ * through a completion ring.
+ *
+ *	ioengine=external:/usr/lib/syslet/fio-syslet.so
+ *	syslet_mode=chain|threadlet	(default chain)
+ *	threadlet_threads=N		threads lent to threadlets, 1-65536
+ *					(default: iodepth)
+ *	syslet_stats			print how many I/Os went asynchronous
+ *
+ * Submission: with iodepth_batch=1 (fio's default) ->queue() submits, and
+ * an I/O that did not block is FIO_Q_COMPLETED at once, as with psync.
+ * With iodepth_batch>1 ->queue() collects and ->commit() submits the batch,
+ * one chain per I/O: a single chain of the whole batch would put every I/O
+ * behind the first one that blocks. Those that did not block wait in
+ * a list for ->getevents(), which then reaps the ring, calling async_wait()
+ * (or waiting on the threadlet pool) while fewer than min are there.
+ * iodepth_batch_complete_min/max arrive as getevents' min and max.
+ *
+ * Trim and sync_file_range run synchronously in ->queue(), after any
+ * batch collected so far has been submitted.
+ *
+ * Built against the fio whose source made the fio binary in the guest
+ * (see scripts/fio-build.sh); fio refuses an engine whose ops version
+ * differs from its own.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/syslet.h>
+#include <linux/time_types.h>
+
+#include "fio.h"
+#include "optgroup.h"
+
+#include "threadlet-pool.h"
+
+enum syslet_fio_mode {
+	SYSLET_FIO_CHAIN,
+	SYSLET_FIO_THREADLET,
+};
+
+struct syslet_fio_options {
+	void *pad;		/* fio's option structs start with a pointer */
+	unsigned int mode;
+	unsigned int threadlet_threads;
+	unsigned int stats;
+};
+
+/*
+ * One I/O, as one atom. The atom comes first: a chain's completion entry
+ * is the address of its last atom, and a threadlet's event is this
+ * structure's address, so both lead here.
+ */
+struct syslet_io {
+	struct syslet_uatom atom;
+	__s64 ret;
+	__u64 args[4];
+	struct io_u *io_u;
+};
+
+struct syslet_fio_data {
+	struct async_head_user head;	/* chain mode's ring */
+	__u64 *ring;
+	__u64 ring_mask;
+	struct fio_threadlet_pool *pool;	/* threadlet mode */
+	unsigned int mode;
+	unsigned int batch;	/* submit from ->commit() */
+
+	struct io_u **pending;	/* collected, not submitted */
+	unsigned int nr_pending;
+	struct io_u **done;	/* finished when submitted, not reaped */
+	unsigned int nr_done;
+	struct io_u **events;	/* the last ->getevents() */
+	unsigned int nr_events;
+	unsigned int submitted;	/* not yet told to io_u_mark_submit() */
+	uint64_t nr_ios;	/* submitted, for syslet_stats */
+	uint64_t nr_async;	/* of which completed through the ring */
+	bool stats;
+};
+
+static unsigned int round_up_pow2(unsigned int v)
+{
+	unsigned int p = 1;
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+static bool kernel_has_syslets(void)
+{
+	char buf[16] = "";
+	int fd = open("/proc/sys/kernel/syslet/abi_version", O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = 0;
+	close(fd);
+	return atoi(buf) == SYSLET_ABI_VERSION;
+}
+
+static void syslet_io_prepare(struct syslet_io *s, struct io_u *io_u)
+{
+	s->atom.flags = 0;
+	s->atom.next = 0;
+	s->ret = 0;
+	s->args[0] = io_u->file->fd;
+	s->args[1] = (__u64)(uintptr_t)io_u->xfer_buf;
+	s->args[2] = io_u->xfer_buflen;
+	s->args[3] = io_u->offset;
+	switch (io_u->ddir) {
+	case DDIR_READ:
+		s->atom.nr = __NR_pread64;
+		break;
+	case DDIR_WRITE:
+		s->atom.nr = __NR_pwrite64;
+		break;
+	case DDIR_SYNC:
+		s->atom.nr = __NR_fsync;
+		break;
+	default:	/* DDIR_DATASYNC: the others never get here */
+		s->atom.nr = __NR_fdatasync;
+		break;
+	}
+}
+
+/* What a threadlet runs: the atom's system call, through libc. */
+static void syslet_io_threadlet(void *arg)
+{
+	struct syslet_io *s = arg;
+	int fd = s->args[0];
+	void *buf = (void *)(uintptr_t)s->args[1];
+	long r;
+
+	switch (s->atom.nr) {
+	case __NR_pread64:
+		r = pread(fd, buf, s->args[2], s->args[3]);
+		break;
+	case __NR_pwrite64:
+		r = pwrite(fd, buf, s->args[2], s->args[3]);
+		break;
+	case __NR_fsync:
+		r = fsync(fd);
+		break;
+	default:
+		r = fdatasync(fd);
+		break;
+	}
+	s->ret = r < 0 ? -errno : r;
+}
+
+/* 1: finished already, 0: completes through the ring, <0: -errno. */
+static int syslet_io_submit(struct syslet_fio_data *sd, struct syslet_io *s)
+{
+	long r;
+
+	sd->nr_ios++;
+	if (sd->mode == SYSLET_FIO_THREADLET) {
+		r = fio_threadlet_run(sd->pool, syslet_io_threadlet, s,
+				      (uint64_t)(uintptr_t)s);
+	} else {
+		r = syscall(__NR_async_exec, &s->atom, &sd->head);
+		r = r < 0 ? -errno : r > 0;
+	}
+	sd->nr_async += !r;
+	return r;
+}
+
+static void syslet_io_finish(struct syslet_io *s)
+{
+	struct io_u *io_u = s->io_u;
+
+	if (s->ret < 0)
+		io_u->error = -s->ret;
+	else if (ddir_rw(io_u->ddir) && (__u64)s->ret != io_u->xfer_buflen)
+		io_u->resid = io_u->xfer_buflen - s->ret;
+}
+
+/* Submit the collected batch; what did not block waits for getevents. */
+static int syslet_fio_commit(struct thread_data *td)
+{
+	struct syslet_fio_data *sd = td->io_ops_data;
+	unsigned int i;
+
+	for (i = 0; i < sd->nr_pending; i++) {
+		struct io_u *io_u = sd->pending[i];
+		struct syslet_io *s = io_u->engine_data;
+		int r = syslet_io_submit(sd, s);
+
+		if (!r)
+			continue;
+		if (r < 0)
+			s->ret = r;
+		syslet_io_finish(s);
+		sd->done[sd->nr_done++] = io_u;
+	}
+	sd->submitted += sd->nr_pending;
+	sd->nr_pending = 0;
+	if (sd->submitted) {
+		io_u_mark_submit(td, sd->submitted);
+		sd->submitted = 0;
+	}
+	return 0;
+}
+
+static enum fio_q_status syslet_fio_queue(struct thread_data *td,
+					  struct io_u *io_u)
+{
+	struct syslet_fio_data *sd = td->io_ops_data;
+	struct syslet_io *s = io_u->engine_data;
+	int r;
+
+	fio_ro_check(td, io_u);
+
+	if (io_u->ddir == DDIR_TRIM || io_u->ddir == DDIR_SYNC_FILE_RANGE) {
+		if (sd->nr_pending)
+			return FIO_Q_BUSY;
+		if (io_u->ddir == DDIR_TRIM)
+			do_io_u_trim(td, io_u);
+		else
+			do_io_u_sync(td, io_u);
+		io_u_mark_submit(td, 1);
+		io_u_mark_complete(td, 1);
+		return FIO_Q_COMPLETED;
+	}
+
+	syslet_io_prepare(s, io_u);
+	if (fio_fill_issue_time(td))
+		fio_gettime(&io_u->issue_time, NULL);
+	if (sd->batch) {
+		sd->pending[sd->nr_pending++] = io_u;
+		return FIO_Q_QUEUED;
+	}
+
+	r = syslet_io_submit(sd, s);
+	if (r == 0) {
+		sd->submitted++;
+		return FIO_Q_QUEUED;
+	}
+	if (r < 0)
+		s->ret = r;
+	syslet_io_finish(s);
+	if (io_u->error) {
+		io_u_log_error(td, io_u);
+		td_verror(td, io_u->error, "xfer");
+	}
+	io_u_mark_submit(td, 1);
+	io_u_mark_complete(td, 1);
+	return FIO_Q_COMPLETED;
+}
+
+/* Take what the ring holds, up to max events in all. */
+static void syslet_fio_reap(struct syslet_fio_data *sd, unsigned int max)
+{
+	while (sd->nr_events < max) {
+		struct syslet_io *s;
+		__u64 v;
+
+		if (sd->mode == SYSLET_FIO_THREADLET) {
+			v = fio_threadlet_pop(sd->pool);
+		} else {
+			__u64 idx = sd->head.user_ring_idx;
+			__u64 *slot = &sd->ring[idx & sd->ring_mask];
+
+			v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+			if (v) {
+				*slot = 0;
+				__atomic_store_n(&sd->head.user_ring_idx, idx + 1,
+						 __ATOMIC_RELEASE);
+			}
+		}
+		if (!v)
+			return;
+		s = (struct syslet_io *)(uintptr_t)v;
+		syslet_io_finish(s);
+		sd->events[sd->nr_events++] = s->io_u;
+	}
+}
+
+static int syslet_fio_wait(struct syslet_fio_data *sd, unsigned int min,
+			   const struct timespec *t)
+{
+	struct __kernel_timespec kt;
+	long r;
+
+	if (sd->mode == SYSLET_FIO_THREADLET)
+		return fio_threadlet_wait(sd->pool, min, t);
+	if (t) {
+		kt.tv_sec = t->tv_sec;
+		kt.tv_nsec = t->tv_nsec;
+	}
+	r = syscall(__NR_async_wait, min, sd->head.user_ring_idx, &sd->head,
+		    t ? &kt : NULL);
+	if (r >= 0)
+		return 1;
+	return errno == ETIME ? 0 : -errno;
+}
+
+static int syslet_fio_getevents(struct thread_data *td, unsigned int min,
+				unsigned int max, const struct timespec *t)
+{
+	struct syslet_fio_data *sd = td->io_ops_data;
+	unsigned int n;
+
+	n = min(sd->nr_done, max);
+	memcpy(sd->events, sd->done, n * sizeof(*sd->events));
+	memmove(sd->done, sd->done + n, (sd->nr_done - n) * sizeof(*sd->done));
+	sd->nr_done -= n;
+	sd->nr_events = n;
+
+	for (;;) {
+		int r;
+
+		syslet_fio_reap(sd, max);
+		if (sd->nr_events >= min)
+			break;
+		r = syslet_fio_wait(sd, min - sd->nr_events, t);
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			syslet_fio_reap(sd, max);
+			break;
+		}
+	}
+	return sd->nr_events;
+}
+
+static struct io_u *syslet_fio_event(struct thread_data *td, int event)
+{
+	struct syslet_fio_data *sd = td->io_ops_data;
+
+	return sd->events[event];
+}
+
+static void syslet_fio_cleanup(struct thread_data *td)
+{
+	struct syslet_fio_data *sd = td->io_ops_data;
+
+	if (!sd)
+		return;
+	if (sd->stats) {
+		uint64_t in_place = sd->pool ?
+			fio_threadlet_ran_in_place(sd->pool) :
+			sd->head.sync_chains;
+
+		log_info("syslet: %s: %llu I/Os, %llu asynchronous, %llu could not move\n",
+			 td->o.name,
+			 (unsigned long long)sd->nr_ios,
+			 (unsigned long long)sd->nr_async,
+			 (unsigned long long)in_place);
+	}
+	if (sd->pool)
+		fio_threadlet_pool_destroy(sd->pool);
+	free(sd->ring);
+	free(sd->pending);
+	free(sd->done);
+	free(sd->events);
+	free(sd);
+	td->io_ops_data = NULL;
+}
+
+static int syslet_fio_init(struct thread_data *td)
+{
+	struct syslet_fio_options *o = td->eo;
+	unsigned int depth = td->o.iodepth ? td->o.iodepth : 1;
+	unsigned int entries = round_up_pow2(depth);
+	struct syslet_fio_data *sd;
+	char why[128] = "";
+
+	if (o->mode == SYSLET_FIO_CHAIN && !kernel_has_syslets()) {
+		log_err("syslet: this kernel has no syslets (no /proc/sys/kernel/syslet/abi_version %d)\n",
+			SYSLET_ABI_VERSION);
+		return 1;
+	}
+	sd = calloc(1, sizeof(*sd));
+	if (!sd)
+		return 1;
+	td->io_ops_data = sd;
+	sd->mode = o->mode;
+	sd->stats = o->stats;
+	sd->batch = td->o.iodepth_batch > 1;
+	sd->pending = calloc(depth, sizeof(*sd->pending));
+	sd->done = calloc(depth, sizeof(*sd->done));
+	sd->events = calloc(depth, sizeof(*sd->events));
+	if (!sd->pending || !sd->done || !sd->events)
+		goto nomem;
+
+	if (sd->mode == SYSLET_FIO_THREADLET) {
+		unsigned int threads = o->threadlet_threads ?: depth;
+
+		sd->pool = fio_threadlet_pool_create(threads,
+						     round_up_pow2(max(depth, threads)),
+						     why, sizeof(why));
+		if (!sd->pool) {
+			log_err("syslet: threadlet pool of %u threads: %s\n",
+				threads, why);
+			goto fail;
+		}
+		return 0;
+	}
+
+	sd->ring = calloc(entries, sizeof(*sd->ring));
+	if (!sd->ring)
+		goto nomem;
+	sd->ring_mask = entries - 1;
+	sd->head.size = sizeof(sd->head);
+	sd->head.completion_ring = (__u64)(uintptr_t)sd->ring;
+	sd->head.ring_size_bytes = entries * sizeof(*sd->ring);
+	return 0;
+nomem:
+	log_err("syslet: out of memory for iodepth %u\n", depth);
+fail:
+	syslet_fio_cleanup(td);
+	return 1;
+}
+
+static int syslet_fio_io_u_init(struct thread_data *td, struct io_u *io_u)
+{
+	struct syslet_io *s = calloc(1, sizeof(*s));
+	unsigned int i;
+
+	if (!s)
+		return 1;
+	s->io_u = io_u;
+	s->atom.ret_ptr = (__u64)(uintptr_t)&s->ret;
+	for (i = 0; i < 4; i++)
+		s->atom.arg_ptr[i] = (__u64)(uintptr_t)&s->args[i];
+	io_u->engine_data = s;
+	return 0;
+}
+
+static void syslet_fio_io_u_free(struct thread_data *td, struct io_u *io_u)
+{
+	free(io_u->engine_data);
+	io_u->engine_data = NULL;
+}
+
+static struct fio_option options[] = {
+	{
+		.name	= "syslet_mode",
+		.lname	= "How each I/O runs",
+		.type	= FIO_OPT_STR,
+		.off1	= offsetof(struct syslet_fio_options, mode),
+		.help	= "Run each I/O as a syslet chain or as a threadlet",
+		.def	= "chain",
+		.posval = {
+			  { .ival = "chain",
+			    .oval = SYSLET_FIO_CHAIN,
+			    .help = "One chain of one atom per I/O",
+			  },
+			  { .ival = "threadlet",
+			    .oval = SYSLET_FIO_THREADLET,
+			    .help = "One threadlet per I/O, on lent threads",
+			  },
+		},
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "threadlet_threads",
+		.lname	= "Threads lent to threadlets",
+		.type	= FIO_OPT_INT,
+		.off1	= offsetof(struct syslet_fio_options, threadlet_threads),
+		.help	= "Threads lent to the threadlets (default: iodepth)",
+		.minval	= 1,	/* unset stays 0: iodepth */
+		.maxval	= 65536,
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "syslet_stats",
+		.lname	= "Print syslet counts",
+		.type	= FIO_OPT_STR_SET,
+		.off1	= offsetof(struct syslet_fio_options, stats),
+		.help	= "At the end, print how many I/Os went asynchronous",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= NULL,
+	},
+};
+
+struct ioengine_ops ioengine = {
+	.name			= "syslet",
+	.version		= FIO_IOOPS_VERSION,
+	.flags			= FIO_ASYNCIO_SETS_ISSUE_TIME,
+	.init			= syslet_fio_init,
+	.queue			= syslet_fio_queue,
+	.commit			= syslet_fio_commit,
+	.getevents		= syslet_fio_getevents,
+	.event			= syslet_fio_event,
+	.cleanup		= syslet_fio_cleanup,
+	.io_u_init		= syslet_fio_io_u_init,
+	.io_u_free		= syslet_fio_io_u_free,
+	.open_file		= generic_open_file,
+	.close_file		= generic_close_file,
+	.get_file_size		= generic_get_file_size,
+	.options		= options,
+	.option_struct_size	= sizeof(struct syslet_fio_options),
+};
