@@ -34,7 +34,7 @@ fio_verify()
 	shift
 	fio --name="$name" --ioengine=external:$engine --syslet_stats \
 		--verify=crc32c --do_verify=1 --verify_fatal=1 \
-		--bs=4k --size=8m "$@" > $log 2>&1 &&
+		--verify_state_save=0 --bs=4k --size=8m "$@" > $log 2>&1 &&
 		grep -q "err= 0" $log && grep -q "read: IOPS" $log
 }
 
