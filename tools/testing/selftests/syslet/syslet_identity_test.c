@@ -260,13 +260,36 @@ TEST(thread_timer_keeps_reaching_the_head)
 }
 
 static __u32 pi_lock;
+static pid_t pi_waiter;
 
 static void *contend_pi_lock(void *arg)
 {
+	__atomic_store_n(&pi_waiter, gettid(), __ATOMIC_RELEASE);
 	if (syscall(SYS_futex, &pi_lock, FUTEX_LOCK_PI, 0, NULL, NULL, 0))
 		return NULL;
 	syscall(SYS_futex, &pi_lock, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
 	return (void *)1;
+}
+
+/* Whether thread @tid of this process is asleep (state S or D). */
+static bool task_sleeping(pid_t tid)
+{
+	char path[64], buf[256], *state;
+	int fd, n;
+
+	if (!tid)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	state = strrchr(buf, ')');
+	return state && (state[2] == 'S' || state[2] == 'D');
 }
 
 /*
@@ -283,10 +306,15 @@ TEST(owning_a_contended_pi_futex_refuses_the_handoff)
 	ASSERT_EQ(0, syscall(SYS_futex, &pi_lock, FUTEX_LOCK_PI, 0, NULL,
 			     NULL, 0));
 	ASSERT_EQ(0, pthread_create(&t, NULL, contend_pi_lock, NULL));
+	/*
+	 * FUTEX_WAITERS is set before the waiter attaches its pi_state to
+	 * the owner (futex_lock_pi_atomic()), so wait until it sleeps.
+	 */
 	for (i = 0; i < 1000 && !(__atomic_load_n(&pi_lock, __ATOMIC_ACQUIRE) &
-				   FUTEX_WAITERS); i++)
+				   FUTEX_WAITERS && task_sleeping(pi_waiter)); i++)
 		usleep(1000);
 	ASSERT_TRUE(pi_lock & FUTEX_WAITERS);
+	ASSERT_TRUE(task_sleeping(pi_waiter));
 	EXPECT_EQ(0, sync_chain_counted());
 	r = syscall(SYS_futex, &pi_lock, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
 	ASSERT_EQ(0, r) TH_LOG("FUTEX_UNLOCK_PI: %s, futex word 0x%x",
