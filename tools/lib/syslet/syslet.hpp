@@ -522,7 +522,9 @@ private:
 
 	int check(const op &o, std::size_t i) const noexcept;
 	int link() noexcept;
-	int prepare() noexcept;
+	// Everything submit() and run() check and reset before a chain
+	// runs again: EBUSY while pending, then the chain's own errors.
+	int start() noexcept;
 	void finish(std::size_t last) noexcept;
 	std::size_t index_of(std::uint64_t atom_addr) const noexcept
 	{
@@ -895,8 +897,10 @@ inline int chain_base::link() noexcept
 	return err;
 }
 
-inline int chain_base::prepare() noexcept
+inline int chain_base::start() noexcept
 {
+	if (pending())
+		return EBUSY;
 	if (error_)
 		return error_;
 	if (!n_)
@@ -905,6 +909,8 @@ inline int chain_base::prepare() noexcept
 		return link_error_;
 	for (std::size_t i = 0; i < n_; i++)
 		rets_[i] = not_run;
+	if (list_)
+		list_->erase(this);
 	return 0;
 }
 
@@ -1228,12 +1234,8 @@ inline void thread_pool::work() noexcept
 // previous run is then dropped.
 inline result<status> submit(completion_ring &ring, chain_base &c) noexcept
 {
-	if (c.pending())
-		return failure{EBUSY};
-	if (int e = c.prepare())
+	if (int e = c.start())
 		return failure{e};
-	if (c.list_)
-		c.list_->erase(&c);
 	if (ring.kernel_) {
 		long r = ::syscall(detail::nr_async_exec, c.atoms_, &ring.head_);
 		if (r < 0)
@@ -1258,12 +1260,8 @@ inline result<status> submit(completion_ring &ring, chain_base &c) noexcept
 // in the caller); returns the index of the atom it ended at.
 inline result<std::size_t> run(chain_base &c) noexcept
 {
-	if (c.pending())
-		return failure{EBUSY};
-	if (int e = c.prepare())
+	if (int e = c.start())
 		return failure{e};
-	if (c.list_)
-		c.list_->erase(&c);
 	std::size_t last;
 	if (kernel_support().usable()) {
 		// The kernel only reads a head without a ring (no handoff is
