@@ -85,6 +85,12 @@ $(PROGRAMS):
 	@mkdir -p $(@D)
 	@gcc $(USER_CFLAGS) -o $@ $< $(PROGRAM_LIBS)
 
+# Every C++ program of the library, its tests and its users; the guest's
+# are static.
+LIB_CXXFLAGS := -std=c++20 -O2 -Wall -Wextra -Werror -I tools/lib/syslet
+GUEST_CXXFLAGS := $(LIB_CXXFLAGS) -static -isystem $(KHDR)
+HOST_CXXFLAGS := $(LIB_CXXFLAGS) -I include/uapi
+
 # The C++ library against the real kernel, run in the guest after the
 # kselftests; static libgtest.a comes with libgtest-dev.
 VM_GTEST := $(OUT)/bin/syslet-hpp-vm-test
@@ -95,19 +101,16 @@ VM_EXAMPLES := $(EXAMPLES:%=$(OUT)/bin/%)
 $(VM_EXAMPLES): $(OUT)/bin/%: tools/lib/syslet/examples/%.cpp tools/lib/syslet/syslet.hpp \
 		$(KHDR)/linux/syslet.h
 	@mkdir -p $(@D)
-	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -static -isystem $(KHDR) \
-		-I tools/lib/syslet -o $@ $< -pthread
+	@g++ $(GUEST_CXXFLAGS) -o $@ $< -pthread
 $(THREADLET_BENCH): tools/bench/syslet-threadlet-bench.cpp tools/lib/syslet/syslet.hpp \
 		$(KHDR)/linux/syslet.h
 	@mkdir -p $(@D)
-	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -static -isystem $(KHDR) \
-		-I tools/lib/syslet -o $@ $< -pthread
+	@g++ $(GUEST_CXXFLAGS) -o $@ $< -pthread
 
-$(VM_GTEST): tests/vm/syslet_hpp_vm_test.cpp tools/lib/syslet/syslet.hpp \
-		$(KHDR)/linux/syslet.h
+$(VM_GTEST): tests/vm/syslet_hpp_vm_test.cpp tests/threadlet_test_util.hpp \
+		tools/lib/syslet/syslet.hpp $(KHDR)/linux/syslet.h
 	@mkdir -p $(@D)
-	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -static -isystem $(KHDR) \
-		-I tools/lib/syslet -o $@ $< -lgtest -lgtest_main -pthread \
+	@g++ $(GUEST_CXXFLAGS) -o $@ $< -lgtest -lgtest_main -pthread \
 		2> $(OUT)/vm-gtest-build.log || { cat $(OUT)/vm-gtest-build.log; exit 1; }
 
 # fio from Debian's source package, dynamic so that it loads the syslet
@@ -129,8 +132,7 @@ $(FIO_ENGINE): tools/fio/syslet-engine.c tools/fio/threadlet-pool.cpp \
 		$(KHDR)/linux/syslet.h $(FIO)
 	@mkdir -p $(@D)
 	@gcc $(FIO_CFLAGS) -c tools/fio/syslet-engine.c -o $(@D)/syslet-engine.o
-	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -fPIC -isystem $(KHDR) \
-		-I tools/lib/syslet -c tools/fio/threadlet-pool.cpp \
+	@g++ $(LIB_CXXFLAGS) -fPIC -isystem $(KHDR) -c tools/fio/threadlet-pool.cpp \
 		-o $(@D)/threadlet-pool.o
 	@g++ -shared -static-libstdc++ -static-libgcc -pthread -o $@ \
 		$(@D)/syslet-engine.o $(@D)/threadlet-pool.o
@@ -167,12 +169,11 @@ host-check: deps
 	@g++ -std=c++20 -O2 -Wall -I include/uapi tests/host/abi_test.cpp \
 		-lgtest -lgtest_main -pthread -o $(HOST)/abi_test
 	@$(HOST)/abi_test > $(OUT)/host-gtest.log 2>&1 || true
-	@g++ -std=c++20 -O2 -Wall -Wextra -Werror -I include/uapi -I tools/lib/syslet \
-		tests/host/syslet_hpp_test.cpp -lgtest -lgtest_main -pthread \
-		-o $(HOST)/syslet_hpp_test
+	@g++ $(HOST_CXXFLAGS) tests/host/syslet_hpp_test.cpp -lgtest -lgtest_main \
+		-pthread -o $(HOST)/syslet_hpp_test
 	@for ex in $(EXAMPLES); do \
-		g++ -std=c++20 -O2 -Wall -Wextra -Werror -I include/uapi -I tools/lib/syslet \
-			tools/lib/syslet/examples/$$ex.cpp -pthread -o $(HOST)/$$ex || exit 1; \
+		g++ $(HOST_CXXFLAGS) tools/lib/syslet/examples/$$ex.cpp -pthread \
+			-o $(HOST)/$$ex || exit 1; \
 	done
 	@# A lost completion would hang a chain's destructor: bound the run.
 	@timeout 300 $(HOST)/syslet_hpp_test > $(OUT)/host-syslet-hpp.log 2>&1 || true

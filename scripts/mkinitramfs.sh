@@ -42,8 +42,8 @@ list=$output.list
 		*.so) echo "file /usr/lib/syslet/$(basename "$prog") $prog 0755 0 0" ;;
 		*) echo "file /bin/$(basename "$prog") $prog 0755 0 0" ;;
 		esac
-		if ldd "$prog" >/dev/null 2>&1; then
-			libs="$libs $(ldd "$prog" | sed -n 's|.* => \(/[^ ]*\) .*|\1|p; s|^\t*\(/[^ ]*\) .*|\1|p')"
+		if deps=$(ldd "$prog" 2>/dev/null); then
+			libs="$libs $(echo "$deps" | sed -n 's|.* => \(/[^ ]*\) .*|\1|p; s|^\t*\(/[^ ]*\) .*|\1|p')"
 		fi
 	done
 	libs=$(printf '%s\n' $libs | sort -u)

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "syslet.hpp"
+#include "../threadlet_test_util.hpp"
 
 // Allocations made by the calling thread, to check the cached path.
 static thread_local long t_allocs;
@@ -888,28 +889,6 @@ syslet::threadlet_pool::options fallback_pool(unsigned threads, std::size_t ring
 	o.ring_entries = ring;
 	o.use = syslet::backend::fallback;
 	return o;
-}
-
-std::uint64_t next_event(syslet::threadlet_pool &pool)
-{
-	for (int i = 0; i < 1000; i++) {
-		if (auto e = pool.pop())
-			return *e;
-		auto w = pool.wait(1, std::chrono::milliseconds(10));
-		if (!w.ok())
-			return 0;
-	}
-	return 0;
-}
-
-bool on_a_pool_stack(const syslet::threadlet_pool &pool, const void *p)
-{
-	for (const syslet::stack_region &s : pool.stacks()) {
-		auto *lo = static_cast<const char *>(s.base);
-		if (p >= lo && p < lo + s.size)
-			return true;
-	}
-	return false;
 }
 
 } // namespace

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "syslet.hpp"
+#include "../threadlet_test_util.hpp"
 
 namespace sys = syslet::sys;
 namespace opt = syslet::opt;
@@ -29,27 +30,6 @@ syslet::threadlet_pool::options kernel_pool(unsigned threads)
 	o.threads = threads;
 	o.ring_entries = 64;
 	return o;
-}
-
-std::uint64_t next_event(syslet::threadlet_pool &pool)
-{
-	for (int i = 0; i < 100; i++) {
-		if (auto e = pool.pop())
-			return *e;
-		if (!pool.wait(1, std::chrono::milliseconds(100)).ok())
-			return 0;
-	}
-	return 0;
-}
-
-bool on_a_pool_stack(const syslet::threadlet_pool &pool, const void *p)
-{
-	for (const syslet::stack_region &s : pool.stacks()) {
-		auto *lo = static_cast<const char *>(s.base);
-		if (p >= lo && p < lo + s.size)
-			return true;
-	}
-	return false;
 }
 
 struct pipe_pair {
