@@ -151,7 +151,8 @@ initramfs: userspace
 	$(call step,initramfs: busybox + programs + kselftests)
 	@scripts/mkinitramfs.sh $(KOUT)/usr/gen_init_cpio guest/init $(INITRAMFS) \
 		$(KSELFTEST) $(PROGRAMS) $(VM_GTEST) $(THREADLET_BENCH) $(VM_EXAMPLES) \
-		$(FIO) $(FIO_ENGINE) guest/fio-verify.sh guest/fio-bench.sh /sbin/mke2fs
+		$(FIO) $(FIO_ENGINE) guest/nullb.sh guest/fio-verify.sh guest/fio-bench.sh \
+		/sbin/mke2fs
 
 demo: initramfs
 	$(call step,boot: demo under qemu-system-x86_64 -smp 2)

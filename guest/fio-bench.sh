@@ -17,27 +17,14 @@ set -u
 runtime=${1:-1}
 repeats=${2:-3}
 engine=/usr/lib/syslet/fio-syslet.so
-cfg=/sys/kernel/config
 tag=/tmp/fio-bench.out
 
 die() { echo "SYSLET-FIO-ERROR|$*"; exit 1; }
 
-# A null_blk device whose requests complete from a timer: every O_DIRECT
-# read blocks.
-nullb()
-{
-	d=$cfg/nullb/$1
-	mkdir $d || return 1
-	echo 4096 > $d/blocksize
-	echo 1024 > $d/size
-	echo 2 > $d/irqmode
-	echo "$2" > $d/completion_nsec
-	echo 1024 > $d/hw_queue_depth
-	echo 1 > $d/power
-}
+. /bin/nullb.sh
 
-mount -t configfs none $cfg 2>/dev/null
-nullb syslet-bench 100000 || die "null_blk"
+# 1 GiB, every O_DIRECT read blocks for 100 us
+nullb_create syslet-bench 1024 100000 1024 || die "null_blk"
 # A path, or busybox sh would run its own mke2fs applet (no ext4).
 /bin/mke2fs -q -t ext4 -F /dev/ram0 > /dev/null || die "mke2fs /dev/ram0"
 mkdir -p /mnt/ext4
@@ -159,6 +146,47 @@ for qd in 1 16 64 256 1024 4096; do
 	grep '^syslet:' $tag | sed "s/^/SYSLET-FIO-STATS|$qd|/"
 done
 
+# Blocked: the same engine on a device whose reads take a second, so that
+# each outstanding I/O holds a task asleep in the kernel at once. The
+# first 2 s, which make the spares, are not in fio's IOPS. While
+# fio runs, its tasks are counted every second; the largest count and the
+# kernel memory at that moment are kept:
+#   SYSLET-FIO-BLOCKED|qd|tasks|kernel memory KiB|IOPS|p50 us|cpu jiffies|
+#	engine stats
+# The tasks are fio's main thread, the job's thread, the blocked callers
+# and the spares.
+blocked_sampler()
+{
+	idle=$1 most=0 kb=0 seen=0 tries=0
+	while [ $tries -lt 120 ]; do
+		tries=$((tries + 1))
+		sleep 1
+		if ! pid=$(pidof fio); then
+			[ $seen -eq 1 ] && break
+			continue
+		fi
+		seen=1
+		n=$(ls /proc/${pid%% *}/task 2>/dev/null | wc -l)
+		if [ "$n" -gt "$most" ]; then
+			most=$n kb=$(( $(kmem) - idle ))
+		fi
+	done
+	echo "$most|$kb"
+}
+nullb_create syslet-slow 1024 1000000000 4096 || die "null_blk (slow)"
+for qd in 16 256 1024 4096; do
+	blocked_sampler "$(kmem)" > /tmp/blocked.txt &
+	sampler=$!
+	run blocked syslet "$qd" 1 --filename=/dev/syslet-slow --direct=1 \
+		--rw=randread --ramp_time=2 --runtime=5 --syslet_stats \
+		> /tmp/blocked.run
+	wait $sampler
+	fio=$(awk -F'|' '$1 == "SYSLET-FIO" { print $6 "|" $7 "|" $10 }' \
+		/tmp/blocked.run)
+	grep -v '^SYSLET-FIO|' /tmp/blocked.run
+	echo "SYSLET-FIO-BLOCKED|$qd|$(cat /tmp/blocked.txt)|${fio:--|-|-}|$(grep '^syslet:' $tag)"
+done
+nullb_remove syslet-slow
+
 umount /mnt/ext4
-echo 0 > $cfg/nullb/syslet-bench/power
-rmdir $cfg/nullb/syslet-bench
+nullb_remove syslet-bench

@@ -7,8 +7,9 @@
 # so the ring path is what was verified. Output: TAP.
 set -u
 
+. /bin/nullb.sh
+
 engine=/usr/lib/syslet/fio-syslet.so
-nullb=/sys/kernel/config/nullb/syslet-verify
 dev=/dev/syslet-verify
 n=0
 log=/tmp/fio-verify.log
@@ -44,15 +45,9 @@ went_async()
 	awk '/^syslet: .* asynchronous/ { if ($5 + 0 > 0) ok = 1 } END { exit !ok }' $log
 }
 
-mount -t configfs none /sys/kernel/config 2>/dev/null
-mkdir $nullb &&
-	echo 4096 > $nullb/blocksize &&
-	echo 16 > $nullb/size &&
-	echo 1 > $nullb/memory_backed &&
-	echo 2 > $nullb/irqmode &&
-	echo 20000 > $nullb/completion_nsec &&
-	echo 1 > $nullb/power
-[ -b $dev ] || echo "# no $dev: the null_blk jobs fail"
+# 16 MiB that keep what is written, 20 us completions
+nullb_create syslet-verify 16 20000 64 1 ||
+	echo "# no $dev: the null_blk jobs fail"
 
 fio_verify chain-nullb --filename=$dev --direct=1 --rw=randwrite \
 	--iodepth=16 && went_async
@@ -93,5 +88,4 @@ fio --name=bad --ioengine=external:/usr/lib/syslet/no-such-engine.so \
 [ $? -ne 0 ] && grep -q "invalid external ioengine path" $log
 result $? "a missing engine file is fio's 'invalid external ioengine path'"
 
-echo 0 > $nullb/power
-rmdir $nullb
+nullb_remove syslet-verify

@@ -130,6 +130,16 @@ summary() {
 		}' "$data/medians.txt"
 }
 
+# "syslet: NAME: N I/Os, N asynchronous, N could not move" (the engine's
+# syslet_stats line) as three words, "-" for each one missing
+engine_stats() {
+	for pattern in ': \([0-9]*\) I/Os' ' \([0-9]*\) asynchronous' \
+		       ' \([0-9]*\) could not move'; do
+		v=$(echo "$1" | sed -n "s|.*$pattern.*|\\1|p")
+		echo "${v:--}"
+	done
+}
+
 plot() {
 	w=$1
 	command -v gnuplot >/dev/null || return 0
@@ -214,13 +224,40 @@ plot() {
 		lines SYSLET-FIO-KMEM | while IFS='|' read -r qd kb; do
 			m=$(awk -v q="$qd" '$1 == "scale" && $3 == q' "$data/medians.txt")
 			s=$(lines SYSLET-FIO-STATS | awk -F'|' -v q="$qd" '$1 == q { print $2 }' | head -n 1)
-			set -- $m
-			ios=$(echo "$s" | sed -n 's/.*: \([0-9]*\) I\/Os.*/\1/p')
-			async=$(echo "$s" | sed -n 's/.* \([0-9]*\) asynchronous.*/\1/p')
-			stuck=$(echo "$s" | sed -n 's/.* \([0-9]*\) could not move.*/\1/p')
+			set -- $(engine_stats "$s") $m
 			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-				"$qd" "${4:--}" "${10:--}" "${11:--}" "${8:--}" "$kb" \
-				"${ios:--}" "${async:--}" "${stuck:--}"
+				"$qd" "${7:--}" "${13:--}" "${14:--}" "${11:--}" "$kb" \
+				"$1" "$2" "$3"
+		done
+	fi
+	if grep -q '^SYSLET-FIO-BLOCKED|' "$log"; then
+		echo
+		echo "## Blocked: one task per outstanding I/O"
+		echo
+		echo "The same engine on a null_blk whose reads take 1 s, 5 s runs"
+		echo "after 2 s of ramp (fio's ramp_time, which makes the spares):"
+		echo "now each outstanding I/O holds a task asleep in the device. fio's"
+		echo "tasks (its main thread, the job's thread, the blocked callers and"
+		echo "the spares) are counted once a second; the largest count is given"
+		echo "with the kernel memory (Slab + KernelStack + PageTables less the"
+		echo "value before the run) at that moment. IOPS near QD per second"
+		echo "means all QD I/Os were in the device together. The kernel allows"
+		echo "a process kernel.syslet.max_spares = 4096 spares; an I/O that"
+		echo "blocks when none is left runs synchronously (\"could not move\")."
+		echo
+		echo "| QD | tasks | kernel memory KiB | KiB per task | IOPS | p50 us | CPU us/IO | I/Os | asynchronous | could not move |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		lines SYSLET-FIO-BLOCKED |
+		while IFS='|' read -r qd tasks kb iops p50 cpu s; do
+			set -- $(engine_stats "$s")
+			# CPU from prerun to postrun and the engine's count both
+			# include the ramp; fio's IOPS does not.
+			derived=$(awk -v k="$kb" -v t="$tasks" -v c="$cpu" -v n="$1" 'BEGIN {
+				printf "%s %s", t > 2 ? sprintf("%.1f", k / (t - 2)) : "-",
+					n > 0 && c != "-" ? sprintf("%.1f", c * 10000 / n) : "-" }')
+			set -- $derived "$@"
+			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+				"$qd" "$tasks" "$kb" "$1" "$iops" "$p50" "$2" "$3" "$4" "$5"
 		done
 	fi
 	if grep -q '^SYSLET-FIO-ERROR|' "$log"; then
