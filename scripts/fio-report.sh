@@ -191,7 +191,11 @@ plot() {
 	echo "given); \"vs io_uring\" divides by io_uring (default) at the same"
 	echo "depth. CPU and context switches per I/O are the whole machine's"
 	echo "(/proc/stat, read by fio's exec_prerun/exec_postrun around the I/O),"
-	echo "so io-wq workers and AIO or pool threads are counted."
+	echo "so io-wq workers and AIO or pool threads are counted. The kernel"
+	echo "is the test guest's (its config is named at the top of this report:"
+	echo "-Os and SLUB_TINY), the same for every engine; no separate bench"
+	echo "config was built, so allocation-heavy paths (io_uring requests,"
+	echo "spare threads) pay SLUB_TINY's cost alike."
 	echo
 	echo "## IOPS relative to io_uring"
 	echo
