@@ -257,8 +257,8 @@ plot() {
 			# CPU from prerun to postrun and the engine's count both
 			# include the ramp; fio's IOPS does not.
 			derived=$(awk -v k="$kb" -v t="$tasks" -v c="$cpu" -v n="$1" 'BEGIN {
-				printf "%s %s", t > 2 ? sprintf("%.1f", k / (t - 2)) : "-",
-					n > 0 && c != "-" ? sprintf("%.1f", c * 10000 / n) : "-" }')
+				printf "%s %s", (t > 2 ? sprintf("%.1f", k / (t - 2)) : "-"),
+					(n > 0 && c != "-" ? sprintf("%.1f", c * 10000 / n) : "-") }')
 			set -- $derived "$@"
 			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
 				"$qd" "$tasks" "$kb" "$1" "$iops" "$p50" "$2" "$3" "$4" "$5"
