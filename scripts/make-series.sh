@@ -94,6 +94,7 @@ hook x86-syscalls-wire-up
 hook syscalls-add-COND_SYSCALL
 hook sched-let-a-syslet-chain-hand
 hook signal-deliver-a-thread-directed
+hook futex-make-a-PI-waiter
 add "syslet: read, validate and run atom chains, and move them when they block
 
 async_exec() reads a whole chain in once, validates it (length, cycles,

@@ -33,6 +33,7 @@ void syslet_group_exit(struct task_struct *tsk, long code);
 void syslet_group_free(struct signal_struct *sig);
 void syslet_sched_sleeping(struct task_struct *tsk);
 struct task_struct *__syslet_signal_target(struct task_struct *t);
+bool __syslet_pi_owner_moved(struct task_struct *p, pid_t tid);
 
 /*
  * A signal for a thread that handed its identity to another task after a
@@ -43,6 +44,18 @@ static inline struct task_struct *syslet_signal_target(struct task_struct *t)
 	if (likely(!t->syslet))
 		return t;
 	return __syslet_signal_target(t);
+}
+
+/*
+ * A PI futex waiter found @p by the TID @tid in the futex word, and holds
+ * @p->pi_lock to attach to it: true if that TID is moving, or has moved,
+ * to another task after a cache miss, and the waiter must look again.
+ */
+static inline bool syslet_pi_owner_moved(struct task_struct *p, pid_t tid)
+{
+	if (likely(!READ_ONCE(p->syslet)))
+		return false;
+	return __syslet_pi_owner_moved(p, tid);
 }
 
 /* A child of fork() or clone() starts with no syslet state of its own. */
@@ -61,6 +74,11 @@ static inline void syslet_sched_sleeping(struct task_struct *tsk) { }
 static inline struct task_struct *syslet_signal_target(struct task_struct *t)
 {
 	return t;
+}
+
+static inline bool syslet_pi_owner_moved(struct task_struct *p, pid_t tid)
+{
+	return false;
 }
 #endif
 

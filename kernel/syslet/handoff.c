@@ -11,11 +11,13 @@
  * return with, and sets PF_SYSLET.
  *
  * The first time the task is about to sleep inside an atom, the scheduler
- * calls syslet_sched_sleeping(). From there on the handoff always
- * completes: the task snapshots the user state only it can read (FPU
- * registers, fs and gs bases, PKRU), marks itself missed and wakes the
- * spare. Nothing there allocates, sleeps or takes a sleeping lock. If the
- * sleep does not happen after all, the handoff is merely needless.
+ * calls syslet_sched_sleeping(). There the handoff is refused only if the
+ * task has become the owner of a PI futex since (syslet_pi_fence());
+ * otherwise it always completes: the task snapshots the user state only
+ * it can read (FPU registers, fs and gs bases, PKRU), marks itself missed
+ * and wakes the spare. Nothing there allocates, sleeps or takes a sleeping
+ * lock. If the sleep does not happen after all, the handoff is merely
+ * needless.
  *
  * The spare, in its own context, takes the caller over: the identity swap
  * (syslet_swap_identity()), then the registers, and it returns to user
@@ -71,6 +73,56 @@ bool syslet_may_move(struct task_struct *tsk)
 	return !sel;
 }
 
+/*
+ * A PI futex names its owner by TID in user memory, but the kernel's
+ * pi_state is attached to a task: the two must not come apart when the TID
+ * moves to the spare. A waiter attaches under the owner's pi_lock
+ * (attach_to_pi_owner()), so under that lock, at the moment of the
+ * handoff, either a waiter has attached already, and the caller owns a
+ * PI futex and must stay, or none has, and from now until the swap is
+ * done (syslet_pi_unfence()) waiters that found this task by the caller's
+ * TID are sent to look again (syslet_pi_owner_moved()): they then find
+ * the spare. syslet_may_move() refused such owners at arm time already;
+ * this closes the window since, in which a waiter that set FUTEX_WAITERS
+ * before the chain was armed attaches.
+ */
+static bool syslet_pi_fence(struct task_struct *tsk)
+{
+	unsigned long flags;
+	bool owner = false;
+
+	raw_spin_lock_irqsave(&tsk->pi_lock, flags);
+#ifdef CONFIG_FUTEX_PI
+	owner = !list_empty(&tsk->pi_state_list);
+#endif
+	tsk->syslet->tid_leaving = !owner;
+	raw_spin_unlock_irqrestore(&tsk->pi_lock, flags);
+	return !owner;
+}
+
+/* The swap is over: the donor's old TID, if it moved, is another's. */
+static void syslet_pi_unfence(struct task_struct *donor)
+{
+	raw_spin_lock_irq(&donor->pi_lock);
+	donor->syslet->tid_leaving = false;
+	raw_spin_unlock_irq(&donor->pi_lock);
+}
+
+/**
+ * __syslet_pi_owner_moved - whether a PI waiter must look its owner up again
+ * @p:		the task it found by TID, with syslet state; pi_lock held
+ * @tid:	that TID, from the futex word
+ *
+ * True while @p hands its TID on after a cache miss, and afterwards, when
+ * the TID is another task's: attach_to_pi_owner() returns -EAGAIN, and the
+ * waiter's retry finds the task that holds the TID now.
+ */
+bool __syslet_pi_owner_moved(struct task_struct *p, pid_t tid)
+{
+	lockdep_assert_held(&p->pi_lock);
+	return p->syslet->tid_leaving || task_pid_vnr(p) != tid;
+}
+
 /* Count a chain that had a ring and still ran synchronously. */
 int syslet_count_sync_chain(struct async_head_user __user *uahu)
 {
@@ -123,8 +175,9 @@ int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
  * @tsk: current, armed
  *
  * Called from the sched hook, or at once for a SYSLET_ASYNC chain. Takes
- * no lock that sleeps and allocates nothing; from here on the handoff
- * completes.
+ * no lock that sleeps and allocates nothing; unless the task has come to
+ * own a PI futex, when the chain goes on synchronously, the handoff
+ * completes from here on.
  */
 void syslet_hand_off(struct task_struct *tsk)
 {
@@ -132,6 +185,8 @@ void syslet_hand_off(struct task_struct *tsk)
 	struct task_struct *spare = st->reserved;
 
 	tsk->flags &= ~PF_SYSLET;
+	if (!syslet_pi_fence(tsk))
+		return;
 	/* Live user state the spare must copy from memory, not registers. */
 	fpu_sync_fpstate(&tsk->thread.fpu);
 	current_save_fsgs();
@@ -206,6 +261,7 @@ bool syslet_take_over(struct syslet_task *st)
 
 	WRITE_ONCE(st->donor, NULL);
 	taken = syslet_swap_identity(donor);
+	syslet_pi_unfence(donor);
 	if (taken)
 		syslet_take_registers(donor);
 	complete(&donor->syslet->taken);

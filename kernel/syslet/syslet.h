@@ -112,10 +112,14 @@ struct syslet_lent {
  * @lent:	lent for threadlets (threadlet.c), or NULL
  * @lent_node:	(lent, parked) entry in syslet_group::lent
  * @released:	(lent, parked) async_thread() was asked to return
+ * @tid_leaving: (missed) the caller's TID is being handed to the spare:
+ *		until the swap is done, a PI futex waiter that found this task
+ *		by that TID must look again (syslet_pi_fence())
  *
  * @kernel_only, @exited, @park_node, @handed_pid and @reserved (while
- * missed) are protected by the group's siglock; the parked list holds no
- * references, as a spare unlinks itself when it exits.
+ * missed) are protected by the group's siglock, @tid_leaving by the task's
+ * pi_lock; the parked list holds no references, as a spare unlinks itself
+ * when it exits.
  */
 struct syslet_task {
 	struct syslet_chain		chain;
@@ -140,6 +144,7 @@ struct syslet_task {
 	struct syslet_lent		*lent;
 	struct list_head		lent_node;
 	bool				released;
+	bool				tid_leaving;
 };
 
 /**

@@ -325,6 +325,75 @@ TEST(owning_a_contended_pi_futex_refuses_the_handoff)
 	EXPECT_EQ(0, miss_once());
 }
 
+static __u32 race_ready, race_go;
+static unsigned int race_delay;
+
+/* Take the PI futex the moment the caller starts its chain, then drop it. */
+static void *race_for_pi_lock(void *arg)
+{
+	unsigned int i;
+
+	__atomic_store_n(&race_ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&race_go, __ATOMIC_ACQUIRE))
+		;
+	for (i = 0; i < race_delay; i++)
+		asm volatile("" ::: "memory");
+	if (syscall(SYS_futex, &pi_lock, FUTEX_LOCK_PI, 0, NULL, NULL, 0))
+		return NULL;
+	syscall(SYS_futex, &pi_lock, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
+	return (void *)1;
+}
+
+/*
+ * A waiter looks the owner up by the TID in the futex word and then
+ * attaches to the task it found. Racing that against a chain that moves
+ * at once, at a spread of delays: the waiter must end up attached to the
+ * task that holds the TID, or the caller must stay (a waiter attached
+ * first), and either way the caller's FUTEX_UNLOCK_PI works.
+ */
+TEST(a_pi_waiter_racing_the_handoff_attaches_to_the_tid_holder)
+{
+	int i, moved = 0, stayed = 0;
+
+	for (i = 0; i < 400; i++) {
+		struct async_head_user ahu;
+		struct syslet_uatom a;
+		__s64 ret = SENTINEL;
+		__u64 slots[4];
+		void *ok = NULL;
+		pthread_t t;
+		long r;
+
+		__atomic_store_n(&pi_lock, gettid(), __ATOMIC_RELEASE);
+		__atomic_store_n(&race_ready, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&race_go, 0, __ATOMIC_RELEASE);
+		race_delay = (i % 40) * 200;
+		ASSERT_EQ(0, pthread_create(&t, NULL, race_for_pi_lock, NULL));
+		ring_init(&ahu, slots, 4);
+		ATOM0(&a, __NR_getppid, &ret, NULL, SYSLET_ASYNC);
+		while (!__atomic_load_n(&race_ready, __ATOMIC_ACQUIRE))
+			;
+		__atomic_store_n(&race_go, 1, __ATOMIC_RELEASE);
+		r = async_exec(&a, &ahu);
+		if (r == 0) {
+			moved++;
+			ASSERT_EQ(uptr(&a), ring_next(&ahu, slots, 4));
+		} else {
+			ASSERT_EQ((long)uptr(&a), r);
+			stayed++;
+		}
+		r = syscall(SYS_futex, &pi_lock, FUTEX_UNLOCK_PI, 0, NULL, NULL, 0);
+		ASSERT_EQ(0, r) TH_LOG("round %d: FUTEX_UNLOCK_PI: %s, futex word 0x%x",
+				       i, strerror(errno), pi_lock);
+		ASSERT_EQ(0, pthread_join(t, &ok));
+		ASSERT_EQ((void *)1, ok);
+		ASSERT_EQ(0, pi_lock);
+	}
+	TH_LOG("%d chains moved, %d stayed with a PI waiter attached", moved,
+	       stayed);
+	EXPECT_LT(0, moved);
+}
+
 TEST(io_permissions_refuse_the_handoff)
 {
 	if (syscall(SYS_iopl, 3))
