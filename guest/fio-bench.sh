@@ -3,7 +3,7 @@
 # one boot. Every run prints one line for scripts/fio-report.sh:
 #
 #   SYSLET-FIO|workload|engine|qd|repeat|iops|p50 us|p99 us|p99.9 us|
-#	cpu jiffies|context switches|I/Os
+#	cpu jiffies|context switches|I/Os|wall centiseconds
 #
 # CPU time and context switches are the whole machine's (/proc/stat)
 # during the run, so io-wq workers, glibc's AIO threads and a pool's
@@ -32,11 +32,12 @@ mount -t ext4 /dev/ram0 /mnt/ext4 || die "mount ext4"
 # The most a process may have: QD 4096 needs one more, reported below.
 echo 4096 > /proc/sys/kernel/syslet/max_spares
 
-# CPU jiffies (not idle, not iowait) and context switches of the whole
-# machine in a /proc/stat snapshot
+# Uptime in centiseconds, CPU jiffies (not idle, not iowait) and context
+# switches of the whole machine in a /proc/uptime + /proc/stat snapshot
 machine()
 {
-	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 } /^ctxt / { print $2 }' \
+	awk 'NR == 1 { printf "%d\n", $1 * 100 }
+	     /^cpu / { print $2 + $3 + $4 + $7 + $8 } /^ctxt / { print $2 }' \
 		"$1" | tr '\n' ' '
 }
 
@@ -64,8 +65,8 @@ run()
 	cd /tmp
 	fio --name="$w" --thread --time_based --runtime="$runtime" --bs=4k \
 		--output-format=terse --terse-version=3 \
-		--exec_prerun="sh -c '[ -e /tmp/stat.pre ] || cat /proc/stat > /tmp/stat.pre'" \
-		--exec_postrun="sh -c 'cat /proc/stat > /tmp/stat.post'" \
+		--exec_prerun="sh -c '[ -e /tmp/stat.pre ] || cat /proc/uptime /proc/stat > /tmp/stat.pre'" \
+		--exec_postrun="sh -c 'cat /proc/uptime /proc/stat > /tmp/stat.post'" \
 		$eng "$@" > $tag 2>&1
 	status=$?
 	if [ $status -ne 0 ] || [ ! -s /tmp/stat.pre ] || [ ! -s /tmp/stat.post ]; then
@@ -75,15 +76,15 @@ run()
 	fi
 	set -- $(machine /tmp/stat.pre) $(machine /tmp/stat.post)
 	awk -F';' -v w="$w" -v e="$e" -v qd="$qd" -v rep="$rep" \
-		-v cpu=$(($3 - $1)) -v ctxt=$(($4 - $2)) '
+		-v wall=$(($4 - $1)) -v cpu=$(($5 - $2)) -v ctxt=$(($6 - $3)) '
 		function pct(f) { sub(/.*=/, "", f); return f }
 		/^3;/ {
 			# terse v3: reads from field 6, writes 41 fields later
 			r = $6 + 0 > 0 ? 0 : 41
 			iops = $(8 + r); ios = ($6 + $47) / 4
-			printf "SYSLET-FIO|%s|%s|%s|%s|%s|%s|%s|%s|%d|%d|%d\n", w, e,
+			printf "SYSLET-FIO|%s|%s|%s|%s|%s|%s|%s|%s|%d|%d|%d|%d\n", w, e,
 				qd, rep, iops, pct($(24 + r)), pct($(30 + r)),
-				pct($(32 + r)), cpu, ctxt, ios
+				pct($(32 + r)), cpu, ctxt, ios, wall
 		}' $tag
 }
 
