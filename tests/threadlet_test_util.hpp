@@ -6,7 +6,10 @@
 #define SYSLET_THREADLET_TEST_UTIL_HPP
 
 #include <chrono>
+#include <csignal>
 #include <cstdint>
+#include <functional>
+#include <unistd.h>
 
 #include "syslet.hpp"
 
@@ -32,6 +35,38 @@ inline bool on_a_pool_stack(const syslet::threadlet_pool &pool, const void *p)
 			return true;
 	}
 	return false;
+}
+
+// From now on a SIGSEGV exits with 42 if it hit a guard page of @pool,
+// with 1 otherwise (a death test's verdict); on the alternate stack, as
+// the faulting stack has no room left.
+inline void exit_42_on_a_guard_fault(const syslet::threadlet_pool &pool)
+{
+	static const syslet::threadlet_pool *p;
+	struct sigaction sa {};
+
+	p = &pool;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sa.sa_sigaction = [](int, siginfo_t *si, void *) {
+		for (const syslet::stack_region &s : p->stacks()) {
+			auto *g = static_cast<const char *>(s.guard);
+			if (si->si_addr >= g && si->si_addr < g + s.guard_size)
+				_exit(42);
+		}
+		_exit(1);
+	};
+	sigaction(SIGSEGV, &sa, nullptr);
+}
+
+// Recurse, 1 KiB a frame, until the stack runs out.
+inline void overflow_the_stack()
+{
+	std::function<int(int)> deep = [&](int n) {
+		volatile char pad[1024];
+		pad[0] = static_cast<char>(n);
+		return n ? deep(n - 1) + pad[0] : 0;
+	};
+	(void)deep(1 << 20);
 }
 
 #endif /* SYSLET_THREADLET_TEST_UTIL_HPP */

@@ -1004,19 +1004,8 @@ TEST(SysletThreadletDeathTest, GuardPageStopsAnOverflow)
 {
 	EXPECT_EXIT({
 		syslet::threadlet_pool pool(fallback_pool(1, 8));
-		struct sigaction sa {};
-		static const syslet::threadlet_pool *p;
-		p = &pool;
-		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-		sa.sa_sigaction = [](int, siginfo_t *si, void *) {
-			for (const syslet::stack_region &s : p->stacks()) {
-				auto *g = static_cast<const char *>(s.guard);
-				if (si->si_addr >= g && si->si_addr < g + s.guard_size)
-					_exit(42);
-			}
-			_exit(1);
-		};
-		sigaction(SIGSEGV, &sa, nullptr);
+
+		exit_42_on_a_guard_fault(pool);
 		(void)syslet::threadlet_exec(pool, 1, [] {
 			// The pool thread blocks signals; SIGSEGV is forced through,
 			// on this thread's alternate stack.
@@ -1025,12 +1014,7 @@ TEST(SysletThreadletDeathTest, GuardPageStopsAnOverflow)
 			s2.ss_sp = alt2;
 			s2.ss_size = sizeof(alt2);
 			sigaltstack(&s2, nullptr);
-			std::function<int(int)> deep = [&](int n) {
-				volatile char pad[1024];
-				pad[0] = static_cast<char>(n);
-				return n ? deep(n - 1) + pad[0] : 0;
-			};
-			(void)deep(1 << 20);
+			overflow_the_stack();
 		});
 		(void)next_event(pool);
 		_exit(2);

@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <functional>
 #include <thread>
 #include <vector>
 
@@ -154,34 +153,15 @@ TEST(SysletKernel, ManyBlockedThreadletsCompleteOnce)
 TEST(SysletKernelDeathTest, GuardPageStopsAnOverflowInTheCaller)
 {
 	EXPECT_EXIT({
-		static syslet::threadlet_pool *p;
 		static char alt[64 * 1024];
 		syslet::threadlet_pool pool(kernel_pool(1));
 		stack_t ss{};
-		struct sigaction sa {};
 
-		p = &pool;
 		ss.ss_sp = alt;
 		ss.ss_size = sizeof(alt);
 		sigaltstack(&ss, nullptr);
-		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-		sa.sa_sigaction = [](int, siginfo_t *si, void *) {
-			for (const syslet::stack_region &s : p->stacks()) {
-				auto *g = static_cast<const char *>(s.guard);
-				if (si->si_addr >= g && si->si_addr < g + s.guard_size)
-					_exit(42);
-			}
-			_exit(1);
-		};
-		sigaction(SIGSEGV, &sa, nullptr);
-		(void)syslet::threadlet_exec(pool, 1, [] {
-			std::function<int(int)> deep = [&](int n) {
-				volatile char pad[1024];
-				pad[0] = static_cast<char>(n);
-				return n ? deep(n - 1) + pad[0] : 0;
-			};
-			(void)deep(1 << 20);
-		});
+		exit_42_on_a_guard_fault(pool);
+		(void)syslet::threadlet_exec(pool, 1, [] { overflow_the_stack(); });
 		_exit(2);
 	}, testing::ExitedWithCode(42), "");
 }
