@@ -9,7 +9,9 @@
 #
 # KDIR=/path/to/linux-6.12 uses that tree instead of Debian's
 # linux-source-6.12 (it is copied, never modified). JOBS= sets the build
-# parallelism (default: all cores).
+# parallelism (default: all cores). ACCEL=kvm or ACCEL=tcg forces QEMU's
+# accelerator; by default KVM is used where a probe boot shows it works
+# (scripts/accel.sh).
 
 PROFILE ?= default
 ifeq ($(filter $(PROFILE),default debug),)
@@ -165,7 +167,7 @@ demo: initramfs
 
 HOST := $(B)/host
 host-check: deps
-	$(call step,host tests: ABI layout (-m64 GoogleTest and -m32) + the C++ library + the console scanner)
+	$(call step,host tests: ABI layout (-m64 GoogleTest and -m32) + the C++ library + the console scanner + the accelerator choice)
 	@mkdir -p $(HOST) $(OUT)
 	@g++ -std=c++20 -O2 -Wall -I include/uapi tests/host/abi_test.cpp \
 		-lgtest -lgtest_main -pthread -o $(HOST)/abi_test
@@ -180,6 +182,7 @@ host-check: deps
 	@timeout 300 $(HOST)/syslet_hpp_test > $(OUT)/host-syslet-hpp.log 2>&1 || true
 	@tests/host/abi32.sh > $(OUT)/host-abi32.tap 2>&1 || true
 	@tests/host/summarize_test.sh > $(OUT)/host-summarize.tap 2>&1 || true
+	@tests/host/accel_test.sh > $(OUT)/host-accel.tap 2>&1 || true
 
 vm-check: initramfs
 	$(call step,boot: kselftests under qemu-system-x86_64 -smp 2 (log: $(OUT)/console-check.log))
@@ -194,7 +197,7 @@ check: host-check vm-check
 		$(OUT)/console-check.log | tr -d '\r' | grep -v '^SYSLET-GUEST:' \
 		> $(OUT)/guest-fio-verify.tap
 	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log gtest:$(OUT)/host-syslet-hpp.log tap:$(OUT)/host-abi32.tap \
-		tap:$(OUT)/host-summarize.tap guest:$(OUT)/console-check.log \
+		tap:$(OUT)/host-summarize.tap tap:$(OUT)/host-accel.tap guest:$(OUT)/console-check.log \
 		gtest:$(OUT)/guest-syslet-hpp.log tap:$(OUT)/guest-fio-verify.tap
 
 # fio: seconds per run and repeats of the whole engine matrix.

@@ -9,7 +9,7 @@
 #               kselftest totals, plus one failure for every kernel oops,
 #               BUG, WARN, lockdep, KASAN, UBSAN, hung-task or RCU-stall
 #               report, every kmemleak leak, and a guest that did not
-#               finish (hang, panic, timeout)
+#               finish (hang, panic, timeout) or never started
 # Exits 1 if anything failed or nothing ran at all.
 set -u
 
@@ -57,6 +57,7 @@ for arg in "$@"; do
 			/^SYSLET-GUEST: kmemleak report follows/ { leaks = 1 }
 			leaks && /^unreferenced object/ { report("kmemleak: " $0) }
 			/^SYSLET-GUEST: done/ { done = 1 }
+			/^SYSLET-HOST: the guest never started/ { never = 1 }
 			/^# selftests: / { binary = $0; totals = 0; binfail = 0; anybinary = 1 }
 			/^# # Totals: / {
 				totals = 1
@@ -73,7 +74,8 @@ for arg in "$@"; do
 				if (!totals || !binfail) report($0 " (crashed, timed out or exited non-zero)")
 			}
 			END {
-				if (!done) report("the guest did not finish: hang, panic or timeout (see the console log)")
+				if (never) report("the guest never started: see the SYSLET-HOST lines of the console log")
+				else if (!done) report("the guest did not finish: hang, panic or timeout (see the console log)")
 				else if (!anytotals && !anybinary) report("the guest printed no kselftest results")
 				print pass + 0, fail + 0, skip + 0
 			}' "$file")

@@ -43,7 +43,7 @@ expect() {
 	fi
 }
 
-echo "1..10"
+echo "1..11"
 
 clean_log > "$tmp/log"
 expect "clean run counts totals and skips" "2 passed, 0 failed, 1 skipped" 0
@@ -77,5 +77,11 @@ expect "kmemleak leak counted" "2 passed, 1 failed, 1 skipped" 1
 
 clean_log | grep -v '^# ' > "$tmp/log"
 expect "guest that printed no kselftest results is a failure" "0 passed, 1 failed" 1
+
+printf '%s\n' "SYSLET-HOST: accel=KVM" \
+	"qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69" \
+	"SYSLET-HOST: the guest never started (QEMU exit status 134); QEMU's last lines:" \
+	> "$tmp/log"
+expect "guest that never started is a failure" "0 passed, 1 failed" 1
 
 [ $fails -eq 0 ]
