@@ -47,8 +47,7 @@ KMAKE := $(MAKE) -C $(TREE) O=$(KOUT) -j$(JOBS) \
 BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
 KHDR := $(KOUT)/usr/include
 USER_CFLAGS := -O2 -Wall -static -isystem $(KHDR)
-PROGRAMS := $(OUT)/bin/syslet-demo $(OUT)/bin/syslet-bench \
-	$(OUT)/bin/syslet-miss-bench
+PROGRAMS := $(OUT)/bin/syslet-bench $(OUT)/bin/syslet-miss-bench
 KSELFTEST := $(OUT)/kselftest
 INITRAMFS := $(OUT)/initramfs.cpio.gz
 
@@ -78,7 +77,6 @@ kernel: tree $(KOUT)/.config
 	@$(KMAKE) bzImage headers > $(OUT)/kernel-build.log 2>&1 || \
 		{ tail -n 40 $(OUT)/kernel-build.log; exit 1; }
 
-$(OUT)/bin/syslet-demo: tools/demo/syslet-demo.c $(KHDR)/linux/syslet.h
 $(OUT)/bin/syslet-bench: tools/bench/syslet-bench.c $(KHDR)/linux/syslet.h
 $(OUT)/bin/syslet-miss-bench: tools/bench/syslet-miss-bench.c $(KHDR)/linux/syslet.h
 # Static liburing.a and libaio.a come from liburing-dev and libaio-dev.
@@ -106,6 +104,10 @@ $(VM_EXAMPLES): $(OUT)/bin/%: tools/lib/syslet/examples/%.cpp tools/lib/syslet/s
 	@g++ $(GUEST_CXXFLAGS) -o $@ $< -pthread
 $(THREADLET_BENCH): tools/bench/syslet-threadlet-bench.cpp tools/lib/syslet/syslet.hpp \
 		$(KHDR)/linux/syslet.h
+	@mkdir -p $(@D)
+	@g++ $(GUEST_CXXFLAGS) -o $@ $< -pthread
+DEMO := $(OUT)/bin/syslet-demo
+$(DEMO): tools/demo/syslet-demo.cpp tools/lib/syslet/syslet.hpp $(KHDR)/linux/syslet.h
 	@mkdir -p $(@D)
 	@g++ $(GUEST_CXXFLAGS) -o $@ $< -pthread
 
@@ -141,7 +143,7 @@ $(FIO_ENGINE): tools/fio/syslet-engine.c tools/fio/threadlet-pool.cpp \
 
 userspace: kernel
 	$(call step,userspace: kselftests + demo + benchmarks (static) + fio and its syslet engine)
-	@$(MAKE) -s --no-print-directory $(PROGRAMS) $(VM_GTEST) $(THREADLET_BENCH) \
+	@$(MAKE) -s --no-print-directory $(PROGRAMS) $(DEMO) $(VM_GTEST) $(THREADLET_BENCH) \
 		$(VM_EXAMPLES) $(FIO) $(FIO_ENGINE)
 	@rm -rf $(KSELFTEST)
 	@$(MAKE) -s -C $(TREE)/tools/testing/selftests O=$(KOUT) TARGETS=syslet \
@@ -152,7 +154,7 @@ userspace: kernel
 initramfs: userspace
 	$(call step,initramfs: busybox + programs + kselftests)
 	@scripts/mkinitramfs.sh $(KOUT)/usr/gen_init_cpio guest/init $(INITRAMFS) \
-		$(KSELFTEST) $(PROGRAMS) $(VM_GTEST) $(THREADLET_BENCH) $(VM_EXAMPLES) \
+		$(KSELFTEST) $(PROGRAMS) $(DEMO) $(VM_GTEST) $(THREADLET_BENCH) $(VM_EXAMPLES) \
 		$(FIO) $(FIO_ENGINE) guest/nullb.sh guest/fio-verify.sh guest/fio-bench.sh \
 		/sbin/mke2fs
 
