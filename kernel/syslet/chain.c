@@ -11,6 +11,7 @@
  */
 #include <linux/errno.h>
 #include <linux/hash.h>
+#include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <asm/unistd.h>
 
@@ -122,28 +123,29 @@ static int syslet_probe_arg(u64 uptr)
 }
 
 /*
- * A result the chain will store at run time must be writable now, and
- * checking must not change it: a locked cmpxchg of the value with itself
- * needs write access on x86 (even when it fails because another thread
- * changed the value meanwhile) and leaves the memory as it was.
+ * A result the chain will store at run time must go to writable memory,
+ * and checking must change nothing: no fault is taken, so no copy-on-write
+ * is broken, no shared page is dirtied and no userfaultfd handler is
+ * woken. The mapping is asked instead. A mapping that changes before the
+ * store makes the store fail with -EFAULT, as documented in the UAPI.
  */
 static int syslet_probe_ret(u64 uptr)
 {
-	u64 __user *p = u64_to_user_ptr(uptr);
-	u64 val;
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	int ret = 0;
 
 	if (!uptr)
 		return 0;
-	if (get_user(val, p))
+	if (!access_ok(u64_to_user_ptr(uptr), sizeof(u64)))
 		return -EFAULT;
-	if (!user_access_begin(p, sizeof(*p)))
-		return -EFAULT;
-	unsafe_try_cmpxchg_user(p, &val, val, efault);
-	user_access_end();
-	return 0;
-efault:
-	user_access_end();
-	return -EFAULT;
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	vma = vma_lookup(mm, uptr);
+	if (!vma || !(vma->vm_flags & VM_WRITE))
+		ret = -EFAULT;
+	mmap_read_unlock(mm);
+	return ret;
 }
 
 static int syslet_atom_check(const struct syslet_uatom *ua)
@@ -159,6 +161,17 @@ static int syslet_atom_check(const struct syslet_uatom *ua)
 		return -EINVAL;
 	if (ua->nr > INT_MAX || syslet_nr_refused(ua->nr))
 		return -EINVAL;
+	/*
+	 * A value that straddles a cache line would make a locked access to
+	 * it a split lock, which raises #AC in the kernel on CPUs that
+	 * detect them; an aligned one also never spans two mappings.
+	 */
+	if (!IS_ALIGNED(ua->ret_ptr, sizeof(u64)))
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(ua->arg_ptr); i++) {
+		if (!IS_ALIGNED(ua->arg_ptr[i], sizeof(u64)))
+			return -EINVAL;
+	}
 
 	ret = syslet_probe_ret(ua->ret_ptr);
 	for (i = 0; !ret && i < ARRAY_SIZE(ua->arg_ptr); i++)

@@ -30,6 +30,9 @@ int syslet_head_read(struct async_head_user *ahu,
 	u64 size, entries;
 	int i, ret;
 
+	/* Its counters are updated with locked instructions: no split lock. */
+	if (!IS_ALIGNED((unsigned long)uahu, sizeof(u64)))
+		return -EINVAL;
 	if (get_user(size, &uahu->size))
 		return -EFAULT;
 	if (size < SYSLET_AHU_SIZE_VER0)

@@ -21,6 +21,12 @@
  * layout and alignment are the same for every caller, 32-bit ones included;
  * pointers are carried as __u64. Unknown flags and
  * non-zero reserved fields are refused with -EINVAL so the ABI can grow.
+ *
+ * Every address the kernel reads a __u64 from or writes one to must be
+ * 8-byte aligned, else -EINVAL before anything runs: a struct
+ * async_head_user, every non-zero ret_ptr and arg_ptr of an atom, and
+ * the completion ring. The kernel updates some of these words with
+ * locked instructions, which must never straddle a cache line.
  */
 #ifndef _UAPI_LINUX_SYSLET_H
 #define _UAPI_LINUX_SYSLET_H
@@ -107,8 +113,14 @@
  * @reserved:	must be 0.
  *
  * The whole chain is copied in and checked up front: every atom and every
- * non-zero arg_ptr must be readable, and every non-zero ret_ptr writable,
- * user memory (else -EFAULT; checking changes nothing), the chain must be
+ * non-zero arg_ptr must be readable user memory, and every non-zero
+ * ret_ptr must lie in a writable mapping (else -EFAULT). Checking changes
+ * nothing: a ret_ptr is checked against its mapping, never written, so no
+ * copy-on-write is broken, no shared page dirtied and no userfaultfd
+ * write-protect fault raised. If the mapping changes after the check (an
+ * earlier atom unmaps it, say), storing that result fails at run time: the
+ * chain ends at that atom and async_exec() fails with -EFAULT, or the
+ * completion names that atom. The chain must be
  * acyclic (else -ELOOP) and at most SYSLET_MAX_ATOMS long (else -E2BIG).
  * When async_exec() refuses a chain, no atom has run and nothing has been
  * written. The kernel never reads an atom twice; the values that arg_ptr

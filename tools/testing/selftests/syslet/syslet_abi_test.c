@@ -270,6 +270,49 @@ TEST_F(head, refused_before_anything_runs)
 	EXPECT_EQ(EAGAIN, errno);
 }
 
+static long set_ran(void *arg)
+{
+	*(int *)arg = 1;
+	return 0;
+}
+
+/*
+ * The kernel updates a head's counters with locked instructions, which
+ * must not straddle a cache line: a head 8 bytes short of alignment is
+ * refused by every call that takes one, before anything runs.
+ */
+TEST(misaligned_head_is_einval)
+{
+	static __u64 line[24] __attribute__((aligned(64)));
+	static __u64 slots[4];
+	struct async_head_user good;
+	struct async_head_user *ahu;
+	struct syslet_uatom a;
+	__s64 ret = SENTINEL;
+	int offset, ran = 0;
+
+	for (offset = 4; offset <= 60; offset += 56) {
+		TH_LOG("head at offset %d of a cache line", offset);
+		ahu = (struct async_head_user *)((char *)line + offset);
+		ring_init(&good, slots, 4);
+		memcpy((char *)ahu, &good, sizeof(good));
+		ATOM0(&a, __NR_getppid, &ret, NULL, 0);
+		EXPECT_EQ(-1, async_exec(&a, ahu));
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(-1, async_wait(1, 0, ahu, &ten_ms));
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(-EINVAL, threadlet_exec(set_ran, &ran, ahu, 1));
+		EXPECT_EQ(0, ran);
+		EXPECT_EQ(SENTINEL, ret);
+
+		good = head_plain();
+		memcpy((char *)ahu, &good, sizeof(good));
+		EXPECT_EQ(-1, async_exec(&a, ahu));
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(SENTINEL, ret);
+	}
+}
+
 TEST(head_null_or_unmapped_is_efault)
 {
 	struct syslet_uatom a;

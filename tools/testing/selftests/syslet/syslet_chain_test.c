@@ -497,6 +497,146 @@ TEST_F(refused, skip_target_unmapped)
 	munmap(map, pg);
 }
 
+/*
+ * A result is stored, and was probed, with a locked instruction: one that
+ * straddles a cache line raises #AC in the kernel where split locks are
+ * detected. Misaligned result and argument words are refused.
+ */
+static __u64 cache_line[16] __attribute__((aligned(64)));
+
+TEST_F(refused, misaligned_ret_ptr)
+{
+	int offset;
+
+	for (offset = 4; offset <= 60; offset += 56) {
+		TH_LOG("ret_ptr at offset %d of a cache line", offset);
+		self->a[1].ret_ptr = uptr((char *)cache_line + offset);
+		check_refused(_metadata, self->a, self->r, self->pipefd[0], EINVAL);
+	}
+}
+
+TEST_F(refused, each_arg_ptr_misaligned)
+{
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		self->a[0].arg_ptr[i] = uptr((char *)cache_line + 60);
+		TH_LOG("arg_ptr[%d]", i);
+		check_refused(_metadata, self->a, self->r, self->pipefd[0], EINVAL);
+		self->a[0].arg_ptr[i] = i < 3 ? uptr(&self->fd + i) : 0;
+	}
+}
+
+/* The /proc/self/pagemap entry of the page holding @p; 0 on error. */
+#define PM_PRESENT	(1ULL << 63)
+#define PM_EXCLUSIVE	(1ULL << 56)
+#define PM_PFN		((1ULL << 55) - 1)
+
+static __u64 pagemap_entry(const void *p)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	__u64 e = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), (uintptr_t)p / pg * sizeof(e)) != sizeof(e))
+		e = 0;
+	close(fd);
+	return e;
+}
+
+/* kB of dirty pages in the mapping that starts at @p, per smaps; or -1. */
+static long smaps_dirty_kb(const void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	unsigned long start, end, kb;
+	long dirty = -1;
+	char line[256];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			if (dirty >= 0)
+				break;
+			if (start == (uintptr_t)p)
+				dirty = 0;
+		} else if (dirty >= 0 &&
+			   (sscanf(line, "Shared_Dirty: %lu kB", &kb) == 1 ||
+			    sscanf(line, "Private_Dirty: %lu kB", &kb) == 1)) {
+			dirty += kb;
+		}
+	}
+	fclose(f);
+	return dirty;
+}
+
+/*
+ * Checking a chain writes nothing: a ret_ptr in a page that fork() shares
+ * copy-on-write with a child is still shared after a refused chain.
+ */
+TEST_F(refused, checking_ret_ptr_breaks_no_copy_on_write)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	__s64 *page = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	__u64 before, after;
+	int hold[2], status;
+	pid_t child;
+	char c;
+
+	ASSERT_NE(MAP_FAILED, page);
+	*page = SENTINEL;
+	ASSERT_EQ(0, pipe(hold));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		close(hold[1]);
+		_exit(read(hold[0], &c, 1) < 0);
+	}
+	before = pagemap_entry(page);
+	ASSERT_TRUE(before & PM_PRESENT);
+	ASSERT_FALSE(before & PM_EXCLUSIVE);	/* the child maps it too */
+
+	/* Atom 0 is checked, then atom 1 refuses the chain. */
+	self->a[0].ret_ptr = uptr(page);
+	self->a[1].flags = 1ULL << 40;
+	check_refused(_metadata, self->a, self->r, self->pipefd[0], EINVAL);
+	after = pagemap_entry(page);
+	EXPECT_EQ(before & PM_PFN, after & PM_PFN);
+	EXPECT_FALSE(after & PM_EXCLUSIVE);
+	EXPECT_EQ(SENTINEL, *page);
+
+	close(hold[1]);
+	EXPECT_EQ(0, wait_child(child, &status, 0));
+	close(hold[0]);
+	munmap(page, pg);
+}
+
+/* ...and a ret_ptr in a clean page of a shared file mapping stays clean. */
+TEST_F(refused, checking_ret_ptr_dirties_no_shared_page)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	int fd = memfd_create("syslet-shared", MFD_CLOEXEC);
+	volatile __s64 *page;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, pg));
+	page = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	ASSERT_EQ(0, *page);		/* mapped by a read: present, clean */
+	ASSERT_EQ(0, smaps_dirty_kb((void *)page));
+
+	self->a[0].ret_ptr = uptr((void *)page);
+	self->a[1].flags = 1ULL << 40;
+	check_refused(_metadata, self->a, self->r, self->pipefd[0], EINVAL);
+	EXPECT_EQ(0, smaps_dirty_kb((void *)page));
+	EXPECT_EQ(0, *page);
+	munmap((void *)page, pg);
+	close(fd);
+}
+
 TEST_F(refused, ret_ptr_read_only)
 {
 	long pg = sysconf(_SC_PAGESIZE);
