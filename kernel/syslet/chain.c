@@ -9,10 +9,13 @@
  * nothing and written nothing. Only the values behind ret_ptr and arg_ptr
  * are touched while the chain runs.
  */
+#include <linux/close_range.h>
 #include <linux/errno.h>
 #include <linux/hash.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/uaccess.h>
+#include <asm/syscall.h>
 #include <asm/unistd.h>
 
 #include "syslet.h"
@@ -26,7 +29,7 @@
  * chain is read and again after the syscall-entry work, where a tracer or
  * a seccomp RET_TRACE may have changed the number.
  */
-bool syslet_nr_refused(unsigned long nr)
+static bool syslet_nr_refused(unsigned long nr)
 {
 	switch (nr) {
 	/* Need a user-space return context, or replace the caller. */
@@ -57,6 +60,7 @@ bool syslet_nr_refused(unsigned long nr)
 	case __NR_epoll_pwait:
 	case __NR_epoll_pwait2:
 	case __NR_io_pgetevents:
+	case __NR_rt_sigtimedwait:
 	/* Registrations that follow the caller's TID and TLS. */
 	case __NR_set_robust_list:
 	case __NR_set_tid_address:
@@ -92,6 +96,7 @@ bool syslet_nr_refused(unsigned long nr)
 	case __NR_sched_setattr:
 	case __NR_setpriority:
 	case __NR_ioprio_set:
+	case __NR_perf_event_open:
 	/* Per-task submitter state; io_uring_enter may also set a mask. */
 	case __NR_io_uring_setup:
 	case __NR_io_uring_enter:
@@ -108,6 +113,28 @@ bool syslet_nr_refused(unsigned long nr)
 	default:
 		return false;
 	}
+}
+
+/**
+ * syslet_call_refused - may this call, with these arguments, not be an atom?
+ * @nr:		system call number
+ * @regs:	the registers the call will see
+ *
+ * syslet_nr_refused(), and the calls refused only for some arguments:
+ * those are read when the atom runs, so this is checked then, after the
+ * syscall-entry work, and refuses with the atom's result -EINVAL.
+ */
+bool syslet_call_refused(unsigned long nr, struct pt_regs *regs)
+{
+	unsigned long args[6];
+
+	if (syslet_nr_refused(nr))
+		return true;
+	if (nr != __NR_close_range)
+		return false;
+	/* Gives the calling thread a file table of its own. */
+	syscall_get_arguments(current, regs, args);
+	return args[2] & CLOSE_RANGE_UNSHARE;
 }
 
 /* An argument the chain will read at run time must be readable now. */

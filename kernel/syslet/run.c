@@ -123,7 +123,7 @@ static long syslet_atom_syscall(struct pt_regs *regs,
 		nr = syscall_trace_enter(regs, nr, work);
 
 	if (nr != -1) {
-		if (syslet_nr_refused(nr))
+		if (syslet_call_refused(nr, regs))
 			regs->ax = -EINVAL;
 		else if (nr >= 0 && nr < NR_syscalls)
 			regs->ax = x64_sys_call(regs,

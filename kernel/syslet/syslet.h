@@ -170,7 +170,7 @@ struct syslet_group {
 	wait_queue_head_t	ring_wait;
 };
 
-bool syslet_nr_refused(unsigned long nr);
+bool syslet_call_refused(unsigned long nr, struct pt_regs *regs);
 int syslet_chain_read(struct syslet_chain *chain, u64 uaddr);
 long syslet_chain_run(struct syslet_task *st, unsigned int *end);
 bool syslet_enabled(void);
