@@ -149,15 +149,18 @@ efault:
  * @uahu:	its user address
  *
  * Return: 0, armed or not; -EFAULT if the sync_chains counter cannot be
- * written (nothing has run).
+ * written, or -EAGAIN if no spare could be had and @ahu asks for that
+ * rather than a synchronous chain (nothing has run).
  */
 int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
 	       struct async_head_user __user *uahu)
 {
-	if (syslet_may_move(current))
-		syslet_spare_reserve(st);
-	if (!st->reserved)
+	if (!syslet_may_move(current))
 		return syslet_count_sync_chain(uahu);
+	syslet_spare_reserve(st);
+	if (!st->reserved)
+		return (ahu->flags & SYSLET_AHU_EAGAIN_AT_LIMIT) ?
+			-EAGAIN : syslet_count_sync_chain(uahu);
 
 	st->head_regs = *current_pt_regs();
 	st->exec_id = current->self_exec_id;

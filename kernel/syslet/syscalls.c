@@ -51,7 +51,7 @@ int syslet_head_read(struct async_head_user *ahu,
 		unsafe_get_user(words[i], (u64 __user *)uahu + i, efault);
 	user_read_access_end();
 
-	if (memchr_inv(ahu->reserved, 0, sizeof(ahu->reserved)))
+	if (ahu->reserved || (ahu->flags & ~SYSLET_AHU_VALID_FLAGS))
 		return -EINVAL;
 	if (!ahu->completion_ring != !ahu->ring_size_bytes)
 		return -EINVAL;

@@ -8,9 +8,12 @@
  *		so -ENOSYS tells nothing.
  * enabled	1 (default) or 0. With 0 every syslet system call fails
  *		with -EPERM, as io_uring does under io_uring_disabled.
- * max_spares	the most spare threads one process may have (default 16,
- *		at most 4096); RLIMIT_NPROC and the pids cgroup apply too.
- *		0: chains never get one and always run synchronously.
+ * max_spares	an administrator's cap on the spare threads of one
+ *		process (default 65536, at most PID_MAX_LIMIT). Below it,
+ *		a process may have as many as its RLIMIT_NPROC, as io-wq
+ *		sizes its unbounded workers; the pids cgroup and
+ *		threads-max apply as to any thread. 0: chains never get
+ *		one and always run synchronously.
  * lost_completions
  *		completions of moved chains that could not be written
  *		because their ring or async_head_user had been unmapped,
@@ -18,14 +21,17 @@
  */
 #include <linux/atomic.h>
 #include <linux/init.h>
+#include <linux/minmax.h>
+#include <linux/sched/signal.h>
 #include <linux/sysctl.h>
+#include <linux/threads.h>
 
 #include "syslet.h"
 
 static int syslet_abi_version = SYSLET_ABI_VERSION;
 static int sysctl_syslet_enabled = 1;
-static unsigned int sysctl_syslet_max_spares = 16;
-static unsigned int syslet_max_spares_limit = 4096;
+static unsigned int sysctl_syslet_max_spares = 65536;
+static unsigned int syslet_max_spares_limit = PID_MAX_LIMIT;
 static atomic_long_t syslet_lost_completions;
 
 bool syslet_enabled(void)
@@ -33,9 +39,11 @@ bool syslet_enabled(void)
 	return READ_ONCE(sysctl_syslet_enabled);
 }
 
-unsigned int syslet_max_spares(void)
+/* How many spares the current process may have. */
+unsigned long syslet_max_spares(void)
 {
-	return READ_ONCE(sysctl_syslet_max_spares);
+	return min_t(unsigned long, READ_ONCE(sysctl_syslet_max_spares),
+		     task_rlimit(current, RLIMIT_NPROC));
 }
 
 void syslet_count_lost_completion(void)

@@ -40,7 +40,8 @@ TEST(SysletAbi, EveryFieldIsSixtyFourBits)
 	EXPECT_EQ(8u, sizeof(a.reserved));
 	EXPECT_EQ(8u, sizeof(h.completion_ring));
 	EXPECT_EQ(8u, sizeof(h.sync_chains));
-	EXPECT_EQ(16u, sizeof(h.reserved));
+	EXPECT_EQ(8u, sizeof(h.flags));
+	EXPECT_EQ(8u, sizeof(h.reserved));
 }
 
 TEST(SysletAbi, FlagsAreDistinctSingleBits)

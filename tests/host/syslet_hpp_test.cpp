@@ -365,7 +365,7 @@ TEST(SysletRing, HeadDescribesItsRing)
 	EXPECT_EQ(addr(ring.slots().data()), h.completion_ring);
 	EXPECT_EQ(64u, h.ring_size_bytes);
 	EXPECT_EQ(0u, h.kernel_ring_idx | h.user_ring_idx | h.sync_chains |
-			      h.reserved[0] | h.reserved[1]);
+			      h.flags | h.reserved);
 	for (__u64 s : ring.slots())
 		EXPECT_EQ(0u, s);
 	for (std::size_t bad : {0, 3, 12})

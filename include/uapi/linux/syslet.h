@@ -228,6 +228,7 @@ struct syslet_uatom {
  *			not move to a cache-miss thread and ran synchronously
  *			to their end (see below); incremented atomically by the
  *			kernel, never otherwise written.
+ * @flags:		SYSLET_AHU_* flags below; unknown bits give -EINVAL.
  * @reserved:		must be 0.
  *
  * The completion ring: an array of ring_size_bytes / 8 __u64 entries. An
@@ -249,8 +250,15 @@ struct syslet_uatom {
  * increments sync_chains. That happens when the caller is traced, holds
  * a PI futex, is in a 32-bit system call, has I/O port permissions, a
  * shadow stack, non-null fs or gs selectors or AMX state enabled, or when
- * no spare thread could be had (kernel.syslet.max_spares, RLIMIT_NPROC,
- * the pids cgroup).
+ * no spare thread could be had: the process has as many as
+ * kernel.syslet.max_spares or RLIMIT_NPROC allow, or the pids cgroup or
+ * threads-max refuse another thread.
+ *
+ * SYSLET_AHU_EAGAIN_AT_LIMIT: when no spare thread can be had, refuse the
+ * chain with -EAGAIN before anything has run, instead of running it
+ * synchronously (sync_chains is not incremented), so that an event loop
+ * can reap completions and submit again rather than block. Chains that
+ * cannot move for the other reasons above still run synchronously.
  *
  * The kernel reads this structure when async_exec() is called. For a
  * chain that goes asynchronous it writes kernel_ring_idx and the ring
@@ -264,10 +272,14 @@ struct async_head_user {
 	__aligned_u64	completion_ring;
 	__aligned_u64	ring_size_bytes;
 	__aligned_u64	sync_chains;
-	__aligned_u64	reserved[2];
+	__aligned_u64	flags;
+	__aligned_u64	reserved;
 };
 
 #define SYSLET_AHU_SIZE_VER0		64	/* first published size */
+
+#define SYSLET_AHU_EAGAIN_AT_LIMIT	(1ULL << 0)
+#define SYSLET_AHU_VALID_FLAGS		SYSLET_AHU_EAGAIN_AT_LIMIT
 
 /*
  * Threadlets: user code that runs in the caller until it blocks.

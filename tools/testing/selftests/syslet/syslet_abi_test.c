@@ -38,12 +38,12 @@ TEST(threadlet_calls_check_their_head)
 {
 	struct async_head_user ahu = head_plain();
 
-	ahu.reserved[1] = 1;
+	ahu.reserved = 1;
 	EXPECT_EQ(-1, syscall(__NR_async_thread, 0, &ahu, 0));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, syscall(__NR_threadlet_on, 0, 0, &ahu));
 	EXPECT_EQ(EINVAL, errno);
-	ahu.reserved[1] = 0;
+	ahu.reserved = 0;
 	ahu.size = SYSLET_AHU_SIZE_VER0 - 8;
 	EXPECT_EQ(-1, syscall(__NR_threadlet_on, 0, 0, &ahu));
 	EXPECT_EQ(EINVAL, errno);
@@ -154,15 +154,15 @@ static int size_over_page(struct async_head_user *ahu, __u64 *ring)
 	return 0;
 }
 
-static int reserved0(struct async_head_user *ahu, __u64 *ring)
+static int unknown_flags(struct async_head_user *ahu, __u64 *ring)
 {
-	ahu->reserved[0] = 1;
+	ahu->flags = ~SYSLET_AHU_VALID_FLAGS;
 	return 0;
 }
 
-static int reserved1(struct async_head_user *ahu, __u64 *ring)
+static int reserved(struct async_head_user *ahu, __u64 *ring)
 {
-	ahu->reserved[1] = 1ULL << 63;
+	ahu->reserved = 1ULL << 63;
 	return 0;
 }
 
@@ -226,12 +226,12 @@ FIXTURE_VARIANT_ADD(head, size_over_page) {
 	.corrupt = size_over_page, .expected_errno = E2BIG,
 };
 
-FIXTURE_VARIANT_ADD(head, reserved0) {
-	.corrupt = reserved0, .expected_errno = EINVAL,
+FIXTURE_VARIANT_ADD(head, unknown_flags) {
+	.corrupt = unknown_flags, .expected_errno = EINVAL,
 };
 
-FIXTURE_VARIANT_ADD(head, reserved1) {
-	.corrupt = reserved1, .expected_errno = EINVAL,
+FIXTURE_VARIANT_ADD(head, reserved) {
+	.corrupt = reserved, .expected_errno = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(head, ring_three_entries) {

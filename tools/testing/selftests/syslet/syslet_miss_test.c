@@ -621,6 +621,13 @@ TEST(spare_limit_runs_chains_synchronously_and_counts_them)
 	EXPECT_EQ((long)uptr(&a), async_exec(&a, &ahu));
 	EXPECT_EQ(getppid(), ret);
 	EXPECT_EQ(1, ahu.sync_chains);
+	/* ...unless the head asks for -EAGAIN instead: then nothing runs. */
+	ret = SENTINEL;
+	ahu.flags = SYSLET_AHU_EAGAIN_AT_LIMIT;
+	EXPECT_EQ(-1, async_exec(&a, &ahu));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(SENTINEL, ret);
+	EXPECT_EQ(1, ahu.sync_chains);
 	ASSERT_EQ(1, write(pr.fds[1], "l", 1));
 	EXPECT_EQ(uptr(&pr.atom), ring_next(&ahu, slots, 4));
 	pipe_read_fini(&pr);

@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -118,11 +119,88 @@ TEST(chain_without_ring_makes_no_spare)
 
 TEST(max_spares_zero_makes_none_and_chains_still_run)
 {
+	int max_spares;
+
+	ASSERT_EQ(0, read_int_file(SYSLET_PROC "max_spares", &max_spares));
 	ASSERT_EQ(0, write_int_file(SYSLET_PROC "max_spares", 0));
 	EXPECT_EQ(0, ring_chain(1));
 	EXPECT_EQ(0, count_spares(getpid()));
-	ASSERT_EQ(0, write_int_file(SYSLET_PROC "max_spares", 16));
-	EXPECT_EQ(-1, write_int_file(SYSLET_PROC "max_spares", 4097));
+	ASSERT_EQ(0, write_int_file(SYSLET_PROC "max_spares", max_spares));
+	/* PID_MAX_LIMIT + 1: more threads than there can be pids. */
+	EXPECT_EQ(-1, write_int_file(SYSLET_PROC "max_spares", 4194305));
+}
+
+/*
+ * With default settings, an event loop with hundreds of chains blocked at
+ * once never has one run synchronously: 300 chains, each on its own pipe,
+ * are all submitted before any pipe is written. If one could not move it
+ * would block in async_exec(); the writer then fills every pipe after
+ * 30 s, so the test fails instead of hanging.
+ */
+#define BLOCKED 300
+
+struct late_writer {
+	int fds[BLOCKED][2];
+	int go[2];
+};
+
+static void *write_all_later(void *arg)
+{
+	struct late_writer *w = arg;
+	struct pollfd pfd = { .fd = w->go[0], .events = POLLIN };
+	int i;
+
+	poll(&pfd, 1, 30 * 1000);
+	for (i = 0; i < BLOCKED; i++)
+		if (write(w->fds[i][1], "w", 1) != 1)
+			return NULL;
+	return NULL;
+}
+
+FIXTURE(blocked) { };
+FIXTURE_SETUP(blocked) { }
+FIXTURE_TEARDOWN(blocked) { }
+
+/* Making 300 spares takes a while under emulation and KASAN. */
+TEST_F_TIMEOUT(blocked, default_limit_moves_hundreds_of_chains, 180)
+{
+	static struct late_writer w;
+	static struct syslet_uatom atoms[BLOCKED];
+	static __s64 rets[BLOCKED];
+	static __u64 fds[BLOCKED], bufs[BLOCKED], len = 1;
+	static char data[BLOCKED];
+	static __u64 slots[512];
+	struct async_head_user ahu;
+	int i, moved = 0, got = 0;
+	pthread_t writer;
+
+	ring_init(&ahu, slots, 512);
+	ASSERT_EQ(0, pipe(w.go));
+	for (i = 0; i < BLOCKED; i++) {
+		ASSERT_EQ(0, pipe(w.fds[i]));
+		fds[i] = w.fds[i][0];
+		bufs[i] = uptr(&data[i]);
+		rets[i] = SENTINEL;
+		ATOM3(&atoms[i], __NR_read, &rets[i], NULL, 0,
+		      &fds[i], &bufs[i], &len);
+	}
+	ASSERT_EQ(0, pthread_create(&writer, NULL, write_all_later, &w));
+	for (i = 0; i < BLOCKED; i++)
+		moved += async_exec(&atoms[i], &ahu) == 0;
+	EXPECT_EQ(BLOCKED, moved);
+	EXPECT_EQ(0, ahu.sync_chains);
+	ASSERT_EQ(1, write(w.go[1], "g", 1));
+	pthread_join(writer, NULL);
+	while (got < moved && ring_next(&ahu, slots, 512))
+		got++;
+	EXPECT_EQ(moved, got);
+	for (i = 0; i < BLOCKED; i++) {
+		EXPECT_EQ(1, rets[i]);
+		close(w.fds[i][0]);
+		close(w.fds[i][1]);
+	}
+	close(w.go[0]);
+	close(w.go[1]);
 }
 
 static void *ring_chains(void *arg)
