@@ -67,6 +67,8 @@ fi
 
 # -c: compare contents, so an untouched file keeps its old mtime.
 for d in kernel/syslet include/uapi/linux/syslet.h include/linux/syslet.h \
+	 include/trace/events/syslet.h arch/x86/include/asm/syslet.h \
+	 arch/x86/kernel/syslet.c \
 	 Documentation/syslet.rst tools/testing/selftests/syslet; do
 	[ -e "$project/$d" ] || continue
 	if [ -d "$project/$d" ]; then

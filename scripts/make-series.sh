@@ -87,20 +87,20 @@ the layout is the same for every caller. include/linux/syslet.h holds
 the system call prototypes and the per-task lifecycle hooks." \
 	"include/linux/syslet.h include/uapi/linux/syslet.h" \
 	include/uapi/linux/syslet.h include/linux/syslet.h
-hook entry-make-syscall_exit_work
 hook sched-add-per-task-syslet-state
 hook syslet-add-per-process-state
 hook x86-syscalls-wire-up
 hook syscalls-add-COND_SYSCALL
 hook sched-let-a-syslet-chain-hand
-hook signal-deliver-a-thread-directed
+hook signal-check-under-siglock
 hook futex-make-a-PI-waiter
+hook ptrace-refuse-to-attach
 add "syslet: read, validate and run atom chains, and move them when they block
 
 async_exec() reads a whole chain in once, validates it (length, cycles,
 flags, reserved fields, refused system calls, readable and writable
 pointers) and runs it in the caller's context. Each atom goes through
-syscall_trace_enter() and syscall_exit_work(), so seccomp, ptrace and
+syscall_trace_enter() and the exit half of that work, so seccomp, ptrace and
 audit see it as a system call made by the caller. Between atoms the task
 runs its task_work and stops for pending signals, as it would between two
 system calls.
@@ -112,7 +112,8 @@ group leader the leadership, as de_thread() moves it), registers, TLS,
 signal state and per-thread registrations, and returns 0 from
 async_exec() as the caller, while the blocked task finishes the chain,
 posts its completion to the ring and parks as a spare. async_wait()
-waits for completions. /proc/sys/kernel/syslet/ carries the ABI version
+waits for completions. Tracepoints show each handoff, takeover, posted
+completion, spare creation and synchronous fallback. /proc/sys/kernel/syslet/ carries the ABI version
 (the probe: the syscall numbers are reused by later kernels), the switch
 that turns syslets off, the per-process bound on spares and the count of
 completions lost to unmapped rings.
@@ -121,12 +122,18 @@ Threadlets run user code the same way: threadlet_on() borrows a thread
 the application lent with async_thread() and runs the threadlet on its
 TLS and stack; if it blocks, the lent thread takes the caller over and
 the blocked task goes on with the threadlet as the lent thread, the
-identity swap going both ways." \
-	kernel/syslet/ \
+identity swap going both ways.
+
+What the core needs of x86-64 sits behind the arch_syslet_*() calls of
+<asm/syslet.h>, in arch/x86/kernel/syslet.c." \
+	"kernel/syslet/ include/trace/events/syslet.h arch/x86/include/asm/syslet.h arch/x86/kernel/syslet.c" \
+	include/trace/events/syslet.h \
+	arch/x86/include/asm/syslet.h arch/x86/kernel/syslet.c \
 	kernel/syslet/Kconfig kernel/syslet/Makefile kernel/syslet/syslet.h \
 	kernel/syslet/chain.c kernel/syslet/run.c kernel/syslet/spare.c \
 	kernel/syslet/handoff.c kernel/syslet/identity.c kernel/syslet/ring.c \
 	kernel/syslet/threadlet.c kernel/syslet/syscalls.c kernel/syslet/sysctl.c
+hook x86-syslet-build-the-architecture-side
 hook syslet-hook-the-subsystem-into-Kconfig
 add "Documentation: describe syslets
 

@@ -32,19 +32,8 @@ void syslet_task_free(struct task_struct *tsk);
 void syslet_group_exit(struct task_struct *tsk, long code);
 void syslet_group_free(struct signal_struct *sig);
 void syslet_sched_sleeping(struct task_struct *tsk);
-struct task_struct *__syslet_signal_target(struct task_struct *t);
 bool __syslet_pi_owner_moved(struct task_struct *p, pid_t tid);
-
-/*
- * A signal for a thread that handed its identity to another task after a
- * cache miss goes to the task that holds the identity now. Siglock held.
- */
-static inline struct task_struct *syslet_signal_target(struct task_struct *t)
-{
-	if (likely(!t->syslet))
-		return t;
-	return __syslet_signal_target(t);
-}
+bool __syslet_untraceable(struct task_struct *p);
 
 /*
  * A PI futex waiter found @p by the TID @tid in the futex word, and holds
@@ -56,6 +45,18 @@ static inline bool syslet_pi_owner_moved(struct task_struct *p, pid_t tid)
 	if (likely(!READ_ONCE(p->syslet)))
 		return false;
 	return __syslet_pi_owner_moved(p, tid);
+}
+
+/*
+ * A spare, or a task finishing a chain whose caller went on, runs no user
+ * code of its own and may become a caller at any moment: it cannot be
+ * traced. tasklist_lock held for writing, under which its state changes.
+ */
+static inline bool syslet_untraceable(struct task_struct *p)
+{
+	if (likely(!READ_ONCE(p->syslet)))
+		return false;
+	return __syslet_untraceable(p);
 }
 
 /* A child of fork() or clone() starts with no syslet state of its own. */
@@ -71,12 +72,12 @@ static inline void syslet_task_fork(struct task_struct *p) { }
 static inline void syslet_group_exit(struct task_struct *tsk, long code) { }
 static inline void syslet_group_free(struct signal_struct *sig) { }
 static inline void syslet_sched_sleeping(struct task_struct *tsk) { }
-static inline struct task_struct *syslet_signal_target(struct task_struct *t)
+static inline bool syslet_pi_owner_moved(struct task_struct *p, pid_t tid)
 {
-	return t;
+	return false;
 }
 
-static inline bool syslet_pi_owner_moved(struct task_struct *p, pid_t tid)
+static inline bool syslet_untraceable(struct task_struct *p)
 {
 	return false;
 }

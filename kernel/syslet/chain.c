@@ -15,6 +15,7 @@
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/uaccess.h>
+#include <uapi/linux/futex.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
 
@@ -115,14 +116,31 @@ static bool syslet_nr_refused(unsigned long nr)
 	}
 }
 
+static bool syslet_futex_op_is_pi(unsigned long op)
+{
+	switch (op & FUTEX_CMD_MASK) {
+	case FUTEX_LOCK_PI:
+	case FUTEX_LOCK_PI2:
+	case FUTEX_TRYLOCK_PI:
+	case FUTEX_UNLOCK_PI:
+	case FUTEX_WAIT_REQUEUE_PI:
+	case FUTEX_CMP_REQUEUE_PI:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /**
  * syslet_call_refused - may this call, with these arguments, not be an atom?
  * @nr:		system call number
  * @regs:	the registers the call will see
  *
- * syslet_nr_refused(), and the calls refused only for some arguments:
- * those are read when the atom runs, so this is checked then, after the
- * syscall-entry work, and refuses with the atom's result -EINVAL.
+ * syslet_nr_refused(), and the calls refused only for some arguments
+ * (close_range() unsharing the file table, and PI futex operations in a
+ * chain that may move): those are read when the atom runs, so this is
+ * checked then, after the syscall-entry work, and refuses with the atom's
+ * result -EINVAL.
  */
 bool syslet_call_refused(unsigned long nr, struct pt_regs *regs)
 {
@@ -130,11 +148,19 @@ bool syslet_call_refused(unsigned long nr, struct pt_regs *regs)
 
 	if (syslet_nr_refused(nr))
 		return true;
-	if (nr != __NR_close_range)
+	if (nr != __NR_close_range && nr != __NR_futex)
 		return false;
-	/* Gives the calling thread a file table of its own. */
 	syscall_get_arguments(current, regs, args);
-	return args[2] & CLOSE_RANGE_UNSHARE;
+	if (nr == __NR_close_range)
+		/* Gives the calling thread a file table of its own. */
+		return args[2] & CLOSE_RANGE_UNSHARE;
+	/*
+	 * A PI futex names its owner by TID, and the later atoms of a chain
+	 * that may move run under another TID than the caller's: a lock taken
+	 * there would pass silently to the caller, or be owned by nobody.
+	 */
+	return current->syslet->state != SYSLET_IDLE &&
+	       syslet_futex_op_is_pi(args[1]);
 }
 
 /* An argument the chain will read at run time must be readable now. */

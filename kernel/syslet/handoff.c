@@ -34,43 +34,36 @@
 #include <linux/task_work.h>
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
-#include <asm/fpu/api.h>
-#include <asm/fsgsbase.h>
-#include <asm/pkru.h>
-#include <asm/segment.h>
 
 #include "syslet.h"
 
+#define CREATE_TRACE_POINTS
+#include <trace/events/syslet.h>
+
+/*
+ * Whether a waiter has attached to a PI futex @tsk owns: the kernel's
+ * pi_state then names @tsk, while the futex word names its TID, and the
+ * two must not come apart. A lock without waiters is only the TID in
+ * user memory, which follows the TID. Unlocked: a refusal, not a fence.
+ */
+bool syslet_owns_pi_waiters(struct task_struct *tsk)
+{
+#ifdef CONFIG_FUTEX_PI
+	return !list_empty_careful(&tsk->pi_state_list);
+#else
+	return false;
+#endif
+}
+
 /*
  * The caller's state a spare can take over. What it cannot (a tracer
- * follows the task, PI futexes are owned by it; 32-bit system calls, I/O
- * permissions, shadow stacks, segment selectors other than the 64-bit
- * null ones and enlarged FPU state would need more than a copy) keeps the
- * chain synchronous.
+ * follows the task, PI futexes with waiters are owned by it, and what the
+ * architecture cannot hand on by a copy) keeps the chain synchronous.
  */
 bool syslet_may_move(struct task_struct *tsk)
 {
-	unsigned short sel;
-
-	if (tsk->ptrace || in_compat_syscall())
-		return false;
-#ifdef CONFIG_FUTEX_PI
-	if (!list_empty(&tsk->pi_state_list))
-		return false;
-#endif
-	if (tsk->thread.io_bitmap || tsk->thread.iopl_emul)
-		return false;
-#ifdef CONFIG_X86_USER_SHADOW_STACK
-	if (tsk->thread.features)
-		return false;
-#endif
-	if (tsk->thread.fpu.fpstate != &tsk->thread.fpu.__fpstate)
-		return false;
-	savesegment(fs, sel);
-	if (sel)
-		return false;
-	savesegment(gs, sel);
-	return !sel;
+	return !tsk->ptrace && !syslet_owns_pi_waiters(tsk) &&
+	       arch_syslet_may_move(tsk);
 }
 
 /*
@@ -155,12 +148,20 @@ efault:
 int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
 	       struct async_head_user __user *uahu)
 {
-	if (!syslet_may_move(current))
+	if (!syslet_may_move(current)) {
+		trace_syslet_sync_fallback(uahu, SYSLET_SYNC_UNMOVABLE);
 		return syslet_count_sync_chain(uahu);
+	}
 	syslet_spare_reserve(st);
-	if (!st->reserved)
-		return (ahu->flags & SYSLET_AHU_EAGAIN_AT_LIMIT) ?
-			-EAGAIN : syslet_count_sync_chain(uahu);
+	if (!st->reserved) {
+		if (ahu->flags & SYSLET_AHU_EAGAIN_AT_LIMIT) {
+			trace_syslet_sync_fallback(uahu,
+						   SYSLET_SYNC_REFUSED_EAGAIN);
+			return -EAGAIN;
+		}
+		trace_syslet_sync_fallback(uahu, SYSLET_SYNC_NO_SPARE);
+		return syslet_count_sync_chain(uahu);
+	}
 
 	st->head_regs = *current_pt_regs();
 	st->exec_id = current->self_exec_id;
@@ -190,18 +191,19 @@ void syslet_hand_off(struct task_struct *tsk)
 	tsk->flags &= ~PF_SYSLET;
 	if (!syslet_pi_fence(tsk))
 		return;
-	/* Live user state the spare must copy from memory, not registers. */
-	fpu_sync_fpstate(&tsk->thread.fpu);
-	current_save_fsgs();
-	st->pkru = read_pkru();
+	/*
+	 * Live user state the spare must copy from memory, not registers. A
+	 * threadlet runs on the lent thread's TLS; the caller's was kept.
+	 */
+	arch_syslet_save_user_state(&st->head_state,
+				    st->state != SYSLET_THREADLET);
 	if (st->state == SYSLET_THREADLET) {
-		/* Runs on the lent thread's TLS; the caller has its own. */
 		st->state = SYSLET_THREADLET_MISSED;
 		task_work_add(tsk, &st->resume_work, TWA_RESUME | TWAF_NO_ALLOC);
 	} else {
 		st->state = SYSLET_MISSED;
-		st->head_fsbase = tsk->thread.fsbase;
 	}
+	trace_syslet_handoff(tsk, spare);
 	/* Ordered before the wakeup, which the spare waits for. */
 	WRITE_ONCE(spare->syslet->donor, get_task_struct(tsk));
 	wake_up_process(spare);
@@ -222,34 +224,6 @@ void syslet_sched_sleeping(struct task_struct *tsk)
 	syslet_hand_off(tsk);
 }
 
-/* Take on the donor's user registers, FPU state, fs and gs bases, PKRU. */
-static void syslet_take_registers(struct task_struct *donor)
-{
-	struct syslet_task *dst = donor->syslet;
-	struct fpu *fpu = &current->thread.fpu;
-	struct fpu *dfpu = &donor->thread.fpu;
-
-	*current_pt_regs() = dst->head_regs;
-
-	/* Both are the default size (syslet_may_move, syslet_spare_fits). */
-	fpregs_lock();
-	set_thread_flag(TIF_NEED_FPU_LOAD);
-	memcpy(&fpu->fpstate->regs, &dfpu->fpstate->regs, fpu->fpstate->size);
-	/* Reload on the way out, even on a CPU that still has ours. */
-	fpu->last_cpu = -1;
-	fpregs_unlock();
-
-	/* Null selectors only (syslet_may_move): the bases are all. */
-	preempt_disable();
-	current->thread.fsbase = dst->head_fsbase;
-	current->thread.gsbase = donor->thread.gsbase;
-	x86_fsbase_write_cpu(current->thread.fsbase);
-	x86_gsbase_write_cpu_inactive(current->thread.gsbase);
-	current->thread.pkru = dst->pkru;
-	write_pkru(dst->pkru);
-	preempt_enable();
-}
-
 /**
  * syslet_take_over - become the caller the donor's chain left behind
  * @st: the current task's syslet state, with a donor
@@ -264,9 +238,11 @@ bool syslet_take_over(struct syslet_task *st)
 
 	WRITE_ONCE(st->donor, NULL);
 	taken = syslet_swap_identity(donor);
+	trace_syslet_takeover(donor, taken, task_cpu(donor));
 	syslet_pi_unfence(donor);
 	if (taken)
-		syslet_take_registers(donor);
+		arch_syslet_take_user_state(donor, &donor->syslet->head_regs,
+					    &donor->syslet->head_state);
 	complete(&donor->syslet->taken);
 	put_task_struct(donor);
 	return taken;

@@ -20,16 +20,16 @@
  * the rest, per-thread CPU clocks, timers and rusage among them, stays
  * with the tasks: Documentation/syslet.rst has the table.
  *
- * Senders look a TID up under RCU only, so a signal aimed at the caller
- * while the swap happens can still be queued on the task that gave the
- * TID away. For one RCU grace period after the swap, such signals are
- * queued on the TID's holder instead (__syslet_signal_target()).
+ * Senders look a TID up under RCU only; the swap happens under siglock,
+ * where a thread-directed signal is queued, and the sender checks there
+ * that the task it found still holds the TID (do_send_sig_info_tid() in
+ * kernel/signal.c). A signal that got there first is pending on the task
+ * that blocked and moves with the rest.
  */
 #include <linux/audit.h>
 #include <linux/cgroup-defs.h>
 #include <linux/cgroup.h>
 #include <linux/pid.h>
-#include <linux/rcupdate.h>
 #include <linux/rseq.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -170,7 +170,6 @@ bool syslet_swap_identity(struct task_struct *donor)
 	struct syslet_task *st = new->syslet, *dst = donor->syslet;
 	struct sighand_struct *sighand = new->sighand;
 	struct task_struct *reserved;
-	struct pid *stale;
 	char comm[TASK_COMM_LEN], new_comm[TASK_COMM_LEN];
 	bool leader;
 
@@ -199,16 +198,6 @@ bool syslet_swap_identity(struct task_struct *donor)
 	/* A lent thread's threadlet goes on as a thread like any other. */
 	dst->kernel_only = st->kernel_only;
 	st->kernel_only = false;
-	/*
-	 * A head forwards nothing: new stops forwarding for the TID it handed
-	 * on in an earlier life, and the donor, a head until now, has none.
-	 * Both change under siglock, where __syslet_signal_target() reads them.
-	 */
-	stale = st->handed_pid;
-	st->handed_pid = NULL;
-	WARN_ON_ONCE(dst->handed_pid);
-	dst->handed_pid = get_pid(task_pid(new));
-	dst->handed_gp = get_state_synchronize_rcu();
 	reserved = dst->reserved;
 	dst->reserved = NULL;
 
@@ -216,7 +205,6 @@ bool syslet_swap_identity(struct task_struct *donor)
 	write_unlock_irq(&tasklist_lock);
 	cgroup_threadgroup_change_end(new);
 
-	put_pid(stale);
 	put_task_struct(reserved);
 
 	get_task_comm(comm, donor);
@@ -227,24 +215,8 @@ bool syslet_swap_identity(struct task_struct *donor)
 	return true;
 }
 
-struct task_struct *__syslet_signal_target(struct task_struct *t)
+bool __syslet_untraceable(struct task_struct *p)
 {
-	int hops;
-
-	lockdep_assert_held(&t->sighand->siglock);
-	rcu_read_lock();
-	for (hops = 0; hops < 4; hops++) {
-		struct syslet_task *st = t->syslet;
-		struct task_struct *holder;
-
-		if (!st || !st->handed_pid ||
-		    poll_state_synchronize_rcu(st->handed_gp))
-			break;
-		holder = pid_task(st->handed_pid, PIDTYPE_PID);
-		if (!holder || holder == t || holder->sighand != t->sighand)
-			break;
-		t = holder;
-	}
-	rcu_read_unlock();
-	return t;
+	lockdep_assert_held_write(&tasklist_lock);
+	return p->syslet->kernel_only;
 }

@@ -21,6 +21,8 @@
 
 #include "syslet.h"
 
+#include <trace/events/syslet.h>
+
 /* The longest a completer waits for room before it looks again. */
 #define SYSLET_RING_BACKOFF_MAX		(HZ / 10)
 
@@ -74,6 +76,7 @@ void syslet_ring_post(struct syslet_task *st, u64 value)
 {
 	struct syslet_group *group = current->signal->syslet;
 	unsigned long backoff = 1;
+	unsigned int waits = 0;
 	int ret;
 
 	for (;;) {
@@ -82,21 +85,26 @@ void syslet_ring_post(struct syslet_task *st, u64 value)
 		/* A slot freed after this seq was read bumps it again. */
 		smp_rmb();
 		if (mutex_lock_killable(&group->ring_lock))
-			return;
+			goto killed;
 		ret = syslet_ring_try_post(st, value);
 		mutex_unlock(&group->ring_lock);
 		if (ret)
 			break;
+		waits++;
 		if (wait_event_killable_timeout(group->ring_wait,
 						syslet_ring_moved(group, seq),
 						backoff) < 0)
-			return;
+			goto killed;
 		backoff = min(backoff * 2, SYSLET_RING_BACKOFF_MAX);
 	}
+	trace_syslet_post(st->uahu, value, ret, waits);
 	if (ret < 0)
 		syslet_count_lost_completion();
 	else
 		syslet_ring_poke(group);
+	return;
+killed:
+	trace_syslet_post(st->uahu, value, 0, waits);
 }
 
 static long syslet_ring_wait(struct syslet_group *group,

@@ -6,11 +6,12 @@
  * entry and exit work as one made from user space: the atom's number and
  * arguments are loaded into the syscall registers of the caller's pt_regs,
  * where seccomp, ptrace and audit look for them, syscall_trace_enter() runs,
- * the call is dispatched through the native table, and syscall_exit_work()
- * reports the result. The syscall registers of the async_exec() call are
- * put back afterwards (user space expects the argument registers to
- * survive a system call). A tracer that changes other registers at an
- * atom's stop changes them for the task, as at any ptrace stop.
+ * the call is dispatched through the native table, and the exit half of
+ * that work (audit, the sys_exit tracepoint, ptrace) reports the result.
+ * The syscall registers of the async_exec() call are put back afterwards
+ * (user space expects the argument registers to survive a system call).
+ * A tracer that changes other registers at an atom's stop changes them
+ * for the task, as at any ptrace stop.
  *
  * Two parts of the per-syscall work do not apply to atoms: syscall user
  * dispatch selects on the address of the syscall instruction, and an atom
@@ -39,45 +40,15 @@
  */
 #include <linux/audit.h>
 #include <linux/entry-common.h>
-#include <linux/nospec.h>
+#include <linux/ptrace.h>
 #include <linux/sched/signal.h>
 #include <linux/syscalls.h>
 #include <linux/task_work.h>
 #include <linux/uaccess.h>
 #include <asm/syscall.h>
+#include <trace/events/syscalls.h>
 
 #include "syslet.h"
-
-/* The syscall registers of the async_exec() call, which atoms borrow. */
-struct syslet_saved_regs {
-	unsigned long	orig_ax, ax, di, si, dx, r10, r8, r9;
-};
-
-static void syslet_regs_save(struct syslet_saved_regs *s,
-			     const struct pt_regs *regs)
-{
-	s->orig_ax = regs->orig_ax;
-	s->ax = regs->ax;
-	s->di = regs->di;
-	s->si = regs->si;
-	s->dx = regs->dx;
-	s->r10 = regs->r10;
-	s->r8 = regs->r8;
-	s->r9 = regs->r9;
-}
-
-static void syslet_regs_restore(const struct syslet_saved_regs *s,
-				struct pt_regs *regs)
-{
-	regs->orig_ax = s->orig_ax;
-	regs->ax = s->ax;
-	regs->di = s->di;
-	regs->si = s->si;
-	regs->dx = s->dx;
-	regs->r10 = s->r10;
-	regs->r8 = s->r8;
-	regs->r9 = s->r9;
-}
 
 #define SYSLET_WORK_IGNORED	(SYSCALL_WORK_SYSCALL_USER_DISPATCH |	\
 				 SYSCALL_WORK_SYSCALL_EXIT_TRAP)
@@ -88,10 +59,24 @@ static unsigned long syslet_syscall_work(void)
 	       ~SYSLET_WORK_IGNORED;
 }
 
+/*
+ * The exit half of the per-syscall work, as kernel/entry/common.c does it
+ * for a call from user space, less the two parts atoms ignore (above):
+ * audit, the sys_exit tracepoint and the ptrace syscall-exit stop.
+ */
+static void syslet_syscall_exit_work(struct pt_regs *regs, unsigned long work)
+{
+	audit_syscall_exit(regs);
+	if (work & SYSCALL_WORK_SYSCALL_TRACEPOINT)
+		trace_sys_exit(regs, syscall_get_return_value(current, regs));
+	if (work & SYSCALL_WORK_SYSCALL_TRACE)
+		ptrace_report_syscall_exit(regs, 0);
+}
+
 static void syslet_audit_close_outer(struct pt_regs *regs)
 {
 	if (unlikely(audit_context())) {
-		regs->ax = 0;
+		syscall_set_return_value(current, regs, 0, 0);
 		audit_syscall_exit(regs);
 	}
 }
@@ -107,41 +92,34 @@ static long syslet_atom_syscall(struct pt_regs *regs,
 				const u64 args[6])
 {
 	unsigned long work = syslet_syscall_work();
-	long nr = atom->nr;
+	long nr = atom->nr, skipped;
 
-	regs->orig_ax = nr;
-	regs->di = args[0];
-	regs->si = args[1];
-	regs->dx = args[2];
-	regs->r10 = args[3];
-	regs->r8 = args[4];
-	regs->r9 = args[5];
+	arch_syslet_set_call(regs, nr, args);
 	/* What a skipped or unknown call returns, as on the entry path. */
-	regs->ax = __x64_sys_ni_syscall(regs);
+	skipped = syscall_get_return_value(current, regs);
 
 	if (work & SYSCALL_WORK_ENTER)
 		nr = syscall_trace_enter(regs, nr, work);
 
 	if (nr != -1) {
 		if (syslet_call_refused(nr, regs))
-			regs->ax = -EINVAL;
-		else if (nr >= 0 && nr < NR_syscalls)
-			regs->ax = x64_sys_call(regs,
-						array_index_nospec(nr, NR_syscalls));
+			syscall_set_return_value(current, regs, -EINVAL, 0);
+		else
+			arch_syslet_call(regs, nr);
 	} else if (task_sigpending(current)) {
 		/*
 		 * Skipped with a signal on its way: seccomp RET_TRAP rolled
 		 * the registers back for a SIGSYS handler, which will see the
 		 * async_exec() call, not the atom, and cannot emulate it.
 		 */
-		regs->ax = __x64_sys_ni_syscall(regs);
+		syscall_set_return_value(current, regs, skipped, 0);
 	}
 
 	work = syslet_syscall_work();
 	if (work & SYSCALL_WORK_EXIT)
-		syscall_exit_work(regs, work);
+		syslet_syscall_exit_work(regs, work);
 
-	return regs->ax;
+	return syscall_get_return_value(current, regs);
 }
 
 /* Stops, freezes and a tracer's attach, for a task whose caller went on. */
@@ -234,12 +212,12 @@ long syslet_chain_run(struct syslet_task *st, unsigned int *end)
 {
 	const struct syslet_chain *chain = &st->chain;
 	struct pt_regs *regs = current_pt_regs();
-	struct syslet_saved_regs saved;
+	struct syslet_syscall_regs saved;
 	const struct syslet_atom *atom;
 	unsigned int idx = 0, last_idx = 0;
 	long ret, last = 0;
 
-	syslet_regs_save(&saved, regs);
+	arch_syslet_save_syscall_regs(&saved, regs);
 	syslet_audit_close_outer(regs);
 
 	for (;;) {
@@ -276,7 +254,7 @@ long syslet_chain_run(struct syslet_task *st, unsigned int *end)
 			break;
 	}
 
-	syslet_regs_restore(&saved, regs);
+	arch_syslet_restore_syscall_regs(&saved, regs);
 	*end = last_idx;
 	return ret;
 }

@@ -43,6 +43,8 @@
 
 #include "syslet.h"
 
+#include <trace/events/syslet.h>
+
 struct syslet_task *syslet_task_alloc(void)
 {
 	struct syslet_task *st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
@@ -72,7 +74,6 @@ void syslet_task_free(struct task_struct *tsk)
 	if (st->reserved)
 		put_task_struct(st->reserved);
 	kfree(st->lent);
-	put_pid(st->handed_pid);
 	kfree(st);
 	tsk->syslet = NULL;
 }
@@ -171,6 +172,7 @@ static struct task_struct *syslet_spare_create(struct syslet_group *group)
 	st->kernel_only = true;
 	p = copy_process(NULL, 0, NUMA_NO_NODE, &args);
 	if (IS_ERR(p)) {
+		trace_syslet_spare_create(0, group->nr_kernel_only, PTR_ERR(p));
 		kfree(st);
 		return NULL;
 	}
@@ -179,6 +181,7 @@ static struct task_struct *syslet_spare_create(struct syslet_group *group)
 	p->syslet = st;
 	spin_lock_irq(&current->sighand->siglock);
 	group->nr_kernel_only++;
+	trace_syslet_spare_create(p->pid, group->nr_kernel_only, 0);
 	spin_unlock_irq(&current->sighand->siglock);
 	get_task_struct(p);
 	wake_up_new_task(p);
@@ -204,7 +207,7 @@ bool syslet_spare_fits(struct task_struct *spare, struct task_struct *tsk)
 	    spare->static_prio != tsk->static_prio ||
 	    spare->rt_priority != tsk->rt_priority ||
 	    !cpumask_equal(&spare->cpus_mask, &tsk->cpus_mask) ||
-	    spare->thread.fpu.fpstate != &spare->thread.fpu.__fpstate)
+	    !arch_syslet_fits(spare, tsk))
 		return false;
 #ifdef CONFIG_SECCOMP
 	if (spare->seccomp.mode != tsk->seccomp.mode)
@@ -290,6 +293,32 @@ void syslet_spare_release(struct syslet_task *st)
 	put_task_struct(p);
 }
 
+/*
+ * Drop the thread-directed signals the task raised against itself while it
+ * finished a chain whose caller went on: an atom's SIGPIPE or SIGXFSZ, all
+ * blocked here. Kept, they would move to the next caller this task takes
+ * over. SIGKILL and SIGSTOP stay for get_signal(). Siglock held.
+ */
+static void syslet_drop_own_signals(void)
+{
+	struct sigpending *pending = &current->pending;
+	struct sigpending dropped;
+	struct sigqueue *q, *n;
+	sigset_t keep;
+
+	sigemptyset(&keep);
+	sigaddset(&keep, SIGKILL);
+	sigaddset(&keep, SIGSTOP);
+	init_sigpending(&dropped);
+	list_for_each_entry_safe(q, n, &pending->list, list) {
+		if (!sigismember(&keep, q->info.si_signo))
+			list_move(&q->list, &dropped.list);
+	}
+	sigandsets(&pending->signal, &pending->signal, &keep);
+	flush_sigqueue(&dropped);
+	recalc_sigpending();
+}
+
 /**
  * syslet_retire - park the current task, whose caller went on, as a spare
  * @st: its syslet state
@@ -299,6 +328,7 @@ void syslet_spare_release(struct syslet_task *st)
 void syslet_retire(struct syslet_task *st)
 {
 	spin_lock_irq(&current->sighand->siglock);
+	syslet_drop_own_signals();
 	syslet_spare_park(current->signal->syslet, current);
 	spin_unlock_irq(&current->sighand->siglock);
 	syslet_park(st);

@@ -8,6 +8,7 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <asm/ptrace.h>
+#include <asm/syslet.h>
 #include <uapi/linux/syslet.h>
 
 /* Index value meaning "no atom": the chain ends here. */
@@ -90,11 +91,12 @@ struct syslet_lent {
  * @reserved:	the spare this task holds while it runs a chain that may go
  *		asynchronous, with a reference
  * @head_regs:	(armed) the user registers the caller returns with
- * @head_fsbase: (armed) the fs base the caller returns with
+ * @head_state: (armed) the rest of the caller's user state, beyond
+ *		@head_regs and its FPU registers: its TLS base from the start,
+ *		the rest saved when it blocks
  * @uahu:	(armed) the caller's struct async_head_user
  * @ring:	(armed) its completion ring
  * @ring_mask:	(armed) the ring's entry count less one
- * @pkru:	(missed) the caller's PKRU, read by the task itself
  * @taken:	(missed) completed once the spare has taken the caller over
  * @self:	the task this state belongs to
  * @kernel_only: runs no user code of its own: a spare, or a task finishing
@@ -103,9 +105,6 @@ struct syslet_lent {
  * @park_node:	(spares) entry in syslet_group::parked while parked
  * @donor:	(spares) the blocked task whose caller this spare is to take
  *		over, with a reference; set by that task's sched hook
- * @handed_pid:	the TID this task gave away at its last cache miss
- * @handed_gp:	RCU state at that moment: until a grace period has passed,
- *		a signal sent to @handed_pid may still be queued on this task
  * @exec_id:	(threadlet) self_exec_id when it started: an execve() ends it
  * @resume_work: (threadlet missed) waits for the takeover before the task
  *		returns to user space with the lent thread's identity
@@ -116,7 +115,7 @@ struct syslet_lent {
  *		until the swap is done, a PI futex waiter that found this task
  *		by that TID must look again (syslet_pi_fence())
  *
- * @kernel_only, @exited, @park_node, @handed_pid and @reserved (while
+ * @kernel_only, @exited, @park_node and @reserved (while
  * missed) are protected by the group's siglock, @tid_leaving by the task's
  * pi_lock; the parked list holds no references, as a spare unlinks itself
  * when it exits.
@@ -126,19 +125,16 @@ struct syslet_task {
 	enum syslet_state		state;
 	struct task_struct		*reserved;
 	struct pt_regs			head_regs;
-	unsigned long			head_fsbase;
+	struct syslet_user_state	head_state;
 	struct async_head_user __user	*uahu;
 	u64 __user			*ring;
 	u64				ring_mask;
-	u32				pkru;
 	struct completion		taken;
 	struct task_struct		*self;
 	bool				kernel_only;
 	bool				exited;
 	struct list_head		park_node;
 	struct task_struct		*donor;
-	struct pid			*handed_pid;
-	unsigned long			handed_gp;
 	u64				exec_id;
 	struct callback_head		resume_work;
 	struct syslet_lent		*lent;
@@ -199,6 +195,7 @@ void syslet_ring_post(struct syslet_task *st, u64 value);
 
 bool syslet_spare_fits(struct task_struct *spare, struct task_struct *tsk);
 bool syslet_may_move(struct task_struct *tsk);
+bool syslet_owns_pi_waiters(struct task_struct *tsk);
 int syslet_count_sync_chain(struct async_head_user __user *uahu);
 bool syslet_in_threadlet(struct syslet_task *st);
 long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,

@@ -34,21 +34,10 @@
 #include <linux/slab.h>
 #include <linux/syslet.h>
 #include <linux/task_work.h>
-#include <asm/fsgsbase.h>
 
 #include "syslet.h"
 
-/* What the x86-64 ABI lets a function use below its stack pointer. */
-#define SYSLET_RED_ZONE		128
-
-static void syslet_set_fsbase(unsigned long fsbase)
-{
-	/* Null fs selector only (syslet_may_move): the base is all. */
-	preempt_disable();
-	current->thread.fsbase = fsbase;
-	x86_fsbase_write_cpu(fsbase);
-	preempt_enable();
-}
+#include <trace/events/syslet.h>
 
 /* An execve() ended a threadlet or a lending: drop the old program's. */
 static void syslet_forget_old_program(struct syslet_task *st)
@@ -89,6 +78,7 @@ static void syslet_borrow(struct syslet_task *st,
 	spin_lock_irq(&current->sighand->siglock);
 	list_for_each_entry(lent, &group->lent, lent_node) {
 		if (lent->lent->uahu == uahu && !lent->released &&
+		    !syslet_owns_pi_waiters(lent->self) &&
 		    syslet_spare_fits(lent->self, current)) {
 			list_del_init(&lent->lent_node);
 			st->reserved = get_task_struct(lent->self);
@@ -121,26 +111,28 @@ long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
 
 	if (restore_ip >= TASK_SIZE_MAX || restore_stack >= TASK_SIZE_MAX)
 		return -EINVAL;
-	if (syslet_in_threadlet(st) || st->lent || !syslet_may_move(current))
+	if (syslet_in_threadlet(st) || st->lent || !syslet_may_move(current)) {
+		trace_syslet_sync_fallback(uahu, SYSLET_SYNC_UNMOVABLE);
 		return syslet_count_sync_chain(uahu);
+	}
 	syslet_borrow(st, uahu);
-	if (!st->reserved)
+	if (!st->reserved) {
+		trace_syslet_sync_fallback(uahu, SYSLET_SYNC_NO_LENT);
 		return syslet_count_sync_chain(uahu);
+	}
 
 	lent = st->reserved;
 	regs = &st->head_regs;
 	*regs = *current_pt_regs();
-	regs->ip = restore_ip;
-	regs->sp = restore_stack;
-	current_save_fsgs();
-	st->head_fsbase = current->thread.fsbase;
+	arch_syslet_set_resume(regs, restore_ip, restore_stack);
+	st->head_state.fsbase = arch_syslet_tls(current);
 	st->exec_id = current->self_exec_id;
 	reinit_completion(&st->taken);
 
-	syslet_set_fsbase(lent->thread.fsbase);
+	arch_syslet_set_tls(arch_syslet_tls(lent));
 	st->state = SYSLET_THREADLET;
 	current->flags |= PF_SYSLET;
-	return ALIGN_DOWN(lent->syslet->lent->regs.sp - SYSLET_RED_ZONE, 16);
+	return arch_syslet_threadlet_sp(&lent->syslet->lent->regs);
 }
 
 /**
@@ -161,7 +153,7 @@ long syslet_threadlet_off(struct syslet_task *st)
 	}
 	current->flags &= ~PF_SYSLET;
 	st->state = SYSLET_IDLE;
-	syslet_set_fsbase(st->head_fsbase);
+	arch_syslet_set_tls(st->head_state.fsbase);
 	syslet_spare_release(st);
 	return 1;
 }
@@ -243,7 +235,9 @@ static long syslet_lent_park(struct syslet_task *st)
  *
  * Return: 0 as a threadlet's caller, or as itself once released;
  * -EINTR as itself when a signal is to be handled; -EINVAL for the
- * group leader, inside a threadlet, or an event without a ring; -ENOMEM.
+ * group leader, inside a threadlet, or an event without a ring; -EBUSY,
+ * the event posted, for a thread that owns a PI futex with waiters;
+ * -ENOMEM.
  */
 long syslet_lend(struct syslet_task *st, u64 event,
 		 const struct async_head_user *ahu,
@@ -274,8 +268,12 @@ long syslet_lend(struct syslet_task *st, u64 event,
 		syslet_ring_post(st, event);
 	}
 
+	/* Its TID would go to a threadlet's caller, its PI locks stay here. */
+	if (syslet_owns_pi_waiters(current))
+		return -EBUSY;
+
 	/* What a borrower switches to must be what user space set last. */
-	current_save_fsgs();
+	arch_syslet_tls(current);
 	spin_lock_irq(&current->sighand->siglock);
 	st->released = false;
 	if (!st->exited)

@@ -186,8 +186,12 @@
  *   ===============================  ======================================
  *
  * close_range with CLOSE_RANGE_UNSHARE gives the calling thread a file
- * table of its own, and is refused too; its flags are read when the atom
- * runs, so it is refused then, with -EINVAL as the atom's result.
+ * table of its own, and is refused too; so are the PI operations of futex
+ * (FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_TRYLOCK_PI, FUTEX_UNLOCK_PI,
+ * FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI) in a chain that may move,
+ * one with a completion ring: a PI futex names its owner by TID, and after
+ * a cache miss the atoms run under another. Arguments are read when the
+ * atom runs, so these are refused then, with -EINVAL as the atom's result.
  *
  * Every other system call of the x86_64 table may be an atom; the list is
  * in Documentation/syslet.rst, and a test fails for any call of the table
@@ -247,8 +251,8 @@ struct syslet_uatom {
  *
  * When a chain with a ring cannot go asynchronous, it runs synchronously
  * and async_exec() returns as for a chain without one; the kernel then
- * increments sync_chains. That happens when the caller is traced, holds
- * a PI futex, is in a 32-bit system call, has I/O port permissions, a
+ * increments sync_chains. That happens when the caller is traced, owns
+ * a PI futex another thread waits for, is in a 32-bit system call, has I/O port permissions, a
  * shadow stack, non-null fs or gs selectors or AMX state enabled, or when
  * no spare thread could be had: the process has as many as
  * kernel.syslet.max_spares or RLIMIT_NPROC allow, or the pids cgroup or
@@ -298,7 +302,9 @@ struct async_head_user {
  *	/proc follow it. With SYSLET_LEND_RELEASE (and @event 0), releases
  *	every thread lent to @ahu and parked, and returns how many; one
  *	busy with a threadlet is released by a later call. Other flags:
- *	-EINVAL.
+ *	-EINVAL. A thread that owns a PI futex another thread waits for
+ *	cannot be lent (-EBUSY, after @event was posted): its TID would go
+ *	to a threadlet's caller while the lock stays with it.
  *
  * long threadlet_on(__u64 restore_stack, __u64 restore_ip,
  *		     struct async_head_user *ahu)

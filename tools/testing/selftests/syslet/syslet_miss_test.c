@@ -8,6 +8,7 @@
  * disk that completes 50 ms late.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/filter.h>
@@ -347,6 +348,63 @@ TEST(tgkill_storm_reaches_the_head)
 	pipe_read_fini(&pr);
 }
 
+static int sigpipes_seen;
+
+static void count_sigpipe(int sig)
+{
+	__atomic_add_fetch(&sigpipes_seen, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * An atom that writes to a pipe nobody reads raises SIGPIPE against the
+ * task running it. Before a miss that is the caller, as for a direct
+ * write(); after one it is the task finishing the chain, and the signal
+ * must neither reach the caller nor move to a later caller with the next
+ * miss of the same spare. The loop makes 200 misses, each with a SIGPIPE.
+ */
+TEST(sigpipe_of_an_atom_after_a_miss_stays_off_the_caller)
+{
+	struct sigaction sa = { .sa_handler = count_sigpipe };
+	struct async_head_user ahu;
+	struct syslet_uatom w;
+	struct pipe_read pr;
+	__u64 fd, buf, len = 1;
+	__s64 wret;
+	__u64 slots[4];
+	int broken[2], i;
+
+	ASSERT_EQ(0, sigaction(SIGPIPE, &sa, NULL));
+	ASSERT_EQ(0, pipe(broken));
+	ASSERT_EQ(0, close(broken[0]));
+	fd = broken[1];
+	buf = uptr("w");
+	ASSERT_EQ(0, pipe_read_init(&pr, 0));
+	ATOM3(&w, __NR_write, &wret, NULL, 0, &fd, &buf, &len);
+	pr.atom.next = uptr(&w);
+	ring_init(&ahu, slots, 4);
+
+	for (i = 0; i < 200; i++) {
+		wret = SENTINEL;
+		ASSERT_EQ(0, async_exec(&pr.atom, &ahu));
+		ASSERT_EQ(1, write(pr.fds[1], "p", 1));
+		ASSERT_EQ(uptr(&w), ring_next(&ahu, slots, 4));
+		ASSERT_EQ(-EPIPE, wret);
+	}
+	/* Misses of chains without a write: a kept SIGPIPE would come along. */
+	for (i = 0; i < 20; i++)
+		ASSERT_EQ(0, miss_once());
+	EXPECT_EQ(0, sigpipes_seen);
+
+	/* Without a ring the chain runs in the caller, which gets SIGPIPE. */
+	ahu = head_plain();
+	ASSERT_EQ(1, write(pr.fds[1], "q", 1));
+	ASSERT_EQ((long)uptr(&w), async_exec(&pr.atom, &ahu));
+	EXPECT_EQ(-EPIPE, wret);
+	EXPECT_EQ(1, sigpipes_seen);
+	close(broken[1]);
+	pipe_read_fini(&pr);
+}
+
 TEST(full_ring_of_four_takes_twelve)
 {
 	struct async_head_user ahu;
@@ -664,6 +722,138 @@ TEST(seccomp_applies_after_a_miss)
 	EXPECT_EQ(-1, syscall(__NR_getppid));
 	EXPECT_EQ(33, errno);
 	pipe_read_fini(&pr);
+}
+
+/*
+ * A PI lock taken by an atom after a miss would carry the TID of the task
+ * finishing the chain, not the caller's: in a chain that may move, every
+ * PI operation is refused; without a ring the same atom takes the lock.
+ */
+TEST(pi_futex_atoms_are_refused_in_chains_that_may_move)
+{
+	static const int pi_ops[] = {
+		FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_TRYLOCK_PI,
+		FUTEX_UNLOCK_PI, FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI,
+	};
+	struct async_head_user ahu;
+	struct syslet_uatom a;
+	__u32 word = 0, other = 0;
+	__u64 addr = uptr(&word), op, zero = 0, addr2 = uptr(&other);
+	__s64 ret;
+	__u64 slots[4];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(pi_ops) / sizeof(pi_ops[0]); i++) {
+		op = pi_ops[i] | FUTEX_PRIVATE_FLAG;
+		ret = SENTINEL;
+		atom_set(&a, __NR_futex, &ret, NULL, 0, &addr, &op, &zero,
+			 &zero, &addr2, &zero);
+		ring_init(&ahu, slots, 4);
+		ASSERT_EQ((long)uptr(&a), async_exec(&a, &ahu));
+		EXPECT_EQ(-EINVAL, ret);
+		EXPECT_EQ(0, word);
+	}
+	/* Nothing moved: the refusals were not cache misses. */
+	EXPECT_EQ(0, ahu.kernel_ring_idx);
+
+	op = FUTEX_LOCK_PI | FUTEX_PRIVATE_FLAG;
+	ahu = head_plain();
+	atom_set(&a, __NR_futex, &ret, NULL, 0, &addr, &op, &zero, &zero,
+		 NULL, NULL);
+	ASSERT_EQ((long)uptr(&a), async_exec(&a, &ahu));
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(gettid(), word);
+	EXPECT_EQ(0, syscall(__NR_futex, &word,
+			     FUTEX_UNLOCK_PI | FUTEX_PRIVATE_FLAG, 0, NULL,
+			     NULL, 0));
+	EXPECT_EQ(0, word);
+}
+
+static int tracer_pid(void)
+{
+	char line[256];
+	int pid = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %d", &pid) == 1)
+			break;
+	fclose(f);
+	return pid;
+}
+
+/*
+ * A spare runs no user code of its own and becomes a caller at its next
+ * takeover: a tracer attached to it would be tracing that caller. Every
+ * spare of a process that misses refuses PTRACE_ATTACH with EPERM, and
+ * the caller is never found traced over the misses that follow.
+ */
+TEST(spares_cannot_be_traced)
+{
+	int ready[2], go[2], status, refused = 0, attached = 0, i;
+	struct dirent *d;
+	char path[64];
+	pid_t pid;
+	DIR *dir;
+
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char c;
+
+		for (i = 0; i < 5; i++)
+			if (miss_once())
+				_exit(1);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		for (i = 0; i < 100; i++) {
+			if (miss_once())
+				_exit(3);
+			if (tracer_pid() != 0)
+				_exit(4);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(ready[0], path, 1));
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	ASSERT_NE(NULL, dir);
+	while ((d = readdir(dir))) {
+		pid_t tid = atoi(d->d_name);
+		char comm[32] = "";
+		FILE *f;
+
+		if (tid <= 0 || tid == pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = 0;
+		fclose(f);
+		if (strcmp(comm, "syslet\n"))
+			continue;
+		if (ptrace(PTRACE_ATTACH, tid, 0, 0) == 0) {
+			attached++;
+			waitpid(tid, &status, __WALL);
+			ptrace(PTRACE_DETACH, tid, 0, 0);
+		} else {
+			EXPECT_EQ(EPERM, errno);
+			refused++;
+		}
+	}
+	closedir(dir);
+	EXPECT_EQ(0, attached);
+	EXPECT_LT(0, refused);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 /* A child with a chain blocked in a pipe read, the pipe's writer kept. */

@@ -4,6 +4,7 @@
  * TLS and stack of a thread the test lent with async_thread().
  */
 #define _GNU_SOURCE
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -171,6 +172,165 @@ TEST(many_threadlets_block_and_complete_once)
 	EXPECT_EQ(4, pool_stop(&p));
 	close(fds[0]);
 	close(fds[1]);
+}
+
+#define RELEND_ROUNDS	100
+
+/* Lend, and each time released, make a cache miss of its own; again. */
+static void *lend_release_miss(void *arg)
+{
+	struct lender *l = arg;
+	int k;
+
+	lender_main(arg);
+	for (k = 0; k < RELEND_ROUNDS; k++) {
+		long r;
+
+		do {
+			r = syscall(__NR_async_thread, 0, &the_pool->ahu, 0);
+		} while (r && errno == EINTR);
+		if (r) {
+			l->last = -errno;
+			break;
+		}
+		l->last = miss_once();
+		if (l->last)
+			break;
+		atomic_store(&l->done, k + 1);
+	}
+	return NULL;
+}
+
+/* Whether @tid sleeps: parked in async_thread() once @done is reached. */
+static bool lender_sleeps(struct lender *l, int done)
+{
+	char path[64], buf[256];
+	bool sleeps = false;
+	FILE *f;
+
+	if (atomic_load(&l->done) != done)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", l->tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f))
+		sleeps = strstr(buf, ") S ") != NULL;
+	fclose(f);
+	return sleeps;
+}
+
+/*
+ * A task that finished a threadlet after a miss goes on as the lent
+ * thread; released, it makes cache misses of its own as that thread.
+ * The round trip lend, miss in a threadlet, release, miss in a chain, a
+ * hundred times, must leave nothing behind (kmemleak) and warn nowhere.
+ */
+TEST(released_lent_thread_misses_in_chains_of_its_own)
+{
+	static struct pool p;
+	struct counted c = { 0 };
+	struct lender *l = &p.lenders[0];
+	int fds[2], k, i;
+
+	ring_init(&p.ahu, p.slots, RING);
+	p.n = 1;
+	the_pool = &p;
+	ASSERT_EQ(0, pipe(fds));
+	c.fd = fds[0];
+	ASSERT_EQ(0, pthread_create(&l->thread, NULL, lend_release_miss, l));
+	for (k = 0; k < RELEND_ROUNDS; k++) {
+		for (i = 0; i < 5000 && !lender_sleeps(l, k); i++)
+			usleep(1000);
+		ASSERT_TRUE(lender_sleeps(l, k));
+		ASSERT_EQ(0, threadlet_exec(read_one, &c, &p.ahu, k + 1));
+		ASSERT_EQ(1, write(fds[1], "r", 1));
+		ASSERT_EQ(k + 1, ring_next(&p.ahu, p.slots, RING));
+		for (i = 0; i < 5000 && atomic_load(&l->done) == k &&
+			    !l->last; i++) {
+			syscall(__NR_async_thread, 0, &p.ahu,
+				SYSLET_LEND_RELEASE);
+			usleep(1000);
+		}
+		ASSERT_EQ(0, l->last);
+		ASSERT_EQ(k + 1, atomic_load(&l->done));
+	}
+	pthread_join(l->thread, NULL);
+	EXPECT_EQ(RELEND_ROUNDS, atomic_load(&c.ran));
+	EXPECT_EQ(0, p.ahu.sync_chains);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static __u32 pi_word;
+static atomic_int pi_stage;
+static long pi_lend_ret;
+
+static long futex_pi(int op)
+{
+	return syscall(__NR_futex, &pi_word, op | FUTEX_PRIVATE_FLAG, 0, NULL,
+		       NULL, 0);
+}
+
+/* Owns pi_word, and once a waiter has attached, tries to lend itself. */
+static void *pi_owner(void *arg)
+{
+	struct pool *p = arg;
+
+	if (futex_pi(FUTEX_LOCK_PI))
+		abort();
+	atomic_store(&pi_stage, 1);
+	while (atomic_load(&pi_stage) != 2)
+		sched_yield();
+	pi_lend_ret = syscall(__NR_async_thread, 0, &p->ahu, 0) ? -errno : 0;
+	atomic_store(&pi_stage, 3);
+	if (futex_pi(FUTEX_UNLOCK_PI))
+		abort();
+	return NULL;
+}
+
+static void *pi_waiter(void *arg)
+{
+	if (futex_pi(FUTEX_LOCK_PI) || futex_pi(FUTEX_UNLOCK_PI))
+		abort();
+	return NULL;
+}
+
+/*
+ * A thread that owns a PI futex a waiter is attached to cannot be lent:
+ * its TID would go to a threadlet's caller, and the kernel's pi_state
+ * would stay with it.
+ */
+TEST(thread_owning_a_contended_pi_futex_is_not_lent)
+{
+	static struct pool p;
+	pthread_t owner, waiter;
+	int i;
+
+	ring_init(&p.ahu, p.slots, RING);
+	ASSERT_EQ(0, pthread_create(&owner, NULL, pi_owner, &p));
+	while (atomic_load(&pi_stage) != 1)
+		sched_yield();
+	ASSERT_EQ(0, pthread_create(&waiter, NULL, pi_waiter, NULL));
+	for (i = 0; i < 10000 && !(pi_word & FUTEX_WAITERS); i++)
+		usleep(1000);
+	ASSERT_TRUE(pi_word & FUTEX_WAITERS);
+	/*
+	 * The waiter attaches under the hash bucket lock, in the same step
+	 * that set FUTEX_WAITERS: any operation on the word waits for it.
+	 */
+	syscall(__NR_futex, &pi_word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1,
+		NULL, NULL, 0);
+	atomic_store(&pi_stage, 2);
+	/* Had it been lent, it is parked now: release it, then judge. */
+	for (i = 0; i < 10000 && atomic_load(&pi_stage) != 3; i++) {
+		syscall(__NR_async_thread, 0, &p.ahu, SYSLET_LEND_RELEASE);
+		usleep(1000);
+	}
+	pthread_join(owner, NULL);
+	pthread_join(waiter, NULL);
+	EXPECT_EQ(-EBUSY, pi_lend_ret);
+	EXPECT_EQ(0, pi_word);
 }
 
 static long set_flag(void *arg)

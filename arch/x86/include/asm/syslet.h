@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _ASM_X86_SYSLET_H
+#define _ASM_X86_SYSLET_H
+
+/*
+ * What kernel/syslet/ needs of the architecture: the registers atoms
+ * borrow and how a call is made from them, the user state beyond pt_regs
+ * a caller takes along when another task goes on as it, and the TLS and
+ * stack switch of a threadlet.
+ */
+#include <linux/types.h>
+#include <asm/ptrace.h>
+
+struct task_struct;
+
+/* The syscall registers of the async_exec() call, which atoms borrow. */
+struct syslet_syscall_regs {
+	unsigned long	orig_ax, ax, di, si, dx, r10, r8, r9;
+};
+
+/*
+ * The caller's user state beyond its pt_regs and FPU registers, saved by
+ * the task that blocks for the one that goes on as the caller.
+ */
+struct syslet_user_state {
+	unsigned long	fsbase;
+	u32		pkru;
+};
+
+bool arch_syslet_may_move(struct task_struct *tsk);
+bool arch_syslet_fits(struct task_struct *spare, struct task_struct *tsk);
+
+void arch_syslet_save_syscall_regs(struct syslet_syscall_regs *saved,
+				   const struct pt_regs *regs);
+void arch_syslet_restore_syscall_regs(const struct syslet_syscall_regs *saved,
+				      struct pt_regs *regs);
+void arch_syslet_set_call(struct pt_regs *regs, long nr, const u64 args[6]);
+void arch_syslet_call(struct pt_regs *regs, long nr);
+
+void arch_syslet_save_user_state(struct syslet_user_state *state, bool tls);
+void arch_syslet_take_user_state(struct task_struct *donor,
+				 const struct pt_regs *regs,
+				 const struct syslet_user_state *state);
+
+unsigned long arch_syslet_tls(struct task_struct *tsk);
+void arch_syslet_set_tls(unsigned long tls);
+void arch_syslet_set_resume(struct pt_regs *regs, unsigned long ip,
+			    unsigned long sp);
+unsigned long arch_syslet_threadlet_sp(const struct pt_regs *lent_regs);
+
+#endif /* _ASM_X86_SYSLET_H */

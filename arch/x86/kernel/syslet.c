@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * x86-64 side of syslets (kernel/syslet/): atoms as native system calls,
+ * and the user state a caller takes along to the task that goes on as it.
+ */
+#include <linux/compat.h>
+#include <linux/nospec.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/sched/task_stack.h>
+#include <linux/string.h>
+#include <asm/fpu/api.h>
+#include <asm/fsgsbase.h>
+#include <asm/pkru.h>
+#include <asm/segment.h>
+#include <asm/syscall.h>
+#include <asm/syslet.h>
+
+/* What the x86-64 ABI lets a function use below its stack pointer. */
+#define SYSLET_RED_ZONE		128
+
+/*
+ * State a copy cannot hand on: 32-bit system calls, I/O permissions,
+ * shadow stacks, segment selectors other than the 64-bit null ones, and
+ * enlarged (AMX) FPU state. @tsk is current.
+ */
+bool arch_syslet_may_move(struct task_struct *tsk)
+{
+	unsigned short sel;
+
+	if (in_compat_syscall())
+		return false;
+	if (tsk->thread.io_bitmap || tsk->thread.iopl_emul)
+		return false;
+#ifdef CONFIG_X86_USER_SHADOW_STACK
+	if (tsk->thread.features)
+		return false;
+#endif
+	if (tsk->thread.fpu.fpstate != &tsk->thread.fpu.__fpstate)
+		return false;
+	savesegment(fs, sel);
+	if (sel)
+		return false;
+	savesegment(gs, sel);
+	return !sel;
+}
+
+/* A spare's FPU buffer must hold the caller's state as it is. */
+bool arch_syslet_fits(struct task_struct *spare, struct task_struct *tsk)
+{
+	return spare->thread.fpu.fpstate == &spare->thread.fpu.__fpstate;
+}
+
+void arch_syslet_save_syscall_regs(struct syslet_syscall_regs *saved,
+				   const struct pt_regs *regs)
+{
+	saved->orig_ax = regs->orig_ax;
+	saved->ax = regs->ax;
+	saved->di = regs->di;
+	saved->si = regs->si;
+	saved->dx = regs->dx;
+	saved->r10 = regs->r10;
+	saved->r8 = regs->r8;
+	saved->r9 = regs->r9;
+}
+
+void arch_syslet_restore_syscall_regs(const struct syslet_syscall_regs *saved,
+				      struct pt_regs *regs)
+{
+	regs->orig_ax = saved->orig_ax;
+	regs->ax = saved->ax;
+	regs->di = saved->di;
+	regs->si = saved->si;
+	regs->dx = saved->dx;
+	regs->r10 = saved->r10;
+	regs->r8 = saved->r8;
+	regs->r9 = saved->r9;
+}
+
+/*
+ * Load an atom into the syscall registers, where seccomp, ptrace and audit
+ * look for it, with the result a skipped or unknown call has.
+ */
+void arch_syslet_set_call(struct pt_regs *regs, long nr, const u64 args[6])
+{
+	regs->orig_ax = nr;
+	regs->di = args[0];
+	regs->si = args[1];
+	regs->dx = args[2];
+	regs->r10 = args[3];
+	regs->r8 = args[4];
+	regs->r9 = args[5];
+	regs->ax = __x64_sys_ni_syscall(regs);
+}
+
+/* Dispatch through the native table, as do_syscall_64() does. */
+void arch_syslet_call(struct pt_regs *regs, long nr)
+{
+	if (nr >= 0 && nr < NR_syscalls)
+		regs->ax = x64_sys_call(regs, array_index_nospec(nr, NR_syscalls));
+}
+
+/*
+ * Called by the task about to sleep in an atom: its live FPU registers,
+ * fs and gs bases and PKRU go to memory, where the task that goes on as
+ * the caller copies them from. With @tls, the fs base is the caller's;
+ * a threadlet runs on a lent thread's, and the caller's was kept before.
+ */
+void arch_syslet_save_user_state(struct syslet_user_state *state, bool tls)
+{
+	fpu_sync_fpstate(&current->thread.fpu);
+	current_save_fsgs();
+	state->pkru = read_pkru();
+	if (tls)
+		state->fsbase = current->thread.fsbase;
+}
+
+/* Take on the donor's user registers, FPU state, fs and gs bases, PKRU. */
+void arch_syslet_take_user_state(struct task_struct *donor,
+				 const struct pt_regs *regs,
+				 const struct syslet_user_state *state)
+{
+	struct fpu *fpu = &current->thread.fpu;
+	struct fpu *dfpu = &donor->thread.fpu;
+
+	*current_pt_regs() = *regs;
+
+	/* Both are the default size (arch_syslet_may_move(), _fits()). */
+	fpregs_lock();
+	set_thread_flag(TIF_NEED_FPU_LOAD);
+	memcpy(&fpu->fpstate->regs, &dfpu->fpstate->regs, fpu->fpstate->size);
+	/* Reload on the way out, even on a CPU that still has ours. */
+	fpu->last_cpu = -1;
+	fpregs_unlock();
+
+	/* Null selectors only (arch_syslet_may_move()): the bases are all. */
+	preempt_disable();
+	current->thread.fsbase = state->fsbase;
+	current->thread.gsbase = donor->thread.gsbase;
+	x86_fsbase_write_cpu(current->thread.fsbase);
+	x86_gsbase_write_cpu_inactive(current->thread.gsbase);
+	current->thread.pkru = state->pkru;
+	write_pkru(state->pkru);
+	preempt_enable();
+}
+
+/* The TLS pointer @tsk returns to user space with; current's is synced. */
+unsigned long arch_syslet_tls(struct task_struct *tsk)
+{
+	if (tsk == current)
+		current_save_fsgs();
+	return tsk->thread.fsbase;
+}
+
+void arch_syslet_set_tls(unsigned long tls)
+{
+	/* Null fs selector only (arch_syslet_may_move()): the base is all. */
+	preempt_disable();
+	current->thread.fsbase = tls;
+	x86_fsbase_write_cpu(tls);
+	preempt_enable();
+}
+
+void arch_syslet_set_resume(struct pt_regs *regs, unsigned long ip,
+			    unsigned long sp)
+{
+	regs->ip = ip;
+	regs->sp = sp;
+}
+
+/* Where a threadlet's stack starts, below where the lent thread parked. */
+unsigned long arch_syslet_threadlet_sp(const struct pt_regs *lent_regs)
+{
+	return ALIGN_DOWN(lent_regs->sp - SYSLET_RED_ZONE, 16);
+}
