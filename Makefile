@@ -47,13 +47,14 @@ KMAKE := $(MAKE) -C $(TREE) O=$(KOUT) -j$(JOBS) \
 BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
 KHDR := $(KOUT)/usr/include
 USER_CFLAGS := -O2 -Wall -static -isystem $(KHDR)
-PROGRAMS := $(OUT)/bin/syslet-bench $(OUT)/bin/syslet-miss-bench
+PROGRAMS := $(OUT)/bin/syslet-bench $(OUT)/bin/syslet-miss-bench \
+	$(OUT)/bin/syslet-miss-loop
 KSELFTEST := $(OUT)/kselftest
 INITRAMFS := $(OUT)/initramfs.cpio.gz
 
 step = @printf '==> [%s] %s\n' "$(PROFILE)" "$(1)"
 
-.PHONY: all demo check bench deps tree kernel userspace initramfs \
+.PHONY: all demo check bench profile deps tree kernel userspace initramfs \
 	host-check vm-check patches clean distclean
 
 all: demo
@@ -79,6 +80,8 @@ kernel: tree $(KOUT)/.config
 
 $(OUT)/bin/syslet-bench: tools/bench/syslet-bench.c $(KHDR)/linux/syslet.h
 $(OUT)/bin/syslet-miss-bench: tools/bench/syslet-miss-bench.c $(KHDR)/linux/syslet.h
+$(OUT)/bin/syslet-miss-loop: tools/bench/syslet-miss-loop.c $(KHDR)/linux/syslet.h
+$(OUT)/bin/syslet-miss-loop: PROGRAM_LIBS := -lpthread
 # Static liburing.a and libaio.a come from liburing-dev and libaio-dev.
 $(OUT)/bin/syslet-miss-bench: PROGRAM_LIBS := -luring -laio -lpthread
 $(PROGRAMS):
@@ -156,6 +159,7 @@ initramfs: userspace
 	@scripts/mkinitramfs.sh $(KOUT)/usr/gen_init_cpio guest/init $(INITRAMFS) \
 		$(KSELFTEST) $(PROGRAMS) $(DEMO) $(VM_GTEST) $(THREADLET_BENCH) $(VM_EXAMPLES) \
 		$(FIO) $(FIO_ENGINE) guest/nullb.sh guest/fio-verify.sh guest/fio-bench.sh \
+		guest/miss-profile.sh \
 		/sbin/mke2fs
 
 demo: initramfs
@@ -216,6 +220,18 @@ bench: initramfs
 	@scripts/bench-report.sh $(OUT)/console-bench.log $(KOUT)/.config \
 		$(REPORT)/bench.md
 	@scripts/fio-report.sh $(OUT)/console-bench.log $(REPORT)
+
+# Where a cache miss goes: tracepoint counts and the function profiler's
+# top entries, without the rest of the benchmark.
+profile: initramfs
+	$(call step,boot: cache-miss profile under qemu-system-x86_64 -smp 2)
+	@scripts/run-vm.sh $(BZIMAGE) $(INITRAMFS) profile $(OUT)/console-profile.log \
+		1200 1G quiet
+	@mkdir -p $(REPORT)
+	@tr -d '\r' < $(OUT)/console-profile.log | grep '^PROFILE-MISS:' | \
+		tee $(REPORT)/profile.txt
+	@grep -q '^SYSLET-GUEST: status=0' $(OUT)/console-profile.log || \
+		{ echo "profile failed: see $(OUT)/console-profile.log"; exit 1; }
 
 patches: tree
 	$(call step,patches: git format-patch series in $(B)/series)

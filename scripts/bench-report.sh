@@ -166,6 +166,38 @@ if ! grep -q '^BENCH|' "$log"; then
 fi
 
 # The threadlet and C++ library benchmark, if it ran.
+profile_report() {
+	grep -q '^PROFILE-MISS: head=' "$log" || return 0
+	echo
+	echo "# Where a cache miss goes"
+	echo
+	echo "guest/miss-profile.sh: a loop of one-atom pipe-read chains that miss"
+	echo "(tools/bench/syslet-miss-loop.c), counted with the syslet tracepoints"
+	echo "and /proc/stat's context switches, then profiled with ftrace's function"
+	echo "profiler: self time per function (graph-time off), summed over CPUs,"
+	echo "idle excluded, divided by the number of misses. The profiler's own"
+	echo "overhead inflates every entry; compare shares, and runs of one kind."
+	echo
+	echo "| head | misses | switches/miss | handoffs | takeovers | same CPU | posts | posts that waited | spares made | sync fallbacks | profiled us/miss |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	tr -d '\r' < "$log" | sed -n 's/^PROFILE-MISS: head=//p' | grep -v 'profiled_us' |
+	while read -r head rest; do
+		eval "$(echo "$rest" | tr ' ' '\n' | grep = )"
+		total=$(tr -d '\r' < "$log" | sed -n "s/^PROFILE-MISS: head=$head profiled_us_per_miss=//p")
+		echo "| $head | $misses | $switches_per_miss | $handoffs | $takeovers | $same_cpu | $posts | $posts_waited | $spares_made | $sync_fallbacks | $total |"
+	done
+	for head in thread leader; do
+		echo
+		echo "Top 25 functions by self time, $head head:"
+		echo
+		echo "| function | us/miss | share | calls/miss |"
+		echo "|---|---:|---:|---:|"
+		tr -d '\r' < "$log" | sed -n "s/^PROFILE-MISS: top head=$head //p" |
+			sed 's/fn=//; s/self_us_per_miss=//; s/share=//; s/calls_per_miss=//' |
+			awk '{ printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }'
+	done
+}
+
 threadlet_report() {
 	grep -q '^BENCH-THREADLET' "$log" || return 0
 	echo
@@ -218,6 +250,7 @@ threadlet_report() {
 	grep '^BENCH|' "$log" | tr -d '\r' | awk -F'|' \
 		'{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7, $8 }'
 	miss_report
+	profile_report
 	threadlet_report
 } > "$report"
 cat "$report"

@@ -1,0 +1,62 @@
+#!/bin/sh
+# Where a cache miss goes, from the kernel's own instruments: the syslet
+# tracepoints and context switches per miss, then the function profiler's
+# top entries by self time (graph-time off), for a loop of pipe misses
+# with a thread head and with the leader as head. Lines start with
+# "PROFILE-MISS:" for scripts/bench-report.sh.
+#
+# usage: miss-profile.sh [MISSES]
+n=${1:-2000}
+T=/sys/kernel/tracing
+[ -d $T/events ] || mount -t tracefs nodev $T || exit 1
+[ -d $T/events/syslet ] || { echo "PROFILE-MISS: no syslet tracepoints"; exit 1; }
+status=0
+
+ctxt() { awk '/^ctxt/ { print $2 }' /proc/stat; }
+
+for head in thread leader; do
+	echo 0 > $T/tracing_on
+	echo 8192 > $T/buffer_size_kb
+	echo > $T/trace
+	echo 'syslet:*' > $T/set_event
+	echo 1 > $T/tracing_on
+	c0=$(ctxt)
+	/bin/syslet-miss-loop "$n" $head || status=1
+	c1=$(ctxt)
+	echo 0 > $T/tracing_on
+	echo > $T/set_event
+	awk -v n="$n" -v head=$head -v cs=$((c1 - c0)) '
+		/ syslet_handoff:/ { handoff++ }
+		/ syslet_takeover:/ { takeover++; if (/same_cpu=1/) same++ }
+		/ syslet_post:/ { post++; if (!/waits=0/) waited++ }
+		/ syslet_spare_create:/ { created++ }
+		/ syslet_sync_fallback:/ { sync++ }
+		END {
+			printf "PROFILE-MISS: head=%s misses=%d switches_per_miss=%.2f handoffs=%d takeovers=%d same_cpu=%d posts=%d posts_waited=%d spares_made=%d sync_fallbacks=%d\n",
+				head, n, cs / n, handoff, takeover, same, post,
+				waited, created, sync
+		}' $T/trace
+
+	echo function > $T/current_tracer 2>/dev/null
+	echo nop > $T/current_tracer
+	echo 0 > $T/options/graph-time 2>/dev/null
+	echo 1 > $T/function_profile_enabled
+	/bin/syslet-miss-loop "$n" $head || status=1
+	echo 0 > $T/function_profile_enabled
+	# Per CPU files: Function Hit Time us Avg us s^2. Summed, self time.
+	cat $T/trace_stat/function* | awk -v n="$n" -v head=$head '
+		$1 == "Function" || $1 ~ /^-/ || NF < 4 { next }
+		$1 ~ /idle|halt|cpu_startup|do_idle/ { next }
+		{ hits[$1] += $2; t[$1] += $3; total += $3 }
+		END {
+			for (f in t)
+				printf "%f %s %d\n", t[f], f, hits[f]
+			printf "TOTAL %f\n", total > "/dev/stderr"
+		}' 2> /tmp/profile-total | sort -rn | head -25 |
+		awk -v n="$n" -v head=$head -v total="$(cut -d' ' -f2 /tmp/profile-total)" '{
+			printf "PROFILE-MISS: top head=%s fn=%s self_us_per_miss=%.2f share=%.1f%% calls_per_miss=%.2f\n",
+				head, $2, $1 / n, total > 0 ? 100 * $1 / total : 0, $3 / n
+		}'
+	echo "PROFILE-MISS: head=$head profiled_us_per_miss=$(awk -v n="$n" '{ printf "%.2f", $2 / n }' /tmp/profile-total)"
+done
+exit $status
