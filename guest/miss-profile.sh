@@ -39,24 +39,26 @@ for head in thread leader; do
 
 	echo function > $T/current_tracer 2>/dev/null
 	echo nop > $T/current_tracer
-	echo 0 > $T/options/graph-time 2>/dev/null
+	# Self time on the CPU: children and sleep excluded.
+	echo 0 > $T/options/graph-time
+	echo 0 > $T/options/sleep-time
 	echo 1 > $T/function_profile_enabled
 	/bin/syslet-miss-loop "$n" $head || status=1
 	echo 0 > $T/function_profile_enabled
-	# Per CPU files: Function Hit Time us Avg us s^2. Summed, self time.
-	cat $T/trace_stat/function* | awk -v n="$n" -v head=$head '
+	# Per CPU files: Function Hit Time us Avg us s^2; summed over CPUs.
+	cat $T/trace_stat/function* | awk '
 		$1 == "Function" || $1 ~ /^-/ || NF < 4 { next }
 		$1 ~ /idle|halt|cpu_startup|do_idle/ { next }
-		{ hits[$1] += $2; t[$1] += $3; total += $3 }
-		END {
-			for (f in t)
-				printf "%f %s %d\n", t[f], f, hits[f]
-			printf "TOTAL %f\n", total > "/dev/stderr"
-		}' 2> /tmp/profile-total | sort -rn | head -25 |
-		awk -v n="$n" -v head=$head -v total="$(cut -d' ' -f2 /tmp/profile-total)" '{
+		{ hits[$1] += $2; t[$1] += $3 }
+		END { for (f in t) printf "%f %s %d\n", t[f], f, hits[f] }' \
+		> /tmp/profile-fns
+	total=$(awk '{ s += $1 } END { printf "%f", s }' /tmp/profile-fns)
+	sort -rn /tmp/profile-fns | head -25 |
+		awk -v n="$n" -v head=$head -v total="$total" '{
+			share = total > 0 ? 100 * $1 / total : 0
 			printf "PROFILE-MISS: top head=%s fn=%s self_us_per_miss=%.2f share=%.1f%% calls_per_miss=%.2f\n",
-				head, $2, $1 / n, total > 0 ? 100 * $1 / total : 0, $3 / n
+				head, $2, $1 / n, share, $3 / n
 		}'
-	echo "PROFILE-MISS: head=$head profiled_us_per_miss=$(awk -v n="$n" '{ printf "%.2f", $2 / n }' /tmp/profile-total)"
+	echo "PROFILE-MISS: head=$head profiled_us_per_miss=$(awk -v n="$n" -v t="$total" 'BEGIN { printf "%.2f", t / n }')"
 done
 exit $status
