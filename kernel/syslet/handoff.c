@@ -204,9 +204,12 @@ void syslet_hand_off(struct task_struct *tsk)
 		st->state = SYSLET_MISSED;
 	}
 	trace_syslet_handoff(tsk, spare);
-	/* Ordered before the wakeup, which the spare waits for. */
+	/*
+	 * Ordered before the wakeup, which the spare waits for. On this CPU:
+	 * the donor sleeps right after, and the spare runs in its place.
+	 */
 	WRITE_ONCE(spare->syslet->donor, get_task_struct(tsk));
-	wake_up_process(spare);
+	complete_on_current_cpu(&spare->syslet->park);
 }
 
 void syslet_sched_sleeping(struct task_struct *tsk)

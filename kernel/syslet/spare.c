@@ -51,6 +51,7 @@ struct syslet_task *syslet_task_alloc(void)
 
 	if (st) {
 		init_completion(&st->taken);
+		init_completion(&st->park);
 		INIT_LIST_HEAD(&st->park_node);
 		INIT_LIST_HEAD(&st->lent_node);
 		init_task_work(&st->resume_work, syslet_threadlet_resume);
@@ -111,6 +112,23 @@ struct syslet_group *syslet_group_get(void)
 	return group;
 }
 
+/*
+ * A parked spare or lent thread sleeps on its own completion, so that the
+ * task handing it a caller can wake it on its own CPU
+ * (complete_on_current_cpu()): it is about to sleep there, and the spare
+ * then runs in its place with no IPI. Every waiter rechecks what it waits
+ * for, so a completion left over from an earlier wakeup costs one loop.
+ */
+void syslet_park_wait(struct syslet_task *st, unsigned int state)
+{
+	wait_for_completion_state(&st->park, state);
+}
+
+void syslet_unpark(struct task_struct *p)
+{
+	complete(&p->syslet->park);
+}
+
 /**
  * syslet_park - wait as a spare until handed a caller
  * @st: the current task's syslet state
@@ -123,10 +141,8 @@ struct syslet_group *syslet_group_get(void)
 void syslet_park(struct syslet_task *st)
 {
 	for (;;) {
-		set_current_state(TASK_INTERRUPTIBLE | TASK_FREEZABLE);
 		/* A donor first: its caller must not wait for our signals. */
 		if (READ_ONCE(st->donor)) {
-			__set_current_state(TASK_RUNNING);
 			if (syslet_take_over(st))
 				return;
 			continue;
@@ -134,11 +150,10 @@ void syslet_park(struct syslet_task *st)
 		if (signal_pending(current)) {
 			struct ksignal ksig;
 
-			__set_current_state(TASK_RUNNING);
 			get_signal(&ksig);
 			continue;
 		}
-		schedule();
+		syslet_park_wait(st, TASK_INTERRUPTIBLE | TASK_FREEZABLE);
 	}
 }
 
@@ -270,7 +285,7 @@ static void syslet_spare_park(struct syslet_group *group,
 		list_add(&st->lent_node, &group->lent);
 		/* It waits for this before it leaves async_thread(). */
 		if (st->released || signal_pending(p))
-			wake_up_process(p);
+			syslet_unpark(p);
 	} else {
 		list_add(&st->park_node, &group->parked);
 	}

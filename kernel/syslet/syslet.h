@@ -98,6 +98,7 @@ struct syslet_lent {
  * @ring:	(armed) its completion ring
  * @ring_mask:	(armed) the ring's entry count less one
  * @taken:	(missed) completed once the spare has taken the caller over
+ * @park:	(spares, lent threads) what a parked task sleeps on
  * @self:	the task this state belongs to
  * @kernel_only: runs no user code of its own: a spare, or a task finishing
  *		a chain whose caller went on in a spare
@@ -130,6 +131,7 @@ struct syslet_task {
 	u64 __user			*ring;
 	u64				ring_mask;
 	struct completion		taken;
+	struct completion		park;
 	struct task_struct		*self;
 	bool				kernel_only;
 	bool				exited;
@@ -181,6 +183,8 @@ struct syslet_group *syslet_group_get(void);
 void syslet_spare_reserve(struct syslet_task *st);
 void syslet_spare_release(struct syslet_task *st);
 void syslet_park(struct syslet_task *st);
+void syslet_park_wait(struct syslet_task *st, unsigned int state);
+void syslet_unpark(struct task_struct *p);
 void syslet_retire(struct syslet_task *st);
 
 int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,

@@ -193,31 +193,27 @@ static long syslet_lent_park(struct syslet_task *st)
 	long ret;
 
 	for (;;) {
-		set_current_state(TASK_INTERRUPTIBLE | TASK_FREEZABLE);
 		if (READ_ONCE(st->donor)) {
-			__set_current_state(TASK_RUNNING);
 			if (syslet_take_over(st))
 				return 0;
 			continue;
 		}
 		if (fatal_signal_pending(current)) {
-			__set_current_state(TASK_RUNNING);
 			syslet_lent_leave(st);
 			return -EINTR;
 		}
 		if (READ_ONCE(st->released) || signal_pending(current)) {
-			__set_current_state(TASK_RUNNING);
 			ret = READ_ONCE(st->released) ? 0 : -EINTR;
 			if (syslet_lent_leave(st))
 				break;
 			/* Borrowed: wait to be taken over or given back. */
-			set_current_state(TASK_KILLABLE | TASK_FREEZABLE);
 			if (!READ_ONCE(st->donor) &&
 			    list_empty_careful(&st->lent_node))
-				schedule();
+				syslet_park_wait(st, TASK_KILLABLE |
+						     TASK_FREEZABLE);
 			continue;
 		}
-		schedule();
+		syslet_park_wait(st, TASK_INTERRUPTIBLE | TASK_FREEZABLE);
 	}
 
 	*current_pt_regs() = st->lent->regs;
@@ -301,7 +297,7 @@ long syslet_release_lent(struct async_head_user __user *uahu)
 	list_for_each_entry(lent, &group->lent, lent_node) {
 		if (lent->lent->uahu == uahu && !lent->released) {
 			lent->released = true;
-			wake_up_process(lent->self);
+			syslet_unpark(lent->self);
 			released++;
 		}
 	}

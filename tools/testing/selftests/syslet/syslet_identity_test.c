@@ -183,17 +183,25 @@ static void pdeath_usr1(int sig)
 static void *fork_miss_exit(void *arg)
 {
 	int *ok = arg;
-	int status;
+	int status, ready[2];
+	char c;
 
+	if (pipe(ready))
+		return NULL;
 	child_pid = fork();
 	if (!child_pid) {
 		signal(SIGUSR1, pdeath_usr1);
 		prctl(PR_SET_PDEATHSIG, SIGUSR1);
+		/* Asked for before its parent thread can have died. */
+		if (write(ready[1], "r", 1) != 1)
+			_exit(7);
 		sleep(10);
 		_exit(8);
 	}
-	if (child_pid < 0 || miss_once())
+	close(ready[1]);
+	if (child_pid < 0 || read(ready[0], &c, 1) != 1 || miss_once())
 		return NULL;
+	close(ready[0]);
 	*ok = waitpid(child_pid, &status, WNOHANG | __WNOTHREAD) == 0;
 	return NULL;
 }
