@@ -100,8 +100,8 @@ add "syslet: read, validate and run atom chains, and move them when they block
 async_exec() reads a whole chain in once, validates it (length, cycles,
 flags, reserved fields, refused system calls, readable and writable
 pointers) and runs it in the caller's context. Each atom goes through
-syscall_trace_enter() and the exit half of that work, so seccomp, ptrace and
-audit see it as a system call made by the caller. Between atoms the task
+syscall_trace_enter() and the exit half of that work, so seccomp,
+ptrace and audit see it as a system call made by the caller. Between atoms the task
 runs its task_work and stops for pending signals, as it would between two
 system calls.
 
@@ -113,10 +113,11 @@ signal state and per-thread registrations, and returns 0 from
 async_exec() as the caller, while the blocked task finishes the chain,
 posts its completion to the ring and parks as a spare. async_wait()
 waits for completions. Tracepoints show each handoff, takeover, posted
-completion, spare creation and synchronous fallback. /proc/sys/kernel/syslet/ carries the ABI version
-(the probe: the syscall numbers are reused by later kernels), the switch
-that turns syslets off, the per-process bound on spares and the count of
-completions lost to unmapped rings.
+completion, spare creation and synchronous fallback.
+/proc/sys/kernel/syslet/ carries the ABI version (the probe: the syscall
+numbers are reused by later kernels), the switch that turns syslets off,
+the per-process bound on spares and the count of completions lost to
+unmapped rings.
 
 Threadlets run user code the same way: threadlet_on() borrows a thread
 the application lent with async_thread() and runs the threadlet on its

@@ -283,7 +283,7 @@ static long set_ran(void *arg)
  */
 TEST(misaligned_head_is_einval)
 {
-	static __u64 line[24] __attribute__((aligned(64)));
+	static alignas(64) __u64 line[24];
 	static __u64 slots[4];
 	struct async_head_user good;
 	struct async_head_user *ahu;

@@ -562,7 +562,7 @@ TEST_F(refused, skip_target_unmapped)
  * straddles a cache line raises #AC in the kernel where split locks are
  * detected. Misaligned result and argument words are refused.
  */
-static __u64 cache_line[16] __attribute__((aligned(64)));
+static alignas(64) __u64 cache_line[16];
 
 TEST_F(refused, misaligned_ret_ptr)
 {
@@ -588,9 +588,9 @@ TEST_F(refused, each_arg_ptr_misaligned)
 }
 
 /* The /proc/self/pagemap entry of the page holding @p; 0 on error. */
-#define PM_PRESENT	(1ULL << 63)
-#define PM_EXCLUSIVE	(1ULL << 56)
-#define PM_PFN		((1ULL << 55) - 1)
+#define PM_PRESENT	(UINT64_C(1) << 63)
+#define PM_EXCLUSIVE	(UINT64_C(1) << 56)
+#define PM_PFN		((UINT64_C(1) << 55) - 1)
 
 static __u64 pagemap_entry(const void *p)
 {
@@ -679,20 +679,21 @@ TEST_F(refused, checking_ret_ptr_dirties_no_shared_page)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	int fd = memfd_create("syslet-shared", MFD_CLOEXEC);
-	volatile __s64 *page;
+	__s64 *page;
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ftruncate(fd, pg));
 	page = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, page);
-	ASSERT_EQ(0, *page);		/* mapped by a read: present, clean */
+	/* Mapped by a read: present, clean. */
+	ASSERT_EQ(0, __atomic_load_n(page, __ATOMIC_RELAXED));
 	ASSERT_EQ(0, smaps_dirty_kb((void *)page));
 
 	self->a[0].ret_ptr = uptr((void *)page);
 	self->a[1].flags = 1ULL << 40;
 	check_refused(_metadata, self->a, self->r, self->pipefd[0], EINVAL);
 	EXPECT_EQ(0, smaps_dirty_kb((void *)page));
-	EXPECT_EQ(0, *page);
+	EXPECT_EQ(0, __atomic_load_n(page, __ATOMIC_RELAXED));
 	munmap((void *)page, pg);
 	close(fd);
 }

@@ -743,7 +743,7 @@ TEST(pi_futex_atoms_are_refused_in_chains_that_may_move)
 	__u64 slots[4];
 	unsigned int i;
 
-	for (i = 0; i < sizeof(pi_ops) / sizeof(pi_ops[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(pi_ops); i++) {
 		op = pi_ops[i] | FUTEX_PRIVATE_FLAG;
 		ret = SENTINEL;
 		atom_set(&a, __NR_futex, &ret, NULL, 0, &addr, &op, &zero,

@@ -215,7 +215,7 @@ static bool lender_sleeps(struct lender *l, int done)
 	if (!f)
 		return false;
 	if (fgets(buf, sizeof(buf), f))
-		sleeps = strstr(buf, ") S ") != NULL;
+		sleeps = strstr(buf, ") S ");
 	fclose(f);
 	return sleeps;
 }
@@ -246,8 +246,8 @@ TEST(released_lent_thread_misses_in_chains_of_its_own)
 		ASSERT_EQ(0, threadlet_exec(read_one, &c, &p.ahu, k + 1));
 		ASSERT_EQ(1, write(fds[1], "r", 1));
 		ASSERT_EQ(k + 1, ring_next(&p.ahu, p.slots, RING));
-		for (i = 0; i < 5000 && atomic_load(&l->done) == k &&
-			    !l->last; i++) {
+		for (i = 0; i < 5000 && !l->last &&
+		     atomic_load(&l->done) == k; i++) {
 			syscall(__NR_async_thread, 0, &p.ahu,
 				SYSLET_LEND_RELEASE);
 			usleep(1000);
