@@ -101,9 +101,9 @@ async_exec() reads a whole chain in once, validates it (length, cycles,
 flags, reserved fields, refused system calls, readable and writable
 pointers) and runs it in the caller's context. Each atom goes through
 syscall_trace_enter() and the exit half of that work, so seccomp,
-ptrace and audit see it as a system call made by the caller. Between atoms the task
-runs its task_work and stops for pending signals, as it would between two
-system calls.
+ptrace and audit see it as a system call made by the caller. Between
+atoms the task runs its task_work and stops for pending signals, as it
+would between two system calls.
 
 A chain that has a completion ring first reserves a spare thread of its
 process, parked and reused. If an atom then blocks, the sched hook hands
