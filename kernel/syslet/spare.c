@@ -119,11 +119,6 @@ struct syslet_group *syslet_group_get(void)
  * then runs in its place with no IPI. Every waiter rechecks what it waits
  * for, so a completion left over from an earlier wakeup costs one loop.
  */
-void syslet_park_wait(struct syslet_task *st, unsigned int state)
-{
-	wait_for_completion_state(&st->park, state);
-}
-
 void syslet_unpark(struct task_struct *p)
 {
 	complete(&p->syslet->park);
@@ -153,7 +148,7 @@ void syslet_park(struct syslet_task *st)
 			get_signal(&ksig);
 			continue;
 		}
-		syslet_park_wait(st, TASK_INTERRUPTIBLE | TASK_FREEZABLE);
+		wait_for_completion_state(&st->park, TASK_INTERRUPTIBLE | TASK_FREEZABLE);
 	}
 }
 

@@ -183,7 +183,6 @@ struct syslet_group *syslet_group_get(void);
 void syslet_spare_reserve(struct syslet_task *st);
 void syslet_spare_release(struct syslet_task *st);
 void syslet_park(struct syslet_task *st);
-void syslet_park_wait(struct syslet_task *st, unsigned int state);
 void syslet_unpark(struct task_struct *p);
 void syslet_retire(struct syslet_task *st);
 

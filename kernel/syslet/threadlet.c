@@ -209,11 +209,11 @@ static long syslet_lent_park(struct syslet_task *st)
 			/* Borrowed: wait to be taken over or given back. */
 			if (!READ_ONCE(st->donor) &&
 			    list_empty_careful(&st->lent_node))
-				syslet_park_wait(st, TASK_KILLABLE |
+				wait_for_completion_state(&st->park, TASK_KILLABLE |
 						     TASK_FREEZABLE);
 			continue;
 		}
-		syslet_park_wait(st, TASK_INTERRUPTIBLE | TASK_FREEZABLE);
+		wait_for_completion_state(&st->park, TASK_INTERRUPTIBLE | TASK_FREEZABLE);
 	}
 
 	*current_pt_regs() = st->lent->regs;
