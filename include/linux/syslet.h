@@ -32,20 +32,8 @@ void syslet_task_free(struct task_struct *tsk);
 void syslet_group_exit(struct task_struct *tsk, long code);
 void syslet_group_free(struct signal_struct *sig);
 void syslet_sched_sleeping(struct task_struct *tsk);
-bool __syslet_pi_owner_moved(struct task_struct *p, pid_t tid);
+void syslet_sched_running(struct task_struct *tsk);
 bool __syslet_untraceable(struct task_struct *p);
-
-/*
- * A PI futex waiter found @p by the TID @tid in the futex word, and holds
- * @p->pi_lock to attach to it: true if that TID is moving, or has moved,
- * to another task after a cache miss, and the waiter must look again.
- */
-static inline bool syslet_pi_owner_moved(struct task_struct *p, pid_t tid)
-{
-	if (likely(!READ_ONCE(p->syslet)))
-		return false;
-	return __syslet_pi_owner_moved(p, tid);
-}
 
 /*
  * A spare, or a task finishing a chain whose caller went on, runs no user
@@ -72,10 +60,7 @@ static inline void syslet_task_fork(struct task_struct *p) { }
 static inline void syslet_group_exit(struct task_struct *tsk, long code) { }
 static inline void syslet_group_free(struct signal_struct *sig) { }
 static inline void syslet_sched_sleeping(struct task_struct *tsk) { }
-static inline bool syslet_pi_owner_moved(struct task_struct *p, pid_t tid)
-{
-	return false;
-}
+static inline void syslet_sched_running(struct task_struct *tsk) { }
 
 static inline bool syslet_untraceable(struct task_struct *p)
 {

@@ -3,35 +3,51 @@
  * Cache misses: when a chain blocks, its caller goes on in a spare.
  *
  * A chain given a completion ring may go asynchronous. Before its first
- * atom runs, syslet_arm() decides once and for all whether it can: every
- * refusal (a tracer, PI futexes held, a compat or otherwise unusual
- * caller, no spare to be had) is made here, the chain then runs
- * synchronously to its end and the caller's sync_chains counter counts it.
+ * atom runs, syslet_arm() decides whether it can: a tracer, PI futexes
+ * with waiters, a compat or otherwise unusual caller, or no spare to be
+ * had keep it synchronous, and the caller's sync_chains counter counts it.
  * Otherwise the task reserves a spare, saves the user registers it is to
  * return with, and sets PF_SYSLET.
  *
- * The first time the task is about to sleep inside an atom, the scheduler
- * calls syslet_sched_sleeping(). There the handoff is refused only if the
- * task has become the owner of a PI futex since (syslet_pi_fence());
- * otherwise it always completes: the task snapshots the user state only
- * it can read (FPU registers, fs and gs bases, PKRU), marks itself missed
- * and wakes the spare. Nothing there allocates, sleeps or takes a sleeping
- * lock. If the sleep does not happen after all, the handoff is merely
- * needless.
+ * The handoff is a race that either side may win, and neither waits for
+ * the other (enum syslet_handoff has the states):
  *
- * The spare, in its own context, takes the caller over: the identity swap
- * (syslet_swap_identity()), then the registers, and it returns to user
- * space as the caller, with async_exec() returning 0. The blocked task
- * finishes the chain as a kernel-only thread, posts its completion to the
- * ring, and parks as a spare itself, inside the system call it was made
- * in: it returns from there when it takes over another caller.
+ * - When the task is about to sleep in an atom, schedule() calls
+ *   syslet_sched_sleeping(), which only offers: it marks the task
+ *   OFFERED and wakes the spare on this CPU, where it runs once the task
+ *   has switched out. It allocates nothing, takes no lock of its own, and
+ *   does nothing for a task that does not really sleep.
+ *
+ * - The spare, in its own context (syslet_take_over()), waits until the
+ *   task is off its CPU (its switch-out stored the user state the spare
+ *   copies) and claims the caller under siglock (syslet_claim()): the
+ *   identity swap, then the copy of the user registers, FPU state, TLS
+ *   and PKRU, non-preemptible, and it returns to user space as the
+ *   caller, with async_exec() returning 0.
+ *
+ * - If the task runs again first, because its sleep ended or never began,
+ *   or the spare is stopped or frozen and was not woken, the running hook
+ *   (syslet_sched_running()) withdraws the offer, and the chain goes on as
+ *   if nothing had happened: a stop or freeze of the process is never
+ *   held up by a spare that cannot run.
+ *
+ * A task whose caller moved finishes the chain as a kernel-only thread,
+ * posts its completion to the ring, and parks as a spare itself, inside
+ * the system call it was made in: it returns from there when it takes
+ * over another caller.
+ *
+ * PI futexes: a waiter attaches its pi_state to the task it finds by the
+ * owner's TID, under that task's pi_lock. The claim moves the TID under
+ * both tasks' pi_locks and refuses a donor or spare that has waiters
+ * attached, and attach_to_pi_owner() looks again when the task it locked
+ * no longer holds the TID: so a pi_state never names a task that gave its
+ * TID away, and a waiter retries at most once per move.
  */
 #include <linux/compat.h>
 #include <linux/futex.h>
 #include <linux/ptrace.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
-#include <linux/task_work.h>
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
 
@@ -44,7 +60,7 @@
  * Whether a waiter has attached to a PI futex @tsk owns: the kernel's
  * pi_state then names @tsk, while the futex word names its TID, and the
  * two must not come apart. A lock without waiters is only the TID in
- * user memory, which follows the TID. Unlocked: a refusal, not a fence.
+ * user memory, which follows the TID. Exact under @tsk's pi_lock.
  */
 bool syslet_owns_pi_waiters(struct task_struct *tsk)
 {
@@ -64,56 +80,6 @@ bool syslet_may_move(struct task_struct *tsk)
 {
 	return !tsk->ptrace && !syslet_owns_pi_waiters(tsk) &&
 	       arch_syslet_may_move(tsk);
-}
-
-/*
- * A PI futex names its owner by TID in user memory, but the kernel's
- * pi_state is attached to a task: the two must not come apart when the TID
- * moves to the spare. A waiter attaches under the owner's pi_lock
- * (attach_to_pi_owner()), so under that lock, at the moment of the
- * handoff, either a waiter has attached already, and the caller owns a
- * PI futex and must stay, or none has, and from now until the swap is
- * done (syslet_pi_unfence()) waiters that found this task by the caller's
- * TID are sent to look again (syslet_pi_owner_moved()): they then find
- * the spare. syslet_may_move() refused such owners at arm time already;
- * this closes the window since, in which a waiter that set FUTEX_WAITERS
- * before the chain was armed attaches.
- */
-static bool syslet_pi_fence(struct task_struct *tsk)
-{
-	unsigned long flags;
-	bool owner = false;
-
-	raw_spin_lock_irqsave(&tsk->pi_lock, flags);
-#ifdef CONFIG_FUTEX_PI
-	owner = !list_empty(&tsk->pi_state_list);
-#endif
-	tsk->syslet->tid_leaving = !owner;
-	raw_spin_unlock_irqrestore(&tsk->pi_lock, flags);
-	return !owner;
-}
-
-/* The swap is over: the donor's old TID, if it moved, is another's. */
-static void syslet_pi_unfence(struct task_struct *donor)
-{
-	raw_spin_lock_irq(&donor->pi_lock);
-	donor->syslet->tid_leaving = false;
-	raw_spin_unlock_irq(&donor->pi_lock);
-}
-
-/**
- * __syslet_pi_owner_moved - whether a PI waiter must look its owner up again
- * @p:		the task it found by TID, with syslet state; pi_lock held
- * @tid:	that TID, from the futex word
- *
- * True while @p hands its TID on after a cache miss, and afterwards, when
- * the TID is another task's: attach_to_pi_owner() returns -EAGAIN, and the
- * waiter's retry finds the task that holds the TID now.
- */
-bool __syslet_pi_owner_moved(struct task_struct *p, pid_t tid)
-{
-	lockdep_assert_held(&p->pi_lock);
-	return p->syslet->tid_leaving || task_pid_vnr(p) != tid;
 }
 
 /* Count a chain that had a ring and still ran synchronously. */
@@ -168,106 +134,150 @@ int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
 	st->uahu = uahu;
 	st->ring = u64_to_user_ptr(ahu->completion_ring);
 	st->ring_mask = ahu->ring_size_bytes / sizeof(u64) - 1;
-	reinit_completion(&st->taken);
 	st->state = SYSLET_ARMED;
+	atomic_set(&st->handoff, syslet_ho_with(atomic_read(&st->handoff),
+						SYSLET_HO_ARMED));
 	current->flags |= PF_SYSLET;
 	return 0;
 }
 
 /**
- * syslet_hand_off - let the reserved spare take the caller over
- * @tsk: current, armed
+ * syslet_sched_sleeping - offer the caller to the spare, the task blocking
+ * @tsk: current, with PF_SYSLET, inside schedule() and not running
  *
- * Called from the sched hook, or at once for a SYSLET_ASYNC chain. Takes
- * no lock that sleeps and allocates nothing; unless the task has come to
- * own a PI futex, when the chain goes on synchronously, the handoff
- * completes from here on.
+ * Called from sched_submit_work(), preemptible and in LD_WAIT_CONFIG: one
+ * store, and a wakeup that takes only raw locks. A task being killed,
+ * traced or exec'ing now is not worth handing off; one called in
+ * TASK_RUNNING (rt_mutex_pre_schedule()) is not going to sleep.
  */
-void syslet_hand_off(struct task_struct *tsk)
+void syslet_sched_sleeping(struct task_struct *tsk)
 {
 	struct syslet_task *st = tsk->syslet;
-	struct task_struct *spare = st->reserved;
+	struct task_struct *spare = st->reserved, *stale;
+	int handoff = atomic_read(&st->handoff);
 
-	tsk->flags &= ~PF_SYSLET;
-	if (!syslet_pi_fence(tsk))
+	if (task_is_running(tsk) ||
+	    syslet_ho_state(handoff) != SYSLET_HO_ARMED)
 		return;
-	/*
-	 * Live user state the spare must copy from memory, not registers. A
-	 * threadlet runs on the lent thread's TLS; the caller's was kept.
-	 */
-	arch_syslet_save_user_state(&st->head_state,
-				    st->state != SYSLET_THREADLET);
-	if (st->state == SYSLET_THREADLET) {
-		st->state = SYSLET_THREADLET_MISSED;
-		task_work_add(tsk, &st->resume_work, TWA_RESUME | TWAF_NO_ALLOC);
-	} else {
-		st->state = SYSLET_MISSED;
-	}
+	if (tsk->ptrace || (tsk->flags & PF_EXITING) ||
+	    fatal_signal_pending(tsk) || tsk->in_execve ||
+	    tsk->self_exec_id != st->exec_id)
+		return;
+
+	handoff = syslet_ho_with(handoff + SYSLET_HO_SEQ, SYSLET_HO_OFFERED);
+	atomic_set_release(&st->handoff, handoff);
+	/* A spare that finds @tsk here finds it offered. */
+	stale = xchg(&spare->syslet->donor, get_task_struct(tsk));
+	/* Only ever @tsk: a spare given back holds no donor (spare.c). */
+	if (stale)
+		put_task_struct(stale);
 	trace_syslet_handoff(tsk, spare);
-	/*
-	 * Ordered before the wakeup, which the spare waits for. On this CPU:
-	 * the donor sleeps right after, and the spare runs in its place.
-	 */
-	WRITE_ONCE(spare->syslet->donor, get_task_struct(tsk));
 	complete_on_current_cpu(&spare->syslet->park);
 }
 
-void syslet_sched_sleeping(struct task_struct *tsk)
+/**
+ * syslet_sched_running - the blocked task runs again: settle its offer
+ * @tsk: current, with PF_SYSLET, back from schedule()
+ *
+ * An offer not claimed yet is withdrawn: the task keeps the caller. One
+ * claimed is being carried out by the spare, non-preemptibly and in a few
+ * microseconds at most: the task must not run on as the caller meanwhile,
+ * and waits for it here, the only place that ever waits for a spare.
+ */
+void syslet_sched_running(struct task_struct *tsk)
 {
-	/*
-	 * A task being killed or traced now is not worth handing off; one
-	 * in or past an execve() has no caller to hand on.
-	 */
-	if (tsk->ptrace || (tsk->flags & PF_EXITING) ||
-	    fatal_signal_pending(tsk) || tsk->in_execve ||
-	    tsk->self_exec_id != tsk->syslet->exec_id) {
-		tsk->flags &= ~PF_SYSLET;
-		return;
+	struct syslet_task *st = tsk->syslet;
+	int handoff = atomic_read(&st->handoff);
+
+	if (syslet_ho_state(handoff) == SYSLET_HO_OFFERED) {
+		int armed = syslet_ho_with(handoff, SYSLET_HO_ARMED);
+
+		if (atomic_try_cmpxchg(&st->handoff, &handoff, armed))
+			return;
 	}
-	syslet_hand_off(tsk);
+	if (syslet_ho_state(handoff) == SYSLET_HO_CLAIMED)
+		handoff = atomic_cond_read_acquire(&st->handoff,
+						   syslet_ho_state(VAL) !=
+						   SYSLET_HO_CLAIMED);
+	if (syslet_ho_state(handoff) != SYSLET_HO_ARMED)
+		tsk->flags &= ~PF_SYSLET;
+}
+
+/**
+ * syslet_push - hand the caller on at once, for a SYSLET_ASYNC chain
+ * @st: the current task's syslet state, armed
+ *
+ * The task sleeps as if its first atom had blocked: the sched hooks offer
+ * the caller and settle the offer, and the spare wakes it once it has
+ * claimed or refused. A signal (a stop or freeze among them) ends the wait
+ * with the offer withdrawn, and the chain then runs in the caller.
+ */
+void syslet_push(struct syslet_task *st)
+{
+	WRITE_ONCE(st->pushing, true);
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (syslet_ho_state(atomic_read(&st->handoff)) !=
+		    SYSLET_HO_ARMED || signal_pending(current))
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	WRITE_ONCE(st->pushing, false);
+}
+
+/*
+ * Wait until @donor, offered as @offer, is off its CPU: its switch-out has
+ * then stored the user state a claim copies, which stays in memory while
+ * the donor is in the kernel. False if the offer was withdrawn first: a
+ * donor on its CPU either still switches out or runs its running hook.
+ */
+static bool syslet_donor_switched_out(struct task_struct *donor, int offer)
+{
+#ifdef CONFIG_SMP
+	while (READ_ONCE(donor->on_cpu)) {
+		if (atomic_read(&donor->syslet->handoff) != offer)
+			return false;
+		cpu_relax();
+	}
+	/* Pairs with finish_task()'s release of ->on_cpu. */
+	smp_acquire__after_ctrl_dep();
+#endif
+	return true;
 }
 
 /**
  * syslet_take_over - become the caller the donor's chain left behind
- * @st: the current task's syslet state, with a donor
+ * @st: the current task's syslet state, a parked spare or lent thread
  *
- * Return: true to return to user space as that caller; false if the group
- * is exiting, when nothing was taken.
+ * Return: true to return to user space as that caller; false if there was
+ * no donor, or its offer was withdrawn or refused: nothing was taken.
  */
 bool syslet_take_over(struct syslet_task *st)
 {
-	struct task_struct *donor = st->donor;
-	bool taken;
+	struct task_struct *donor = xchg(&st->donor, NULL);
+	enum syslet_handoff result = SYSLET_HO_ARMED;
+	int offer;
 
-	WRITE_ONCE(st->donor, NULL);
-	taken = syslet_swap_identity(donor);
-	trace_syslet_takeover(donor, taken, task_cpu(donor));
-	syslet_pi_unfence(donor);
-	if (taken)
-		arch_syslet_take_user_state(donor, &donor->syslet->head_regs,
-					    &donor->syslet->head_state);
-	complete(&donor->syslet->taken);
+	if (!donor)
+		return false;
+	/*
+	 * A donor that withdrew an offer to this task may since have made
+	 * one to another spare. Its reservation does not change while it
+	 * is offered, and the claim finds exactly @offer or nothing.
+	 */
+	offer = atomic_read_acquire(&donor->syslet->handoff);
+	if (syslet_ho_state(offer) == SYSLET_HO_OFFERED &&
+	    READ_ONCE(donor->syslet->reserved) == current &&
+	    syslet_donor_switched_out(donor, offer))
+		result = syslet_claim(donor, offer);
+	trace_syslet_takeover(donor, result == SYSLET_HO_MOVED,
+			      task_cpu(donor));
+	/* The donor sleeps until told, and is not woken otherwise. */
+	if (result != SYSLET_HO_ARMED && READ_ONCE(donor->syslet->pushing))
+		wake_up_process(donor);
 	put_task_struct(donor);
-	return taken;
-}
-
-/**
- * syslet_await_takeover - wait until the spare has taken the caller over
- * @st: the current task's syslet state, missed
- *
- * Until then this task still holds the caller's TID, mask and pending
- * signals, and must neither take nor act on a signal meant for the caller:
- * the swap moves them to the spare. Afterwards it is kernel-only and blocks
- * all but SIGKILL and SIGSTOP.
- *
- * Return: false if a fatal signal came first.
- */
-bool syslet_await_takeover(struct syslet_task *st)
-{
-	/* Set under siglock before the spare completes @taken. */
-	if (READ_ONCE(st->kernel_only))
-		return true;
-	return !wait_for_completion_killable(&st->taken);
+	return result == SYSLET_HO_MOVED;
 }
 
 /**
@@ -282,22 +292,18 @@ bool syslet_await_takeover(struct syslet_task *st)
 long syslet_chain_done(struct syslet_task *st, long ret, unsigned int end)
 {
 	const struct syslet_atom *atom = &st->chain.atoms[end];
+	bool moved = syslet_chain_moved(st);
 
-	if (st->state != SYSLET_MISSED) {
-		if (st->state == SYSLET_ARMED) {
-			current->flags &= ~PF_SYSLET;
-			st->state = SYSLET_IDLE;
-			syslet_spare_release(st);
-		}
+	if (st->state != SYSLET_ARMED)
+		return ret;
+	current->flags &= ~PF_SYSLET;
+	st->state = SYSLET_IDLE;
+	if (!moved) {
+		syslet_spare_release(st);
 		return ret;
 	}
-
-	st->state = SYSLET_IDLE;
 	if (!(atom->flags & SYSLET_NO_COMPLETE))
 		syslet_ring_post(st, atom->uaddr);
-	/* The spare reads this task's state until it says it is done. */
-	if (!syslet_await_takeover(st))
-		return -EINTR;
 	syslet_retire(st);
 	return 0;
 }

@@ -10,7 +10,8 @@
  * (robust futex list, rseq, set/clear_child_tid, sigaltstack), its parent
  * death signal, personality, audit login, comm, signal mask and pending
  * thread-directed signals all move, in one step under tasklist_lock and
- * siglock, from the task that blocked to the spare, and the spare's go the
+ * siglock (the TID also under both tasks' pi_lock, for PI futexes), from
+ * the task that blocked to the spare, and the spare's go the
  * other way: a thread lent for threadlets (threadlet.c) goes on in the
  * task that blocked. Leadership moves the
  * way de_thread() moves it, but with both threads alive: every thread's
@@ -153,22 +154,58 @@ static void syslet_swap_signals(struct task_struct *old,
 		set_tsk_thread_flag(old, TIF_SIGPENDING);
 }
 
+/*
+ * What makes the caller unable to move at the claim, though it could when
+ * its chain was armed: a tracer since, a PI waiter attached to either
+ * task, or a change of what the spare must share with it (its affinity,
+ * credentials, cgroup...). Siglock and both pi_locks held.
+ */
+static bool syslet_claim_refused(struct task_struct *donor,
+				 struct task_struct *spare)
+{
+	return donor->ptrace || syslet_owns_pi_waiters(donor) ||
+	       syslet_owns_pi_waiters(spare) ||
+	       !syslet_spare_fits(spare, donor);
+}
+
+/* Both tasks' pi_lock, in address order; interrupts are off. */
+static void syslet_lock_pi(struct task_struct *a, struct task_struct *b)
+{
+	if (a > b)
+		swap(a, b);
+	raw_spin_lock(&a->pi_lock);
+	raw_spin_lock_nested(&b->pi_lock, SINGLE_DEPTH_NESTING);
+}
+
+static void syslet_unlock_pi(struct task_struct *a, struct task_struct *b)
+{
+	raw_spin_unlock(&a->pi_lock);
+	raw_spin_unlock(&b->pi_lock);
+}
+
 /**
- * syslet_swap_identity - take the caller over from @donor
- * @donor: the task whose chain or threadlet blocked, a thread of current's
- *	   group
+ * syslet_claim - take the caller over from @donor
+ * @donor:	a task of current's group, offered as @offer and switched out
+ *		since; its blocked chain or threadlet left the caller behind
+ * @offer:	the value of its handoff the claim must find
  *
  * Everything the caller's identity is made of is exchanged between the
  * two tasks: current, a parked kernel-made spare or a lent thread (never
- * a group leader), leaves its own to @donor.
+ * a group leader), leaves its own to @donor. Then current copies the
+ * caller's user state, as @donor's switch-out left it, without being
+ * preempted: @donor waits for SYSLET_HO_MOVED before it runs on.
  *
- * Return: false, with nothing changed, if the group is exiting or exec'ing.
+ * Return: SYSLET_HO_MOVED if current is the caller now;
+ * SYSLET_HO_REFUSED, with nothing changed, if the caller cannot move (the
+ * group is exiting or exec'ing, or syslet_claim_refused()); or
+ * SYSLET_HO_ARMED if @donor withdrew the offer first.
  */
-bool syslet_swap_identity(struct task_struct *donor)
+enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 {
 	struct task_struct *new = current;
 	struct syslet_task *st = new->syslet, *dst = donor->syslet;
 	struct sighand_struct *sighand = new->sighand;
+	enum syslet_handoff result = SYSLET_HO_CLAIMED;
 	struct task_struct *reserved;
 	char comm[TASK_COMM_LEN], new_comm[TASK_COMM_LEN];
 	bool leader;
@@ -176,16 +213,24 @@ bool syslet_swap_identity(struct task_struct *donor)
 	cgroup_threadgroup_change_begin(new);
 	write_lock_irq(&tasklist_lock);
 	spin_lock(&sighand->siglock);
+	syslet_lock_pi(donor, new);
 	if ((new->signal->flags & SIGNAL_GROUP_EXIT) ||
-	    new->signal->group_exec_task) {
+	    new->signal->group_exec_task || syslet_claim_refused(donor, new))
+		result = SYSLET_HO_REFUSED;
+	if (!atomic_try_cmpxchg(&dst->handoff, &offer,
+				syslet_ho_with(offer, result)))
+		result = SYSLET_HO_ARMED;
+	if (result != SYSLET_HO_CLAIMED) {
+		syslet_unlock_pi(donor, new);
 		spin_unlock(&sighand->siglock);
 		write_unlock_irq(&tasklist_lock);
 		cgroup_threadgroup_change_end(new);
-		return false;
+		return result;
 	}
 
 	leader = thread_group_leader(donor);
 	exchange_tids(donor, new);
+	syslet_unlock_pi(donor, new);
 	if (leader)
 		syslet_move_leadership(donor, new);
 	swap(donor->start_time, new->start_time);
@@ -201,10 +246,18 @@ bool syslet_swap_identity(struct task_struct *donor)
 	reserved = dst->reserved;
 	dst->reserved = NULL;
 
+	/* Until MOVED: the donor waits for it in syslet_sched_running(). */
+	preempt_disable();
 	spin_unlock(&sighand->siglock);
 	write_unlock_irq(&tasklist_lock);
+	arch_syslet_take_user_state(donor, &dst->head_regs,
+				    dst->state == SYSLET_THREADLET ?
+				    &dst->head_tls : NULL);
+	atomic_set_release(&dst->handoff, syslet_ho_with(offer, SYSLET_HO_MOVED));
+	preempt_enable();
 	cgroup_threadgroup_change_end(new);
 
+	/* Not the last reference: the caller holds its own. */
 	put_task_struct(reserved);
 
 	get_task_comm(comm, donor);
@@ -212,7 +265,7 @@ bool syslet_swap_identity(struct task_struct *donor)
 	set_task_comm(new, comm);
 	set_task_comm(donor, new_comm);
 	rseq_set_notify_resume(new);
-	return true;
+	return SYSLET_HO_MOVED;
 }
 
 bool __syslet_untraceable(struct task_struct *p)

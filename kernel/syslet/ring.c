@@ -63,16 +63,41 @@ static int syslet_ring_try_post(struct syslet_task *st, u64 value)
 	return 1;
 }
 
+/*
+ * Wait for room in a full ring, or until @backoff passes. Freezable: a
+ * ring its owner leaves full must not hold up suspend. A task whose caller
+ * went on takes a stop here too (it blocks every other signal); a lent
+ * thread posting its own event has its signal handled and async_thread()
+ * restarted, the event not yet posted.
+ */
+static int syslet_ring_wait_room(struct syslet_task *st,
+				 struct syslet_group *group, int seq,
+				 unsigned long backoff)
+{
+	if (wait_event_freezable_timeout(group->ring_wait,
+					 syslet_ring_moved(group, seq),
+					 backoff) >= 0)
+		return 0;
+	if (!st->kernel_only)
+		return -ERESTARTNOINTR;
+	syslet_worker_signals();
+	return 0;
+}
+
 /**
- * syslet_ring_post - post a moved chain's completion
- * @st:		the task that ran the chain, with the ring it was armed with
+ * syslet_ring_post - post a completion
+ * @st:		the task that ran the chain or threadlet, with the ring it
+ *		was armed or lent with
  * @value:	the entry, never 0
  *
- * Waits, killably, while the ring is full. A completion that cannot be
- * written is counted as lost; one that a fatal signal interrupts dies with
- * its process.
+ * Waits while the ring is full. A completion that cannot be written is
+ * counted as lost; one that a fatal signal interrupts dies with its
+ * process.
+ *
+ * Return: 0; or -ERESTARTNOINTR, with nothing posted, if a task that runs
+ * user code of its own has a signal to handle first.
  */
-void syslet_ring_post(struct syslet_task *st, u64 value)
+int syslet_ring_post(struct syslet_task *st, u64 value)
 {
 	struct syslet_group *group = current->signal->syslet;
 	unsigned long backoff = 1;
@@ -90,11 +115,14 @@ void syslet_ring_post(struct syslet_task *st, u64 value)
 		mutex_unlock(&group->ring_lock);
 		if (ret)
 			break;
-		waits++;
-		if (wait_event_killable_timeout(group->ring_wait,
-						syslet_ring_moved(group, seq),
-						backoff) < 0)
+		if (fatal_signal_pending(current))
 			goto killed;
+		waits++;
+		ret = syslet_ring_wait_room(st, group, seq, backoff);
+		if (ret) {
+			trace_syslet_post(st->uahu, value, 0, waits);
+			return ret;
+		}
 		backoff = min(backoff * 2, SYSLET_RING_BACKOFF_MAX);
 	}
 	trace_syslet_post(st->uahu, value, ret, waits);
@@ -102,9 +130,10 @@ void syslet_ring_post(struct syslet_task *st, u64 value)
 		syslet_count_lost_completion();
 	else
 		syslet_ring_poke(group);
-	return;
+	return 0;
 killed:
 	trace_syslet_post(st->uahu, value, 0, waits);
+	return 0;
 }
 
 static long syslet_ring_wait(struct syslet_group *group,
@@ -130,12 +159,14 @@ static long syslet_ring_wait(struct syslet_group *group,
 		if (expires) {
 			ktime_t left = ktime_sub(*expires, ktime_get());
 
-			ret = wait_event_interruptible_hrtimeout(group->ring_wait,
-								 syslet_ring_moved(group, seq),
-								 left);
+			/* Freezable: suspend makes no spurious -EINTR. */
+			ret = __wait_event_hrtimeout(group->ring_wait,
+						     syslet_ring_moved(group, seq),
+						     left, TASK_INTERRUPTIBLE |
+						     TASK_FREEZABLE);
 		} else {
-			ret = wait_event_interruptible(group->ring_wait,
-						       syslet_ring_moved(group, seq));
+			ret = wait_event_freezable(group->ring_wait,
+						   syslet_ring_moved(group, seq));
 		}
 		if (ret == -ETIME)
 			return -ETIME;

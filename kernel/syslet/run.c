@@ -123,14 +123,12 @@ static long syslet_atom_syscall(struct pt_regs *regs,
 }
 
 /* Stops, freezes and a tracer's attach, for a task whose caller went on. */
-static void syslet_worker_signals(struct syslet_task *st)
+void syslet_worker_signals(void)
 {
 	struct ksignal ksig;
 
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
-	/* Signals for the caller leave with it; a fatal one stays here. */
-	syslet_await_takeover(st);
 	/* Never true: every signal with a handler is blocked now. */
 	while (task_sigpending(current) && !get_signal(&ksig))
 		;
@@ -157,8 +155,8 @@ static long syslet_atom_run(struct syslet_task *st,
 	if (sync)
 		current->flags &= ~PF_SYSLET;
 	ret = syslet_atom_syscall(regs, atom, args);
-	while (syslet_is_restart(ret) && st->state == SYSLET_MISSED) {
-		syslet_worker_signals(st);
+	while (syslet_is_restart(ret) && syslet_chain_moved(st)) {
+		syslet_worker_signals();
 		if (ret == -ERESTART_RESTARTBLOCK)
 			ret = current->restart_block.fn(&current->restart_block);
 		else
@@ -190,8 +188,8 @@ static bool syslet_between_atoms(struct syslet_task *st)
 	if (task_work_pending(current))
 		task_work_run();
 	cond_resched();
-	if (st->state == SYSLET_MISSED)
-		syslet_worker_signals(st);
+	if (syslet_chain_moved(st))
+		syslet_worker_signals();
 	return !task_sigpending(current);
 }
 

@@ -39,7 +39,6 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/syslet.h>
-#include <linux/task_work.h>
 
 #include "syslet.h"
 
@@ -50,11 +49,9 @@ struct syslet_task *syslet_task_alloc(void)
 	struct syslet_task *st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
 
 	if (st) {
-		init_completion(&st->taken);
 		init_completion(&st->park);
 		INIT_LIST_HEAD(&st->park_node);
 		INIT_LIST_HEAD(&st->lent_node);
-		init_task_work(&st->resume_work, syslet_threadlet_resume);
 	}
 	return st;
 }
@@ -70,10 +67,12 @@ void syslet_task_free(struct task_struct *tsk)
 	 * or the threadlet: one that an execve() ended holds a thread that
 	 * de_thread() killed.
 	 */
-	WARN_ON_ONCE((st->reserved && st->state != SYSLET_THREADLET) ||
-		     st->donor);
+	WARN_ON_ONCE(st->reserved && st->state != SYSLET_THREADLET);
 	if (st->reserved)
 		put_task_struct(st->reserved);
+	/* An offer made to a spare that was exiting. */
+	if (st->donor)
+		put_task_struct(st->donor);
 	kfree(st->lent);
 	kfree(st);
 	tsk->syslet = NULL;
@@ -274,6 +273,13 @@ static void syslet_spare_park(struct syslet_group *group,
 {
 	struct syslet_task *st = p->syslet;
 
+	/*
+	 * An offer current withdrew may still name it: a spare given back
+	 * holds no donor, so that the next task to reserve it finds none.
+	 * Whoever takes the pointer drops its reference.
+	 */
+	if (cmpxchg(&st->donor, current, NULL) == current)
+		put_task_struct(current);
 	if (st->exited)
 		return;
 	if (st->lent) {

@@ -119,7 +119,7 @@ SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 			return ret;
 		if (st->state == SYSLET_ARMED &&
 		    (st->chain.atoms[0].flags & SYSLET_ASYNC))
-			syslet_hand_off(current);
+			syslet_push(st);
 	}
 	ret = syslet_chain_run(st, &end);
 	return syslet_chain_done(st, ret, end);

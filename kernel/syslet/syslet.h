@@ -56,16 +56,55 @@ struct syslet_chain {
 };
 
 /*
- * Where a task stands with the chain it runs. Only the task itself changes
- * it (the sched hook runs as the task that is about to sleep).
+ * What a task runs that may move. Only the task itself changes it; how far
+ * the move has come is syslet_task::handoff.
  */
 enum syslet_state {
 	SYSLET_IDLE,	/* no chain, or one that runs synchronously to its end */
-	SYSLET_ARMED,	/* moves to the reserved spare when it blocks */
-	SYSLET_MISSED,	/* blocked: the caller went on in the reserved spare */
-	SYSLET_THREADLET,	/* runs a threadlet that moves when it blocks */
-	SYSLET_THREADLET_MISSED, /* blocked in one: the caller went on */
+	SYSLET_ARMED,	/* a chain that moves to the reserved spare if it blocks */
+	SYSLET_THREADLET,	/* a threadlet that moves to a lent thread */
 };
+
+/*
+ * The handoff of an armed task, in the low bits of syslet_task::handoff.
+ * The task itself (the donor) enters ARMED, OFFERED and the end states;
+ * its spare leaves OFFERED, once, by a cmpxchg under siglock, for CLAIMED
+ * or REFUSED, and the donor's cancel competes with that cmpxchg:
+ *
+ *   ARMED -> OFFERED	the donor is inside schedule(), about to sleep
+ *			(syslet_sched_sleeping()), and has woken the spare
+ *   OFFERED -> ARMED	it runs again before the spare claimed the caller
+ *			(syslet_sched_running()): no handoff, no harm
+ *   OFFERED -> CLAIMED	the spare won: it swaps identities and copies the
+ *			caller's user state, non-preemptible, then
+ *   CLAIMED -> MOVED	the caller goes on in the spare
+ *   OFFERED -> REFUSED	the spare found the caller cannot move (it is
+ *			traced, owns PI waiters, or no longer fits the
+ *			spare): the chain finishes synchronously
+ *
+ * Every offer adds SYSLET_HO_SEQ, so a spare that still acts on an offer
+ * already withdrawn, perhaps followed by another, cannot claim with it.
+ */
+enum syslet_handoff {
+	SYSLET_HO_ARMED,
+	SYSLET_HO_OFFERED,
+	SYSLET_HO_CLAIMED,
+	SYSLET_HO_MOVED,
+	SYSLET_HO_REFUSED,
+};
+
+#define SYSLET_HO_STATE_MASK	7
+#define SYSLET_HO_SEQ		8
+
+static inline enum syslet_handoff syslet_ho_state(int handoff)
+{
+	return handoff & SYSLET_HO_STATE_MASK;
+}
+
+static inline int syslet_ho_with(int handoff, enum syslet_handoff state)
+{
+	return (handoff & ~SYSLET_HO_STATE_MASK) | state;
+}
 
 /**
  * struct syslet_lent - what a thread lent for threadlets keeps of itself
@@ -90,14 +129,15 @@ struct syslet_lent {
  * @state:	enum syslet_state
  * @reserved:	the spare this task holds while it runs a chain that may go
  *		asynchronous, with a reference
+ * @handoff:	(armed) enum syslet_handoff, and the offer count above it
+ * @pushing:	(armed) SYSLET_ASYNC: the task sleeps until its spare has
+ *		claimed the caller or refused, and is woken then
  * @head_regs:	(armed) the user registers the caller returns with
- * @head_state: (armed) the rest of the caller's user state, beyond
- *		@head_regs and its FPU registers: its TLS base from the start,
- *		the rest saved when it blocks
+ * @head_tls:	(threadlet) the caller's TLS base: the task runs on the
+ *		lent thread's
  * @uahu:	(armed) the caller's struct async_head_user
  * @ring:	(armed) its completion ring
  * @ring_mask:	(armed) the ring's entry count less one
- * @taken:	(missed) completed once the spare has taken the caller over
  * @park:	(spares, lent threads) what a parked task sleeps on
  * @self:	the task this state belongs to
  * @kernel_only: runs no user code of its own: a spare, or a task finishing
@@ -107,30 +147,25 @@ struct syslet_lent {
  * @donor:	(spares) the blocked task whose caller this spare is to take
  *		over, with a reference; set by that task's sched hook
  * @exec_id:	(threadlet) self_exec_id when it started: an execve() ends it
- * @resume_work: (threadlet missed) waits for the takeover before the task
- *		returns to user space with the lent thread's identity
  * @lent:	lent for threadlets (threadlet.c), or NULL
  * @lent_node:	(lent, parked) entry in syslet_group::lent
  * @released:	(lent, parked) async_thread() was asked to return
- * @tid_leaving: (missed) the caller's TID is being handed to the spare:
- *		until the swap is done, a PI futex waiter that found this task
- *		by that TID must look again (syslet_pi_fence())
  *
  * @kernel_only, @exited, @park_node and @reserved (while
- * missed) are protected by the group's siglock, @tid_leaving by the task's
- * pi_lock; the parked list holds no references, as a spare unlinks itself
- * when it exits.
+ * offered) are protected by the group's siglock; the parked list holds no
+ * references, as a spare unlinks itself when it exits.
  */
 struct syslet_task {
 	struct syslet_chain		chain;
 	enum syslet_state		state;
 	struct task_struct		*reserved;
+	atomic_t			handoff;
+	bool				pushing;
 	struct pt_regs			head_regs;
-	struct syslet_user_state	head_state;
+	unsigned long			head_tls;
 	struct async_head_user __user	*uahu;
 	u64 __user			*ring;
 	u64				ring_mask;
-	struct completion		taken;
 	struct completion		park;
 	struct task_struct		*self;
 	bool				kernel_only;
@@ -138,11 +173,9 @@ struct syslet_task {
 	struct list_head		park_node;
 	struct task_struct		*donor;
 	u64				exec_id;
-	struct callback_head		resume_work;
 	struct syslet_lent		*lent;
 	struct list_head		lent_node;
 	bool				released;
-	bool				tid_leaving;
 };
 
 /**
@@ -188,13 +221,20 @@ void syslet_retire(struct syslet_task *st);
 
 int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
 	       struct async_head_user __user *uahu);
-void syslet_hand_off(struct task_struct *tsk);
-bool syslet_await_takeover(struct syslet_task *st);
+void syslet_push(struct syslet_task *st);
 long syslet_chain_done(struct syslet_task *st, long ret, unsigned int end);
 bool syslet_take_over(struct syslet_task *st);
-bool syslet_swap_identity(struct task_struct *donor);
+enum syslet_handoff syslet_claim(struct task_struct *donor, int offer);
 
-void syslet_ring_post(struct syslet_task *st, u64 value);
+/* The chain @st runs went on without its caller, who is in the spare. */
+static inline bool syslet_chain_moved(const struct syslet_task *st)
+{
+	return st->state == SYSLET_ARMED &&
+	       syslet_ho_state(atomic_read(&st->handoff)) == SYSLET_HO_MOVED;
+}
+
+int syslet_ring_post(struct syslet_task *st, u64 value);
+void syslet_worker_signals(void);
 
 bool syslet_spare_fits(struct task_struct *spare, struct task_struct *tsk);
 bool syslet_may_move(struct task_struct *tsk);
@@ -209,6 +249,5 @@ long syslet_lend(struct syslet_task *st, u64 event,
 		 const struct async_head_user *ahu,
 		 struct async_head_user __user *uahu);
 long syslet_release_lent(struct async_head_user __user *uahu);
-void syslet_threadlet_resume(struct callback_head *work);
 
 #endif /* _KERNEL_SYSLET_H */

@@ -33,7 +33,6 @@
 #include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/syslet.h>
-#include <linux/task_work.h>
 
 #include "syslet.h"
 
@@ -45,14 +44,13 @@ static void syslet_forget_old_program(struct syslet_task *st)
 	u64 exec_id = current->self_exec_id;
 
 	if (st->state == SYSLET_THREADLET && st->exec_id != exec_id) {
-		/* de_thread() killed the lent thread. */
+		/* de_thread() killed the lent thread, if it was not taken. */
 		current->flags &= ~PF_SYSLET;
-		put_task_struct(st->reserved);
+		if (st->reserved)
+			put_task_struct(st->reserved);
 		st->reserved = NULL;
 		st->state = SYSLET_IDLE;
 	}
-	if (st->state == SYSLET_THREADLET_MISSED && st->exec_id != exec_id)
-		st->state = SYSLET_IDLE;
 	if (st->lent && st->lent->exec_id != exec_id) {
 		kfree(st->lent);
 		st->lent = NULL;
@@ -62,8 +60,7 @@ static void syslet_forget_old_program(struct syslet_task *st)
 bool syslet_in_threadlet(struct syslet_task *st)
 {
 	syslet_forget_old_program(st);
-	return st->state == SYSLET_THREADLET ||
-	       st->state == SYSLET_THREADLET_MISSED;
+	return st->state == SYSLET_THREADLET;
 }
 
 /* Take a parked thread lent with @uahu that may become the caller. */
@@ -125,12 +122,13 @@ long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
 	regs = &st->head_regs;
 	*regs = *current_pt_regs();
 	arch_syslet_set_resume(regs, restore_ip, restore_stack);
-	st->head_state.fsbase = arch_syslet_tls(current);
+	st->head_tls = arch_syslet_tls(current);
 	st->exec_id = current->self_exec_id;
-	reinit_completion(&st->taken);
 
 	arch_syslet_set_tls(arch_syslet_tls(lent));
 	st->state = SYSLET_THREADLET;
+	atomic_set(&st->handoff, syslet_ho_with(atomic_read(&st->handoff),
+						SYSLET_HO_ARMED));
 	current->flags |= PF_SYSLET;
 	return arch_syslet_threadlet_sp(&lent->syslet->lent->regs);
 }
@@ -147,28 +145,13 @@ long syslet_threadlet_off(struct syslet_task *st)
 {
 	if (!syslet_in_threadlet(st))
 		return -EINVAL;
-	if (st->state == SYSLET_THREADLET_MISSED) {
-		st->state = SYSLET_IDLE;
-		return 0;
-	}
 	current->flags &= ~PF_SYSLET;
 	st->state = SYSLET_IDLE;
-	arch_syslet_set_tls(st->head_state.fsbase);
+	if (syslet_ho_state(atomic_read(&st->handoff)) == SYSLET_HO_MOVED)
+		return 0;
+	arch_syslet_set_tls(st->head_tls);
 	syslet_spare_release(st);
 	return 1;
-}
-
-/*
- * Task work of a task whose threadlet blocked: it must not return to user
- * space, nor take a signal, before it has the lent thread's identity.
- */
-void syslet_threadlet_resume(struct callback_head *work)
-{
-	struct syslet_task *st = container_of(work, struct syslet_task,
-					      resume_work);
-
-	/* A fatal signal: the group is going, the identity does not matter. */
-	wait_for_completion_killable(&st->taken);
 }
 
 /* Leave the lent list, unless a threadlet has borrowed the thread. */
@@ -258,10 +241,15 @@ long syslet_lend(struct syslet_task *st, u64 event,
 	}
 
 	if (event) {
+		int ret;
+
 		st->uahu = uahu;
 		st->ring = u64_to_user_ptr(ahu->completion_ring);
 		st->ring_mask = ahu->ring_size_bytes / sizeof(u64) - 1;
-		syslet_ring_post(st, event);
+		/* Restarted after a signal, the event not posted yet. */
+		ret = syslet_ring_post(st, event);
+		if (ret)
+			return ret;
 	}
 
 	/* Its TID would go to a threadlet's caller, its PI locks stay here. */

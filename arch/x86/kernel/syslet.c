@@ -101,28 +101,22 @@ void arch_syslet_call(struct pt_regs *regs, long nr)
 }
 
 /*
- * Called by the task about to sleep in an atom: its live FPU registers,
- * fs and gs bases and PKRU go to memory, where the task that goes on as
- * the caller copies them from. With @tls, the fs base is the caller's;
- * a threadlet runs on a lent thread's, and the caller's was kept before.
+ * Take on the user state of @donor's caller: @regs, and what @donor's last
+ * switch-out stored (__switch_to(): FPU registers in switch_fpu_prepare(),
+ * fs and gs bases in save_fsgs(), PKRU in x86_pkru_load()), which stays in
+ * memory while @donor is in the kernel and not running user code. @tls is
+ * the caller's fs base where it differs from @donor's (a threadlet runs on
+ * a lent thread's), else NULL. Preemption is off: current is in no state
+ * to be switched out until it is done.
  */
-void arch_syslet_save_user_state(struct syslet_user_state *state, bool tls)
-{
-	fpu_sync_fpstate(&current->thread.fpu);
-	current_save_fsgs();
-	state->pkru = read_pkru();
-	if (tls)
-		state->fsbase = current->thread.fsbase;
-}
-
-/* Take on the donor's user registers, FPU state, fs and gs bases, PKRU. */
 void arch_syslet_take_user_state(struct task_struct *donor,
 				 const struct pt_regs *regs,
-				 const struct syslet_user_state *state)
+				 const unsigned long *tls)
 {
 	struct fpu *fpu = &current->thread.fpu;
 	struct fpu *dfpu = &donor->thread.fpu;
 
+	lockdep_assert_preemption_disabled();
 	*current_pt_regs() = *regs;
 
 	/* Both are the default size (arch_syslet_may_move(), _fits()). */
@@ -134,14 +128,12 @@ void arch_syslet_take_user_state(struct task_struct *donor,
 	fpregs_unlock();
 
 	/* Null selectors only (arch_syslet_may_move()): the bases are all. */
-	preempt_disable();
-	current->thread.fsbase = state->fsbase;
+	current->thread.fsbase = tls ? *tls : donor->thread.fsbase;
 	current->thread.gsbase = donor->thread.gsbase;
 	x86_fsbase_write_cpu(current->thread.fsbase);
 	x86_gsbase_write_cpu_inactive(current->thread.gsbase);
-	current->thread.pkru = state->pkru;
-	write_pkru(state->pkru);
-	preempt_enable();
+	current->thread.pkru = donor->thread.pkru;
+	write_pkru(current->thread.pkru);
 }
 
 /* The TLS pointer @tsk returns to user space with; current's is synced. */

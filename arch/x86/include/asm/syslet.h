@@ -18,15 +18,6 @@ struct syslet_syscall_regs {
 	unsigned long	orig_ax, ax, di, si, dx, r10, r8, r9;
 };
 
-/*
- * The caller's user state beyond its pt_regs and FPU registers, saved by
- * the task that blocks for the one that goes on as the caller.
- */
-struct syslet_user_state {
-	unsigned long	fsbase;
-	u32		pkru;
-};
-
 bool arch_syslet_may_move(struct task_struct *tsk);
 bool arch_syslet_fits(struct task_struct *spare, struct task_struct *tsk);
 
@@ -37,10 +28,9 @@ void arch_syslet_restore_syscall_regs(const struct syslet_syscall_regs *saved,
 void arch_syslet_set_call(struct pt_regs *regs, long nr, const u64 args[6]);
 void arch_syslet_call(struct pt_regs *regs, long nr);
 
-void arch_syslet_save_user_state(struct syslet_user_state *state, bool tls);
 void arch_syslet_take_user_state(struct task_struct *donor,
 				 const struct pt_regs *regs,
-				 const struct syslet_user_state *state);
+				 const unsigned long *tls);
 
 unsigned long arch_syslet_tls(struct task_struct *tsk);
 void arch_syslet_set_tls(unsigned long tls);

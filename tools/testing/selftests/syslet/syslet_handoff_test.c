@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The handoff itself, hammered until its windows open: the caller's user
+ * state must arrive whole in whichever task goes on as the caller, and a
+ * process that makes misses in a loop must still stop and freeze at any
+ * moment. Each test loops hundreds of times over the window it guards, on
+ * both vCPUs at once; a bounded wait only detects a failure.
+ */
+#define _GNU_SOURCE
+#include <asm/prctl.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "../kselftest_harness.h"
+#include "syslet_test.h"
+
+#define STATE_THREADS	8
+#define STATE_ROUNDS	250
+
+/* MXCSR: rounding mode (bits 13-14) and flush-to-zero (bit 15) vary. */
+#define MXCSR_DEFAULT	0x1f80u
+/* x87 control word: precision control (bits 8-9) and rounding (10-11). */
+#define FCW_DEFAULT	0x037fu
+
+/* The user state one round sets before async_exec() and expects after. */
+struct user_state {
+	unsigned long long xmm8, ymm_hi;
+	unsigned int mxcsr;
+	unsigned short fcw;
+	unsigned long fsbase, gsbase;
+};
+
+static __thread unsigned long tls_marker;
+
+static unsigned long arch_get(int code)
+{
+	unsigned long v = 0;
+
+	syscall(SYS_arch_prctl, code, &v);
+	return v;
+}
+
+/*
+ * async_exec() with xmm8 (low and high halves of ymm8), MXCSR and the x87
+ * control word loaded just before the syscall instruction and read just
+ * after, so that no compiler-generated code stands between the kernel and
+ * the check.
+ */
+static long async_exec_with_state(struct syslet_uatom *atom,
+				  struct async_head_user *ahu,
+				  const struct user_state *in,
+				  struct user_state *out)
+{
+	register long rax asm("rax") = __NR_async_exec;
+	unsigned int mxcsr_in = in->mxcsr, mxcsr_out;
+	unsigned short fcw_in = in->fcw, fcw_out;
+	unsigned long long lo, hi;
+	long ret;
+
+	asm volatile("ldmxcsr %[mi]\n\t"
+		     "fldcw %[fi]\n\t"
+		     "movq %[lo_in], %%xmm8\n\t"
+		     "movq %[hi_in], %%xmm9\n\t"
+		     "vinsertf128 $1, %%xmm9, %%ymm8, %%ymm8\n\t"
+		     "syscall\n\t"
+		     "movq %%xmm8, %[lo]\n\t"
+		     "vextractf128 $1, %%ymm8, %%xmm9\n\t"
+		     "movq %%xmm9, %[hi]\n\t"
+		     "stmxcsr %[mo]\n\t"
+		     "fnstcw %[fo]\n\t"
+		     "ldmxcsr %[md]\n\t"
+		     "fldcw %[fd]"
+		     : "+a"(rax), [lo] "=r"(lo), [hi] "=r"(hi),
+		       [mo] "=m"(mxcsr_out), [fo] "=m"(fcw_out)
+		     : "D"(atom), "S"(ahu), [mi] "m"(mxcsr_in), [fi] "m"(fcw_in),
+		       [lo_in] "r"(in->xmm8), [hi_in] "r"(in->ymm_hi),
+		       [md] "m"((unsigned int){ MXCSR_DEFAULT }),
+		       [fd] "m"((unsigned short){ FCW_DEFAULT })
+		     : "rcx", "r11", "memory", "xmm8", "xmm9");
+	/* A register variable is only the asm's: keep the result first. */
+	ret = rax;
+	out->xmm8 = lo;
+	out->ymm_hi = hi;
+	out->mxcsr = mxcsr_out;
+	out->fcw = fcw_out;
+	out->fsbase = arch_get(ARCH_GET_FS);
+	out->gsbase = arch_get(ARCH_GET_GS);
+	return ret;
+}
+
+/* A one-atom chain sleeping @ns: it blocks, then ends on its own. */
+struct nap {
+	struct __kernel_timespec ts;
+	__u64 ts_ptr, rem;
+	__s64 ret;
+	struct syslet_uatom atom;
+};
+
+static void nap_init(struct nap *n, long ns)
+{
+	n->ts.tv_sec = 0;
+	n->ts.tv_nsec = ns;
+	n->ts_ptr = uptr(&n->ts);
+	n->rem = 0;
+	n->ret = SENTINEL;
+	ATOM1(&n->atom, __NR_nanosleep, &n->ret, NULL, 0, &n->ts_ptr);
+}
+
+static int have_avx(void)
+{
+	return __builtin_cpu_supports("avx");
+}
+
+/*
+ * Rounds of misses whose atoms end on their own, so that the task that
+ * blocked finishes, posts and parks again while the caller's new holder
+ * may still be taking the caller over; every round loads a new pattern
+ * and checks it afterwards, moved or not. Returns 0 or the failed round.
+ */
+static void *state_rounds(void *arg)
+{
+	unsigned long id = (unsigned long)arg;
+	struct async_head_user ahu;
+	__u64 slots[4];
+	long i, fails = 0;
+
+	tls_marker = id;
+	for (i = 0; i < STATE_ROUNDS; i++) {
+		struct user_state in, out;
+		struct nap n;
+		long r;
+
+		in.xmm8 = id << 32 | i;
+		in.ymm_hi = ~in.xmm8;
+		in.mxcsr = MXCSR_DEFAULT | ((i & 3) << 13) | (i & 4 ? 0x8000 : 0);
+		in.fcw = FCW_DEFAULT & ~0xf00u;
+		in.fcw |= ((i >> 1) & 3) << 8 | (i & 3) << 10;
+		in.fsbase = arch_get(ARCH_GET_FS);
+		in.gsbase = 0x1000 * (id + 1) + i;
+		syscall(SYS_arch_prctl, ARCH_SET_GS, in.gsbase);
+
+		nap_init(&n, (i % 7) * 20000);
+		ring_init(&ahu, slots, 4);
+		r = async_exec_with_state(&n.atom, &ahu, &in, &out);
+		syscall(SYS_arch_prctl, ARCH_SET_GS, 0UL);
+		if (r == 0 && ring_next(&ahu, slots, 4) != uptr(&n.atom))
+			fails |= 1 << 0;
+		if (r != 0 && r != (long)uptr(&n.atom))
+			fails |= 1 << 1;
+		if (out.xmm8 != in.xmm8 || out.ymm_hi != in.ymm_hi)
+			fails |= 1 << 2;
+		if (out.mxcsr != in.mxcsr)
+			fails |= 1 << 3;
+		if (out.fcw != in.fcw)
+			fails |= 1 << 4;
+		if (out.fsbase != in.fsbase || tls_marker != id)
+			fails |= 1 << 5;
+		if (out.gsbase != in.gsbase)
+			fails |= 1 << 6;
+		if (fails)
+			return (void *)(fails << 16 | i);
+	}
+	return NULL;
+}
+
+TEST(user_state_follows_the_caller_through_racing_misses)
+{
+	pthread_t t[STATE_THREADS];
+	void *res[STATE_THREADS];
+	int i;
+
+	if (!have_avx())
+		SKIP(return, "no AVX");
+	for (i = 0; i < STATE_THREADS; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, state_rounds,
+					    (void *)(unsigned long)(i + 1)));
+	for (i = 0; i < STATE_THREADS; i++)
+		ASSERT_EQ(0, pthread_join(t[i], &res[i]));
+	for (i = 0; i < STATE_THREADS; i++) {
+		unsigned long failed = (unsigned long)res[i];
+
+		EXPECT_EQ(0, failed) {
+			TH_LOG("thread %d: round %lu, failed checks %#lx", i,
+			       failed & 0xffff, failed >> 16);
+		}
+	}
+}
+
+/* The state letter of thread @tid of this process, or 0. */
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+struct pinner {
+	pid_t tid;
+	int fd;
+	cpu_set_t one;
+	int err;
+};
+
+/* Once the caller sleeps in its synchronous atom, pin it and wake it. */
+static void *pin_then_wake(void *arg)
+{
+	struct pinner *p = arg;
+	int i;
+
+	for (i = 0; i < 10000 && thread_state(p->tid) != 'S'; i++)
+		usleep(1000);
+	if (sched_setaffinity(p->tid, sizeof(p->one), &p->one))
+		p->err = errno;
+	if (write(p->fd, "p", 1) != 1)
+		p->err = -1;
+	return NULL;
+}
+
+/*
+ * What a spare must share with the caller is compared when it claims the
+ * caller, not only when it was reserved: another thread pins the caller
+ * to one CPU while its chain waits in a SYSLET_SYNC atom, after the spare
+ * made for all CPUs was reserved. When the next atom blocks, the chain
+ * must finish in the caller, which keeps its new affinity.
+ */
+TEST(affinity_changed_after_reservation_keeps_the_chain_in_its_caller)
+{
+	cpu_set_t all, now;
+	struct async_head_user ahu;
+	struct pinner pin = { .tid = gettid() };
+	struct pipe_read pr;
+	struct nap n;
+	__u64 slots[4];
+	pthread_t t;
+	long r;
+
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	if (CPU_COUNT(&all) < 2)
+		SKIP(return, "needs two CPUs");
+	CPU_ZERO(&pin.one);
+	CPU_SET(sched_getcpu(), &pin.one);
+	/* A spare that fits the caller as it is now. */
+	ASSERT_EQ(0, miss_once());
+
+	ASSERT_EQ(0, pipe_read_init(&pr, SYSLET_SYNC));
+	nap_init(&n, 50 * 1000 * 1000);
+	pr.atom.next = uptr(&n.atom);
+	pin.fd = pr.fds[1];
+	ring_init(&ahu, slots, 4);
+	ASSERT_EQ(0, pthread_create(&t, NULL, pin_then_wake, &pin));
+	r = async_exec(&pr.atom, &ahu);
+	if (r == 0)
+		ASSERT_EQ(uptr(&n.atom), ring_next(&ahu, slots, 4));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, pin.err);
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(now), &now));
+	EXPECT_EQ(1, pr.ret);
+	EXPECT_TRUE(CPU_EQUAL(&now, &pin.one));
+	EXPECT_EQ((long)uptr(&n.atom), r);
+	pipe_read_fini(&pr);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
+}
+
+/* A child that makes misses until it is killed. */
+static pid_t child_missing(void)
+{
+	pid_t pid = fork();
+	int err;
+
+	if (pid)
+		return pid;
+	for (;;) {
+		err = miss_once();
+		if (err)
+			_exit(err);
+	}
+}
+
+/* Wait at most @ms for waitpid(@pid, @flags) to report; 0 or -1. */
+static int wait_report(pid_t pid, int *status, int flags, int ms)
+{
+	int i;
+
+	for (i = 0; i < ms * 2; i++) {
+		pid_t r = waitpid(pid, status, WNOHANG | flags);
+
+		if (r == pid)
+			return 0;
+		if (r < 0)
+			return -1;
+		usleep(500);
+	}
+	return -1;
+}
+
+#define STOP_ROUNDS	150
+
+/* A stop sent at any point of a miss is reported, and so is the continue. */
+TEST(group_stop_is_reported_at_any_point_of_a_miss)
+{
+	int status, round, failed = -1;
+	pid_t pid = child_missing();
+
+	ASSERT_LT(0, pid);
+	srand(getpid());
+	for (round = 0; round < STOP_ROUNDS && failed < 0; round++) {
+		usleep(rand() % 3000);
+		if (kill(pid, SIGSTOP) ||
+		    wait_report(pid, &status, WUNTRACED, 5000) ||
+		    !WIFSTOPPED(status))
+			failed = round;
+		else if (kill(pid, SIGCONT) ||
+			 wait_report(pid, &status, WCONTINUED, 5000) ||
+			 !WIFCONTINUED(status))
+			failed = STOP_ROUNDS + round;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	EXPECT_EQ(-1, failed) {
+		TH_LOG("%s not reported in round %d",
+		       failed < STOP_ROUNDS ? "stop" : "continue",
+		       failed % STOP_ROUNDS);
+	}
+	/* Killed, not exited: the misses never failed meanwhile. */
+	EXPECT_TRUE(WIFSIGNALED(status));
+}
+
+#define FREEZE_ROUNDS	60
+
+/* The cgroup v2 freezer reaches frozen at any point of a miss. */
+TEST(cgroup_freezer_freezes_at_any_point_of_a_miss)
+{
+	char cg[64], pidbuf[16];
+	int status, round, i, failed = -1;
+	pid_t pid;
+
+	if (cgroup2_make("handoff-f", "", cg, sizeof(cg)))
+		SKIP(return, "no cgroup2: %s", strerror(errno));
+	pid = child_missing();
+	ASSERT_LT(0, pid);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", pid);
+	ASSERT_EQ(0, write_str(cg, "cgroup.procs", pidbuf));
+	srand(getpid());
+	for (round = 0; round < FREEZE_ROUNDS && failed < 0; round++) {
+		usleep(rand() % 3000);
+		if (write_str(cg, "cgroup.freeze", "1")) {
+			failed = round;
+			break;
+		}
+		for (i = 0; i < 5000 && read_frozen(cg) != 1; i++)
+			usleep(1000);
+		if (i == 5000)
+			failed = round;
+		if (write_str(cg, "cgroup.freeze", "0"))
+			failed = round;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	rmdir(cg);
+	EXPECT_EQ(-1, failed) {
+		TH_LOG("not frozen within 5 s in round %d", failed);
+	}
+	EXPECT_TRUE(WIFSIGNALED(status));
+}
+
+TEST_HARNESS_MAIN
