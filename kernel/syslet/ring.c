@@ -2,14 +2,19 @@
 /*
  * Completion rings: posting a moved chain's completion, and async_wait().
  *
- * The ring protocol is documented with struct async_head_user. Completers
- * of one process post under one mutex, so that two of them never take the
- * same index; a completer that finds its slot still full waits until
- * async_wait() is called or a bounded back-off has passed, and never
- * overwrites. Every posting and every async_wait() call bumps the group's
- * ring_seq and wakes ring_wait, which both waiters on completions and
- * completers waiting for room sleep on: a waiter recheck costs one read of
- * the user's kernel_ring_idx.
+ * The ring protocol is documented with struct async_head_user. A
+ * completer claims the slot of kernel_ring_idx with a cmpxchg from 0 and
+ * then moves the index on with a second one; a completer that finds the
+ * slot of the index already full while the ring is not full moves the
+ * index on for the one that filled it, and tries again. No lock is held,
+ * so completers of different processes sharing one ring post exactly
+ * once each, and none waits for another to be scheduled. A completer
+ * that finds the ring full waits until async_wait() is called or a
+ * bounded back-off has passed, and never overwrites.
+ *
+ * Waiters sleep on the process's ring_wait with a key: an async_wait()
+ * caller is woken only by a posting to its ring that reaches its
+ * minimum, a completer waiting for room only by an async_wait() call.
  */
 #include <linux/hrtimer.h>
 #include <linux/sched/signal.h>
@@ -24,59 +29,154 @@
 #include <trace/events/syslet.h>
 
 /* The longest a completer waits for room before it looks again. */
-#define SYSLET_RING_BACKOFF_MAX		(HZ / 10)
+#define SYSLET_RING_BACKOFF_MAX_MS	100
 
-static void syslet_ring_poke(struct syslet_group *group)
+/*
+ * What a posting or an async_wait() call wakes: the waiters for
+ * completions in @uahu's ring whose minimum @kernel_idx reaches, or (with
+ * @room) every completer waiting for room in a ring of the process.
+ */
+struct syslet_ring_key {
+	const struct async_head_user __user	*uahu;
+	u64					kernel_idx;
+	bool					room;
+};
+
+struct syslet_ring_waiter {
+	struct wait_queue_entry			entry;
+	const struct async_head_user __user	*uahu;
+	u64					target;
+	bool					room;
+};
+
+static int syslet_ring_wake(struct wait_queue_entry *entry, unsigned int mode,
+			    int sync, void *arg)
 {
-	/* The posting (or the caller's ring update) before the new seq. */
-	smp_mb__before_atomic();
-	atomic_inc(&group->ring_seq);
-	wake_up_all(&group->ring_wait);
-}
+	struct syslet_ring_waiter *w = container_of(entry,
+						    struct syslet_ring_waiter,
+						    entry);
+	const struct syslet_ring_key *key = arg;
 
-static bool syslet_ring_moved(struct syslet_group *group, int seq)
-{
-	return atomic_read(&group->ring_seq) != seq;
-}
-
-/* 1: posted; 0: the slot is full; -EFAULT: the ring or head is gone. */
-static int syslet_ring_try_post(struct syslet_task *st, u64 value)
-{
-	u64 __user *slot;
-	u64 idx, old;
-
-	if (get_user(idx, &st->uahu->kernel_ring_idx))
-		return -EFAULT;
-	slot = st->ring + (idx & st->ring_mask);
-	if (get_user(old, slot))
-		return -EFAULT;
-	if (old)
+	if (w->room != key->room)
 		return 0;
-	/* The chain's results before the entry... */
-	smp_wmb();
-	if (put_user(value, slot))
-		return -EFAULT;
-	/* ...and the entry before the index. */
-	smp_wmb();
-	if (put_user(idx + 1, &st->uahu->kernel_ring_idx))
-		return -EFAULT;
-	return 1;
+	if (!w->room && (w->uahu != key->uahu ||
+			 (s64)(key->kernel_idx - w->target) < 0))
+		return 0;
+	return woken_wake_function(entry, mode, sync, NULL);
+}
+
+static void syslet_ring_wake_up(struct syslet_group *group,
+				const struct syslet_ring_key *key)
+{
+	/* Pairs with the barrier after add_wait_queue(). */
+	if (wq_has_sleeper(&group->ring_wait))
+		__wake_up(&group->ring_wait, TASK_NORMAL, 0, (void *)key);
+}
+
+static void syslet_ring_wait_start(struct syslet_group *group,
+				   struct syslet_ring_waiter *w)
+{
+	init_waitqueue_func_entry(&w->entry, syslet_ring_wake);
+	w->entry.private = current;
+	add_wait_queue(&group->ring_wait, &w->entry);
+	/* Queued before the ring is read: a posting after that wakes us. */
+	smp_mb();
 }
 
 /*
- * Wait for room in a full ring, or until @backoff passes. Freezable: a
+ * wait_woken() with an absolute deadline, @expires or NULL for none,
+ * freezable. True if the deadline passed.
+ */
+static bool syslet_ring_sleep(struct syslet_ring_waiter *w, ktime_t *expires)
+{
+	int ret = -EINTR;
+
+	set_current_state(TASK_INTERRUPTIBLE | TASK_FREEZABLE);
+	if (!(w->entry.flags & WQ_FLAG_WOKEN))
+		ret = schedule_hrtimeout_range(expires, current->timer_slack_ns,
+					       HRTIMER_MODE_ABS);
+	__set_current_state(TASK_RUNNING);
+	smp_store_mb(w->entry.flags, w->entry.flags & ~WQ_FLAG_WOKEN);
+	return !ret;
+}
+
+/* A cmpxchg on a user word: 0 done, 1 *@old was not there (and is now), -EFAULT. */
+static int syslet_user_cmpxchg(u64 __user *uaddr, u64 *old, u64 new)
+{
+	int ret = 1;
+
+	if (!user_access_begin(uaddr, sizeof(*uaddr)))
+		return -EFAULT;
+	if (unsafe_try_cmpxchg_user(uaddr, old, new, efault))
+		ret = 0;
+	user_access_end();
+	return ret;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/*
+ * 1: posted, *@kernel_idx the index after it; 0: the ring is full;
+ * -EFAULT: the ring or head is gone. Every retry follows progress by
+ * another completer.
+ */
+static int syslet_ring_try_post(struct syslet_task *st, u64 value,
+				u64 *kernel_idx)
+{
+	struct async_head_user __user *uahu = st->uahu;
+	u64 entries = st->ring_mask + 1;
+	int ret;
+
+	for (;;) {
+		u64 idx, user_idx, empty = 0;
+
+		if (get_user(idx, &uahu->kernel_ring_idx) ||
+		    get_user(user_idx, &uahu->user_ring_idx))
+			return -EFAULT;
+		/* The chain's results before the entry (cmpxchg orders on). */
+		smp_wmb();
+		ret = syslet_user_cmpxchg(st->ring + (idx & st->ring_mask),
+					  &empty, value);
+		if (ret < 0)
+			return ret;
+		if (!ret) {
+			/* Moved on already if another completer helped. */
+			*kernel_idx = idx + 1;
+			ret = syslet_user_cmpxchg(&uahu->kernel_ring_idx, &idx,
+						  idx + 1);
+			return ret < 0 ? ret : 1;
+		}
+		if (idx - user_idx >= entries)
+			return 0;
+		/* Filled by a completer that has not moved the index on yet. */
+		ret = syslet_user_cmpxchg(&uahu->kernel_ring_idx, &idx, idx + 1);
+		if (ret < 0)
+			return ret;
+		if (fatal_signal_pending(current))
+			return 0;
+		cond_resched();
+	}
+}
+
+/*
+ * Wait for room in a full ring, or until @backoff_ms passes. Freezable: a
  * ring its owner leaves full must not hold up suspend. A task whose caller
  * went on takes a stop here too (it blocks every other signal); a lent
  * thread posting its own event has its signal handled and async_thread()
  * restarted, the event not yet posted.
  */
 static int syslet_ring_wait_room(struct syslet_task *st,
-				 struct syslet_group *group, int seq,
-				 unsigned long backoff)
+				 struct syslet_group *group,
+				 unsigned int backoff_ms)
 {
-	if (wait_event_freezable_timeout(group->ring_wait,
-					 syslet_ring_moved(group, seq),
-					 backoff) >= 0)
+	struct syslet_ring_waiter w = { .room = true };
+	ktime_t expires = ktime_add_ms(ktime_get(), backoff_ms);
+
+	syslet_ring_wait_start(group, &w);
+	syslet_ring_sleep(&w, &expires);
+	remove_wait_queue(&group->ring_wait, &w.entry);
+	if (!signal_pending(current))
 		return 0;
 	if (!st->kernel_only)
 		return -ERESTARTNOINTR;
@@ -100,36 +200,29 @@ static int syslet_ring_wait_room(struct syslet_task *st,
 int syslet_ring_post(struct syslet_task *st, u64 value)
 {
 	struct syslet_group *group = current->signal->syslet;
-	unsigned long backoff = 1;
-	unsigned int waits = 0;
+	struct syslet_ring_key key = { .uahu = st->uahu };
+	unsigned int backoff_ms = 1, waits = 0;
 	int ret;
 
 	for (;;) {
-		int seq = atomic_read(&group->ring_seq);
-
-		/* A slot freed after this seq was read bumps it again. */
-		smp_rmb();
-		if (mutex_lock_killable(&group->ring_lock))
-			goto killed;
-		ret = syslet_ring_try_post(st, value);
-		mutex_unlock(&group->ring_lock);
+		ret = syslet_ring_try_post(st, value, &key.kernel_idx);
 		if (ret)
 			break;
 		if (fatal_signal_pending(current))
 			goto killed;
 		waits++;
-		ret = syslet_ring_wait_room(st, group, seq, backoff);
+		ret = syslet_ring_wait_room(st, group, backoff_ms);
 		if (ret) {
 			trace_syslet_post(st->uahu, value, 0, waits);
 			return ret;
 		}
-		backoff = min(backoff * 2, SYSLET_RING_BACKOFF_MAX);
+		backoff_ms = min(backoff_ms * 2, SYSLET_RING_BACKOFF_MAX_MS);
 	}
 	trace_syslet_post(st->uahu, value, ret, waits);
 	if (ret < 0)
 		syslet_count_lost_completion();
 	else
-		syslet_ring_poke(group);
+		syslet_ring_wake_up(group, &key);
 	return 0;
 killed:
 	trace_syslet_post(st->uahu, value, 0, waits);
@@ -139,40 +232,41 @@ killed:
 static long syslet_ring_wait(struct syslet_group *group,
 			     struct async_head_user __user *uahu,
 			     u64 user_idx, u64 min, u64 entries,
-			     const ktime_t *expires)
+			     ktime_t *expires)
 {
+	struct syslet_ring_waiter w = { .uahu = uahu, .target = user_idx + min };
+	bool expired = false;
+	long ret;
+
+	syslet_ring_wait_start(group, &w);
 	for (;;) {
-		int seq = atomic_read(&group->ring_seq);
 		u64 kernel_idx, avail;
-		long ret;
 
-		/* A posting after this seq was read bumps it again. */
-		smp_rmb();
-		if (get_user(kernel_idx, &uahu->kernel_ring_idx))
-			return -EFAULT;
-		avail = kernel_idx - user_idx;
-		if (avail > entries)
-			return -EINVAL;
-		if (avail >= min)
-			return avail;
-
-		if (expires) {
-			ktime_t left = ktime_sub(*expires, ktime_get());
-
-			/* Freezable: suspend makes no spurious -EINTR. */
-			ret = __wait_event_hrtimeout(group->ring_wait,
-						     syslet_ring_moved(group, seq),
-						     left, TASK_INTERRUPTIBLE |
-						     TASK_FREEZABLE);
-		} else {
-			ret = wait_event_freezable(group->ring_wait,
-						   syslet_ring_moved(group, seq));
+		if (get_user(kernel_idx, &uahu->kernel_ring_idx)) {
+			ret = -EFAULT;
+			break;
 		}
-		if (ret == -ETIME)
-			return -ETIME;
-		if (ret)
-			return -EINTR;
+		avail = kernel_idx - user_idx;
+		if (avail > entries) {
+			ret = -EINVAL;
+			break;
+		}
+		if (avail >= min) {
+			ret = avail;
+			break;
+		}
+		if (expired) {
+			ret = -ETIME;
+			break;
+		}
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		expired = syslet_ring_sleep(&w, expires);
 	}
+	remove_wait_queue(&group->ring_wait, &w.entry);
+	return ret;
 }
 
 /*
@@ -219,7 +313,8 @@ SYSCALL_DEFINE4(async_wait, unsigned long, min_wait_events,
 	group = syslet_group_get();
 	if (!group)
 		return -ENOMEM;
-	syslet_ring_poke(group);
+	/* Room was made, perhaps: completers waiting for it look again. */
+	syslet_ring_wake_up(group, &(struct syslet_ring_key){ .room = true });
 	return syslet_ring_wait(group, uahu, user_ring_idx, min_wait_events,
 				entries, timeout ? &expires : NULL);
 }

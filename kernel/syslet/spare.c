@@ -96,7 +96,6 @@ struct syslet_group *syslet_group_get(void)
 		return NULL;
 	INIT_LIST_HEAD(&new->parked);
 	INIT_LIST_HEAD(&new->lent);
-	mutex_init(&new->ring_lock);
 	init_waitqueue_head(&new->ring_wait);
 
 	spin_lock_irq(&current->sighand->siglock);

@@ -4,7 +4,6 @@
 
 #include <linux/completion.h>
 #include <linux/list.h>
-#include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <asm/ptrace.h>
@@ -185,10 +184,8 @@ struct syslet_task {
  * @nr_kernel_only: threads that run no user code of their own, spares
  *		and tasks finishing a moved chain; a group whose other threads
  *		have all exited ends while these remain
- * @ring_lock:	serializes posting to completion rings
- * @ring_seq:	bumped on every posting and every async_wait() call, for
- *		waiters on @ring_wait to recheck the rings
- * @ring_wait:	async_wait() callers, and completers that found a ring full
+ * @ring_wait:	async_wait() callers, and completers that found a ring
+ *		full, each with what it waits for (ring.c)
  *
  * @parked, @lent and @nr_kernel_only are protected by the group's siglock.
  */
@@ -196,8 +193,6 @@ struct syslet_group {
 	struct list_head	parked;
 	struct list_head	lent;
 	unsigned int		nr_kernel_only;
-	struct mutex		ring_lock;	/* see above */
-	atomic_t		ring_seq;
 	wait_queue_head_t	ring_wait;
 };
 

@@ -240,12 +240,16 @@ struct syslet_uatom {
  * at (the last one that ran, or the one whose arguments or result could
  * not be accessed); 0 means an empty slot. The slot of an index is the
  * index modulo the entry count. The kernel writes an entry only into an
- * empty slot, with release ordering, and then increments kernel_ring_idx.
- * User space reads an entry with acquire ordering, clears the slot to 0,
- * and then increments user_ring_idx. A completer that finds its slot full
- * waits (killably) until async_wait() is called on the ring, or for a
- * bounded back-off, and looks again: entries are never overwritten or
- * dropped. A completion that cannot be written because the ring or this
+ * empty slot, with a cmpxchg from 0 (release ordering), and then moves
+ * kernel_ring_idx on with a cmpxchg, so completers of several processes
+ * sharing one ring (MAP_SHARED) each post exactly once. User space reads
+ * an entry with acquire ordering, clears the slot to 0, and then
+ * increments user_ring_idx. A completer that finds the ring full waits,
+ * freezably, until async_wait() is called by a thread of its process, or
+ * for a bounded back-off, and looks again: entries are never overwritten
+ * or dropped. async_wait() is woken by completions its own process posts;
+ * one that waits on a ring another process also posts to wakes at its
+ * timeout. A completion that cannot be written because the ring or this
  * structure is no longer mapped is counted in
  * /proc/sys/kernel/syslet/lost_completions.
  *

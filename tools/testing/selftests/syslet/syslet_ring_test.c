@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Completion rings under contention: completers of two processes posting
+ * into one shared ring at once, each entry exactly once; and an
+ * async_wait() caller woken once, when its minimum is met, not by every
+ * posting on the way.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "../kselftest_harness.h"
+#include "syslet_test.h"
+
+/* The state letter of thread @tid of this process, or 0. */
+static char thread_state(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+static __u64 kernel_idx(const struct async_head_user *ahu)
+{
+	return __atomic_load_n(&ahu->kernel_ring_idx, __ATOMIC_ACQUIRE);
+}
+
+#define WAKE_CHAINS	8
+
+struct waiter {
+	struct async_head_user *ahu;
+	pid_t tid;
+	long got;
+	long switches;
+};
+
+static void *wait_for_all(void *arg)
+{
+	struct waiter *w = arg;
+	struct rusage before, after;
+
+	w->tid = gettid();
+	getrusage(RUSAGE_THREAD, &before);
+	w->got = async_wait(WAKE_CHAINS, 0, w->ahu, &ten_s);
+	getrusage(RUSAGE_THREAD, &after);
+	w->switches = after.ru_nvcsw - before.ru_nvcsw;
+	return NULL;
+}
+
+/*
+ * Eight chains complete one at a time, each posting only once the one
+ * before has arrived, while another thread waits for all eight: it
+ * sleeps once, and is woken once.
+ */
+TEST(async_wait_is_woken_once_its_minimum_is_met)
+{
+	struct pipe_read pr[WAKE_CHAINS];
+	struct async_head_user ahu;
+	struct waiter w = { .ahu = &ahu };
+	__u64 slots[16];
+	pthread_t t;
+	int i, spins;
+
+	ring_init(&ahu, slots, 16);
+	for (i = 0; i < WAKE_CHAINS; i++) {
+		ASSERT_EQ(0, pipe_read_init(&pr[i], 0));
+		ASSERT_EQ(0, async_exec(&pr[i].atom, &ahu));
+	}
+	ASSERT_EQ(0, pthread_create(&t, NULL, wait_for_all, &w));
+	for (spins = 0; spins < 10000; spins++) {
+		if (__atomic_load_n(&w.tid, __ATOMIC_ACQUIRE) &&
+		    thread_state(w.tid) == 'S')
+			break;
+		usleep(1000);
+	}
+	for (i = 0; i < WAKE_CHAINS; i++) {
+		ASSERT_EQ(1, write(pr[i].fds[1], "w", 1));
+		for (spins = 0; spins < 10000 && kernel_idx(&ahu) < i + 1; spins++)
+			usleep(1000);
+		ASSERT_EQ(i + 1, kernel_idx(&ahu));
+	}
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(WAKE_CHAINS, w.got);
+	/* One sleep; a second only if it was early to the wait queue. */
+	EXPECT_GE(2, w.switches) {
+		TH_LOG("the waiter switched out %ld times", w.switches);
+	}
+	for (i = 0; i < WAKE_CHAINS; i++) {
+		EXPECT_EQ(uptr(&pr[i].atom), ring_pop(&ahu, slots, 16));
+		pipe_read_fini(&pr[i]);
+	}
+}
+
+#define SHARED_CHAINS	200
+#define SHARED_ENTRIES	512
+#define SHARED_ROUNDS	4
+
+/* One ring, its head and both processes' chains, in a shared mapping. */
+struct shared {
+	struct async_head_user ahu;
+	__u64 slots[SHARED_ENTRIES];
+	struct pipe_read pr[2][SHARED_CHAINS];
+	int ready;
+};
+
+/* Whether every chain of process @who has its entry in the ring. */
+static int all_posted(struct shared *sh, int who)
+{
+	int i, k;
+
+	for (i = 0; i < SHARED_CHAINS; i++) {
+		__u64 atom = uptr(&sh->pr[who][i].atom);
+
+		for (k = 0; k < SHARED_ENTRIES; k++)
+			if (__atomic_load_n(&sh->slots[k], __ATOMIC_ACQUIRE) == atom)
+				break;
+		if (k == SHARED_ENTRIES)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Submit this process's chains, then complete them all at once, and wait
+ * until they are in the ring: completers still posting die with their
+ * process.
+ */
+static int post_burst(struct shared *sh, int who)
+{
+	int i;
+
+	for (i = 0; i < SHARED_CHAINS; i++) {
+		if (pipe_read_init(&sh->pr[who][i], 0))
+			return 1;
+		if (async_exec(&sh->pr[who][i].atom, &sh->ahu) != 0)
+			return 2;
+	}
+	__atomic_add_fetch(&sh->ready, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&sh->ready, __ATOMIC_SEQ_CST) < 2)
+		sched_yield();
+	for (i = 0; i < SHARED_CHAINS; i++)
+		if (write(sh->pr[who][i].fds[1], "s", 1) != 1)
+			return 3;
+	for (i = 0; i < 10000 && !all_posted(sh, who); i++)
+		usleep(1000);
+	return all_posted(sh, who) ? 0 : 4;
+}
+
+/* One round: 0, or how many entries were lost or doubled. */
+static int shared_round(struct __test_metadata *_metadata, struct shared *sh)
+{
+	int i, j, status, seen, bad = 0;
+	pid_t pid;
+
+	memset(sh, 0, sizeof(*sh));
+	ring_init(&sh->ahu, sh->slots, SHARED_ENTRIES);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid)
+		_exit(post_burst(sh, 1));
+	EXPECT_EQ(0, post_burst(sh, 0));
+	EXPECT_EQ(0, wait_child(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < SHARED_CHAINS; j++) {
+			__u64 atom = uptr(&sh->pr[i][j].atom);
+			int k;
+
+			seen = 0;
+			for (k = 0; k < SHARED_ENTRIES; k++)
+				seen += sh->slots[k] == atom;
+			bad += seen != 1;
+			close(sh->pr[i][j].fds[0]);
+			close(sh->pr[i][j].fds[1]);
+		}
+	}
+	if (kernel_idx(&sh->ahu) != 2 * SHARED_CHAINS)
+		bad++;
+	return bad;
+}
+
+TEST(two_processes_post_into_one_shared_ring_exactly_once)
+{
+	struct shared *sh;
+	int round, bad = 0;
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, sh);
+	for (round = 0; round < SHARED_ROUNDS && !bad; round++)
+		bad = shared_round(_metadata, sh);
+	EXPECT_EQ(0, bad) {
+		TH_LOG("round %d: %d entries lost, doubled or miscounted",
+		       round - 1, bad);
+	}
+	munmap(sh, sizeof(*sh));
+}
+
+TEST_HARNESS_MAIN
