@@ -27,7 +27,7 @@ for head in thread leader; do
 	echo > $T/set_event
 	awk -v n="$n" -v head=$head -v cs=$((c1 - c0)) '
 		/ syslet_handoff:/ { handoff++ }
-		/ syslet_takeover:/ { takeover++; if (/same_cpu=1/) same++ }
+		/ syslet_takeover:.*result=moved/ { takeover++; if (/same_cpu=1/) same++ }
 		/ syslet_post:/ { post++; if (!/waits=0/) waited++ }
 		/ syslet_spare_create:/ { created++ }
 		/ syslet_sync_fallback:/ { sync++ }

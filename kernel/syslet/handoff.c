@@ -147,8 +147,9 @@ int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
  *
  * Called from sched_submit_work(), preemptible and in LD_WAIT_CONFIG: one
  * store, and a wakeup that takes only raw locks. A task being killed,
- * traced or exec'ing now is not worth handing off; one called in
- * TASK_RUNNING (rt_mutex_pre_schedule()) is not going to sleep.
+ * traced or exec'ing now is not worth handing off, nor one stopping or
+ * freezing with its process; one called in TASK_RUNNING
+ * (rt_mutex_pre_schedule()) is not going to sleep.
  */
 void syslet_sched_sleeping(struct task_struct *tsk)
 {
@@ -162,6 +163,11 @@ void syslet_sched_sleeping(struct task_struct *tsk)
 	if (tsk->ptrace || (tsk->flags & PF_EXITING) ||
 	    fatal_signal_pending(tsk) || tsk->in_execve ||
 	    tsk->self_exec_id != st->exec_id)
+		return;
+	/* Stopping or freezing is not blocking: the whole process does it. */
+	if ((READ_ONCE(tsk->__state) &
+	     (__TASK_STOPPED | __TASK_TRACED | TASK_FROZEN)) ||
+	    (READ_ONCE(tsk->jobctl) & JOBCTL_TRAP_FREEZE))
 		return;
 
 	handoff = syslet_ho_with(handoff + SYSLET_HO_SEQ, SYSLET_HO_OFFERED);
@@ -272,7 +278,7 @@ bool syslet_take_over(struct syslet_task *st)
 	    syslet_donor_switched_out(donor, offer))
 		result = syslet_claim(donor, offer);
 	trace_syslet_takeover(donor, result == SYSLET_HO_MOVED,
-			      task_cpu(donor));
+			      result == SYSLET_HO_REFUSED, task_cpu(donor));
 	/* The donor sleeps until told, and is not woken otherwise. */
 	if (result != SYSLET_HO_ARMED && READ_ONCE(donor->syslet->pushing))
 		wake_up_process(donor);

@@ -167,6 +167,31 @@ static bool syslet_lent_leave(struct syslet_task *st)
 }
 
 /*
+ * Borrowed, with a signal to handle or released: wait until the threadlet
+ * takes this thread over or gives it back. No handler may run meanwhile,
+ * as the threadlet runs on this thread's stack and TLS; so only what
+ * stops, freezes or kills gets through until then, and the thread takes
+ * part in a group stop or freeze while it waits.
+ */
+static void syslet_lent_wait_borrowed(struct syslet_task *st)
+{
+	sigset_t real = current->blocked, only_stop_kill;
+
+	siginitsetinv(&only_stop_kill, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	set_current_blocked(&only_stop_kill);
+	while (!READ_ONCE(st->donor) && list_empty_careful(&st->lent_node) &&
+	       !fatal_signal_pending(current)) {
+		if (task_sigpending(current))
+			syslet_worker_signals();
+		else
+			wait_for_completion_state(&st->park, TASK_INTERRUPTIBLE |
+						  TASK_FREEZABLE);
+	}
+	/* Before a claim: the mask that moves with this thread's TID. */
+	set_current_blocked(&real);
+}
+
+/*
  * Park lent until a threadlet takes this thread over (0, returning as its
  * caller), or it is released (0) or interrupted (-EINTR), returning as
  * itself.
@@ -189,11 +214,7 @@ static long syslet_lent_park(struct syslet_task *st)
 			ret = READ_ONCE(st->released) ? 0 : -EINTR;
 			if (syslet_lent_leave(st))
 				break;
-			/* Borrowed: wait to be taken over or given back. */
-			if (!READ_ONCE(st->donor) &&
-			    list_empty_careful(&st->lent_node))
-				wait_for_completion_state(&st->park, TASK_KILLABLE |
-						     TASK_FREEZABLE);
+			syslet_lent_wait_borrowed(st);
 			continue;
 		}
 		wait_for_completion_state(&st->park, TASK_INTERRUPTIBLE | TASK_FREEZABLE);

@@ -39,20 +39,26 @@ TRACE_EVENT(syslet_handoff,
 );
 
 /*
- * A spare took the caller of @donor over (@taken), or found the group
- * exiting; @donor_cpu is where the donor handed off.
+ * A spare acted on the offer of @donor: it took the caller over (moved),
+ * found it could not move anymore (refused), or found the offer withdrawn
+ * because @donor ran again first; @donor_cpu is where the donor was.
  */
 TRACE_EVENT(syslet_takeover,
-	    TP_PROTO(struct task_struct *donor, bool taken, int donor_cpu),
-	    TP_ARGS(donor, taken, donor_cpu),
+	    TP_PROTO(struct task_struct *donor, bool moved, bool refused,
+		     int donor_cpu),
+	    TP_ARGS(donor, moved, refused, donor_cpu),
 	    TP_STRUCT__entry(__field(pid_t, donor)
-			     __field(bool, taken)
+			     __field(bool, moved)
+			     __field(bool, refused)
 			     __field(bool, same_cpu)),
 	    TP_fast_assign(__entry->donor = donor->pid;
-			   __entry->taken = taken;
+			   __entry->moved = moved;
+			   __entry->refused = refused;
 			   __entry->same_cpu = donor_cpu == raw_smp_processor_id();),
-	    TP_printk("donor=%d taken=%d same_cpu=%d",
-		      __entry->donor, __entry->taken, __entry->same_cpu)
+	    TP_printk("donor=%d result=%s same_cpu=%d", __entry->donor,
+		      __entry->moved ? "moved" :
+		      __entry->refused ? "refused" : "withdrawn",
+		      __entry->same_cpu)
 );
 
 /*

@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "../kselftest_harness.h"
 #include "syslet_lend.h"
@@ -652,6 +654,67 @@ TEST(exit_in_a_threadlet_after_a_miss_ends_the_lent_thread)
 	EXPECT_EQ(0, p.ahu.kernel_ring_idx);	/* no event: it exited */
 	close(fds[0]);
 	close(fds[1]);
+}
+
+/* Shared with the child below: where its threadlet stands. */
+struct spin_flags {
+	atomic_int running, release;
+};
+
+static long spin_until_released(void *arg)
+{
+	struct spin_flags *f = arg;
+
+	atomic_store(&f->running, 1);
+	while (!atomic_load(&f->release))
+		;
+	return 0;
+}
+
+static void threadlet_spinning_child(struct spin_flags *f)
+{
+	static struct pool p;
+
+	if (pool_start(&p, 1))
+		_exit(1);
+	if (threadlet_exec(spin_until_released, f, &p.ahu, 1) != 1)
+		_exit(2);
+	_exit(pool_stop(&p) == 1 ? 0 : 3);
+}
+
+/*
+ * A lent thread borrowed by a threadlet that does not block still takes
+ * part in a group stop: the stop is reported while the threadlet runs.
+ */
+TEST(group_stop_is_reported_while_a_lent_thread_is_borrowed)
+{
+	struct spin_flags *f;
+	int status, i, stopped;
+	pid_t pid;
+
+	f = mmap(NULL, sizeof(*f), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, f);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		threadlet_spinning_child(f);
+	for (i = 0; i < 10000 && !atomic_load(&f->running); i++)
+		usleep(1000);
+	ASSERT_TRUE(atomic_load(&f->running));
+	ASSERT_EQ(0, kill(pid, SIGSTOP));
+	for (i = 0, stopped = 0; i < 5000 && !stopped; i++) {
+		stopped = waitpid(pid, &status, WNOHANG | WUNTRACED) == pid &&
+			  WIFSTOPPED(status);
+		usleep(1000);
+	}
+	EXPECT_TRUE(stopped);
+	kill(pid, SIGCONT);
+	atomic_store(&f->release, 1);
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	munmap(f, sizeof(*f));
 }
 
 TEST_HARNESS_MAIN
