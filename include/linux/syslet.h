@@ -38,7 +38,7 @@ bool __syslet_untraceable(struct task_struct *p);
 /*
  * A spare, or a task finishing a chain whose caller went on, runs no user
  * code of its own and may become a caller at any moment: it cannot be
- * traced. tasklist_lock held for writing, under which its state changes.
+ * traced. Its siglock held, under which its state changes.
  */
 static inline bool syslet_untraceable(struct task_struct *p)
 {

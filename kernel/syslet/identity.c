@@ -9,9 +9,10 @@
  * children and tracees, its per-thread registrations with user space
  * (robust futex list, rseq, set/clear_child_tid, sigaltstack), its parent
  * death signal, personality, audit login, comm, signal mask and pending
- * thread-directed signals all move, in one step under tasklist_lock and
- * siglock (the TID also under both tasks' pi_lock, for PI futexes), from
- * the task that blocked to the spare, and the spare's go the
+ * thread-directed signals all move, in one step under siglock (the TID
+ * also under both tasks' pi_lock, for PI futexes; leadership, children
+ * and tracees also under tasklist_lock), from the task that blocked to
+ * the spare, and the spare's go the
  * other way: a thread lent for threadlets (threadlet.c) goes on in the
  * task that blocked. Leadership moves the
  * way de_thread() moves it, but with both threads alive: every thread's
@@ -183,6 +184,52 @@ static void syslet_unlock_pi(struct task_struct *a, struct task_struct *b)
 	raw_spin_unlock(&b->pi_lock);
 }
 
+/*
+ * A claim takes the group's siglock, under which a thread's TID, signal
+ * state and syslet state change hands and tracers attach. Only what is
+ * also linked under tasklist_lock makes it take that global lock too: a
+ * leader's leadership, and children or tracees. A thread with none, the
+ * common head, is claimed under siglock alone.
+ *
+ * The lists are looked at again under siglock, but they change under
+ * tasklist_lock: a child that a CLONE_PARENT grandchild or a reparenting
+ * adds at that very moment stays with the task that blocked.
+ */
+static bool syslet_claim_global(struct task_struct *donor,
+				struct task_struct *spare)
+{
+	return thread_group_leader(donor) ||
+	       !list_empty(&donor->children) || !list_empty(&donor->ptraced) ||
+	       !list_empty(&spare->children) || !list_empty(&spare->ptraced);
+}
+
+static void syslet_claim_lock(struct task_struct *new, bool global)
+{
+	if (global) {
+		cgroup_threadgroup_change_begin(new);
+		write_lock_irq(&tasklist_lock);
+		spin_lock(&new->sighand->siglock);
+	} else {
+		spin_lock_irq(&new->sighand->siglock);
+	}
+}
+
+/* Interrupts back on; the threadgroup rwsem stays until the copy is done. */
+static void syslet_claim_unlock_irq(struct task_struct *new, bool global)
+{
+	spin_unlock(&new->sighand->siglock);
+	if (global)
+		write_unlock_irq(&tasklist_lock);
+	else
+		local_irq_enable();
+}
+
+static void syslet_claim_end(struct task_struct *new, bool global)
+{
+	if (global)
+		cgroup_threadgroup_change_end(new);
+}
+
 /**
  * syslet_claim - take the caller over from @donor
  * @donor:	a task of current's group, offered as @offer and switched out
@@ -204,15 +251,18 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 {
 	struct task_struct *new = current;
 	struct syslet_task *st = new->syslet, *dst = donor->syslet;
-	struct sighand_struct *sighand = new->sighand;
+	bool global = syslet_claim_global(donor, new);
 	enum syslet_handoff result = SYSLET_HO_CLAIMED;
 	struct task_struct *reserved;
 	char comm[TASK_COMM_LEN], new_comm[TASK_COMM_LEN];
 	bool leader;
 
-	cgroup_threadgroup_change_begin(new);
-	write_lock_irq(&tasklist_lock);
-	spin_lock(&sighand->siglock);
+	syslet_claim_lock(new, global);
+	if (!global && syslet_claim_global(donor, new)) {
+		syslet_claim_unlock_irq(new, global);
+		global = true;
+		syslet_claim_lock(new, global);
+	}
 	syslet_lock_pi(donor, new);
 	if ((new->signal->flags & SIGNAL_GROUP_EXIT) ||
 	    new->signal->group_exec_task || syslet_claim_refused(donor, new))
@@ -222,9 +272,8 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 		result = SYSLET_HO_ARMED;
 	if (result != SYSLET_HO_CLAIMED) {
 		syslet_unlock_pi(donor, new);
-		spin_unlock(&sighand->siglock);
-		write_unlock_irq(&tasklist_lock);
-		cgroup_threadgroup_change_end(new);
+		syslet_claim_unlock_irq(new, global);
+		syslet_claim_end(new, global);
 		return result;
 	}
 
@@ -235,7 +284,8 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 		syslet_move_leadership(donor, new);
 	swap(donor->start_time, new->start_time);
 	swap(donor->start_boottime, new->start_boottime);
-	syslet_swap_children(donor, new);
+	if (global)
+		syslet_swap_children(donor, new);
 	syslet_swap_registrations(donor, new);
 	syslet_swap_signals(donor, new);
 	swap(st->lent, dst->lent);
@@ -248,14 +298,13 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 
 	/* Until MOVED: the donor waits for it in syslet_sched_running(). */
 	preempt_disable();
-	spin_unlock(&sighand->siglock);
-	write_unlock_irq(&tasklist_lock);
+	syslet_claim_unlock_irq(new, global);
 	arch_syslet_take_user_state(donor, &dst->head_regs,
 				    dst->state == SYSLET_THREADLET ?
 				    &dst->head_tls : NULL);
 	atomic_set_release(&dst->handoff, syslet_ho_with(offer, SYSLET_HO_MOVED));
 	preempt_enable();
-	cgroup_threadgroup_change_end(new);
+	syslet_claim_end(new, global);
 
 	/* Not the last reference: the caller holds its own. */
 	put_task_struct(reserved);
@@ -270,6 +319,6 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 
 bool __syslet_untraceable(struct task_struct *p)
 {
-	lockdep_assert_held_write(&tasklist_lock);
+	lockdep_assert_held(&p->sighand->siglock);
 	return p->syslet->kernel_only;
 }

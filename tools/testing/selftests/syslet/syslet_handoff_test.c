@@ -279,6 +279,107 @@ TEST(affinity_changed_after_reservation_keeps_the_chain_in_its_caller)
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
 }
 
+/*
+ * Acquisitions of the lock class @name ("tasklist_lock-W") since the
+ * statistics were cleared, from /proc/lock_stat (CONFIG_LOCK_STAT, the
+ * debug profile); -1 if there is none.
+ */
+static long lock_acquisitions(const char *name)
+{
+	char line[512], key[128];
+	long acq = -1;
+	FILE *f;
+
+	f = fopen("/proc/lock_stat", "r");
+	if (!f)
+		return -1;
+	snprintf(key, sizeof(key), "%s:", name);
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, key);
+		double col[8];
+
+		if (!p || (p != line && p[-1] != ' '))
+			continue;
+		/* con-bounces contentions wait-min/max/total/avg acq-bounces acquisitions */
+		if (sscanf(p + strlen(key), "%lf %lf %lf %lf %lf %lf %lf %lf",
+			   &col[0], &col[1], &col[2], &col[3], &col[4],
+			   &col[5], &col[6], &col[7]) == 8)
+			acq = (long)col[7];
+		break;
+	}
+	fclose(f);
+	/* Not taken since the statistics were cleared: not listed. */
+	return acq < 0 ? 0 : acq;
+}
+
+#define LOCK_MISSES	200
+
+/* Misses in a thread that is not the leader, between two barriers. */
+struct lock_round {
+	pthread_barrier_t start, done;
+	long err;
+};
+
+static long misses(int n)
+{
+	long err = 0;
+	int i;
+
+	for (i = 0; i < n && !err; i++)
+		err = miss_once();
+	return err;
+}
+
+static void *misses_between_barriers(void *arg)
+{
+	struct lock_round *r = arg;
+
+	/* The spares, made now: copy_process() takes tasklist_lock. */
+	r->err = misses(LOCK_MISSES);
+	pthread_barrier_wait(&r->start);
+	if (!r->err)
+		r->err = misses(LOCK_MISSES);
+	pthread_barrier_wait(&r->done);
+	/* Its exit takes tasklist_lock: after the count. */
+	pthread_barrier_wait(&r->done);
+	return NULL;
+}
+
+/*
+ * A miss takes no global lock: a thread that is not the group leader and
+ * has no children misses LOCK_MISSES times, its spares made beforehand,
+ * and tasklist_lock is not taken for writing meanwhile.
+ */
+TEST(misses_of_a_thread_take_no_tasklist_lock)
+{
+	struct lock_round r = { };
+	long before, after;
+	pthread_t t;
+	int fd;
+
+	if (access("/proc/lock_stat", R_OK))
+		SKIP(return, "no CONFIG_LOCK_STAT");
+	ASSERT_EQ(0, pthread_barrier_init(&r.start, NULL, 2));
+	ASSERT_EQ(0, pthread_barrier_init(&r.done, NULL, 2));
+	ASSERT_EQ(0, pthread_create(&t, NULL, misses_between_barriers, &r));
+	pthread_barrier_wait(&r.start);
+	fd = open("/proc/lock_stat", O_WRONLY);
+	if (fd >= 0) {
+		EXPECT_EQ(1, write(fd, "0", 1));
+		close(fd);
+	}
+	before = lock_acquisitions("tasklist_lock-W");
+	pthread_barrier_wait(&r.done);
+	after = lock_acquisitions("tasklist_lock-W");
+	pthread_barrier_wait(&r.done);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, r.err);
+	EXPECT_EQ(0, after - before) {
+		TH_LOG("%ld tasklist_lock write acquisitions over %d misses",
+		       after - before, LOCK_MISSES);
+	}
+}
+
 /* A child that makes misses until it is killed. */
 static pid_t child_missing(void)
 {
