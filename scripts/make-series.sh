@@ -93,7 +93,7 @@ hook x86-syscalls-wire-up
 hook syscalls-add-COND_SYSCALL
 hook sched-let-a-syslet-chain-hand
 hook signal-check-under-siglock
-hook futex-make-a-PI-waiter
+hook futex-look-again-for-a-PI-owner
 hook ptrace-refuse-to-attach
 add "syslet: read, validate and run atom chains, and move them when they block
 
@@ -106,13 +106,17 @@ atoms the task runs its task_work and stops for pending signals, as it
 would between two system calls.
 
 A chain that has a completion ring first reserves a spare thread of its
-process, parked and reused. If an atom then blocks, the sched hook hands
-the caller over: the spare takes the caller's TID (and for a thread
-group leader the leadership, as de_thread() moves it), registers, TLS,
-signal state and per-thread registrations, and returns 0 from
-async_exec() as the caller, while the blocked task finishes the chain,
-posts its completion to the ring and parks as a spare. async_wait()
-waits for completions. Tracepoints show each handoff, takeover, posted
+process, parked and reused. If an atom then blocks, the sched hook
+offers the caller to the spare and wakes it on the same CPU; the
+running hook withdraws the offer if the task runs again first. The
+spare claims the caller with one cmpxchg under siglock: it takes the
+caller's TID (and for a thread group leader the leadership, as
+de_thread() moves it), registers, TLS, signal state and per-thread
+registrations, and returns 0 from async_exec() as the caller, while the
+blocked task finishes the chain, posts its completion to the ring with
+a cmpxchg and parks as a spare. Neither waits for the other to be
+scheduled. async_wait() waits for completions, woken only once its
+minimum is met. Tracepoints show each handoff, takeover, posted
 completion, spare creation and synchronous fallback.
 /proc/sys/kernel/syslet/ carries the ABI version (the probe: the syscall
 numbers are reused by later kernels), the switch that turns syslets off,

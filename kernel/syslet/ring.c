@@ -96,6 +96,7 @@ static bool syslet_ring_sleep(struct syslet_ring_waiter *w, ktime_t *expires)
 		ret = schedule_hrtimeout_range(expires, current->timer_slack_ns,
 					       HRTIMER_MODE_ABS);
 	__set_current_state(TASK_RUNNING);
+	/* As wait_woken(): the flag cleared before the ring is read again. */
 	smp_store_mb(w->entry.flags, w->entry.flags & ~WQ_FLAG_WOKEN);
 	return !ret;
 }
