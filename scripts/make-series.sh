@@ -93,6 +93,9 @@ hook x86-syscalls-wire-up
 hook syscalls-add-COND_SYSCALL
 hook sched-let-a-syslet-chain-hand
 hook signal-check-under-siglock
+hook exit-signal-report-a-thread-group-leader
+hook sys-setpgid-and-setsid
+hook exec-keep-the-TGID
 hook futex-look-again-for-a-PI-owner
 hook ptrace-refuse-to-attach
 add "syslet: read, validate and run atom chains, and move them when they block
@@ -110,9 +113,8 @@ process, parked and reused. If an atom then blocks, the sched hook
 offers the caller to the spare and wakes it on the same CPU; the
 running hook withdraws the offer if the task runs again first. The
 spare claims the caller with one cmpxchg under siglock: it takes the
-caller's TID (and for a thread group leader the leadership, as
-de_thread() moves it), registers, TLS, signal state and per-thread
-registrations, and returns 0 from async_exec() as the caller, while the
+caller's TID (leadership never moves), registers, TLS, signal state
+and per-thread registrations, and returns 0 from async_exec() as the caller, while the
 blocked task finishes the chain, posts its completion to the ring with
 a cmpxchg and parks as a spare. Neither waits for the other to be
 scheduled. async_wait() waits for completions, woken only once its

@@ -73,11 +73,15 @@ bool syslet_owns_pi_waiters(struct task_struct *tsk)
 
 /*
  * The caller's state a spare can take over. What it cannot (a tracer
- * follows the task, PI futexes with waiters are owned by it, and what the
- * architecture cannot hand on by a copy) keeps the chain synchronous.
+ * follows the task, PI futexes with waiters are owned by it, syscall user
+ * dispatch, and what the architecture cannot hand on by a copy) keeps the
+ * chain synchronous.
  */
 bool syslet_may_move(struct task_struct *tsk)
 {
+	/* Syscall user dispatch: a spare would return without it. */
+	if (test_task_syscall_work(tsk, SYSCALL_USER_DISPATCH))
+		return false;
 	return !tsk->ptrace && !syslet_owns_pi_waiters(tsk) &&
 	       arch_syslet_may_move(tsk);
 }

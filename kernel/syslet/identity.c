@@ -3,20 +3,23 @@
  * The caller's identity follows the caller.
  *
  * After a cache miss the caller goes on in another task, and it must not
- * be able to tell: its TID, and for a thread group leader the leadership
- * (the TGID, process group and session links, the place in the task list
- * and among its parent's children, the exit signal), its start time, its
- * children and tracees, its per-thread registrations with user space
- * (robust futex list, rseq, set/clear_child_tid, sigaltstack), its parent
- * death signal, personality, audit login, comm, signal mask and pending
- * thread-directed signals all move, in one step under siglock (the TID
- * also under both tasks' pi_lock, for PI futexes; leadership, children
- * and tracees also under tasklist_lock), from the task that blocked to
- * the spare, and the spare's go the
- * other way: a thread lent for threadlets (threadlet.c) goes on in the
- * task that blocked. Leadership moves the
- * way de_thread() moves it, but with both threads alive: every thread's
- * group_leader changes.
+ * be able to tell: its TID, its start time, its children and tracees, its
+ * per-thread registrations with user space (robust futex list, rseq,
+ * set/clear_child_tid, sigaltstack), its parent death signal,
+ * personality, audit login, comm, signal mask and pending thread-directed
+ * signals all move, in one step under siglock (the TID also under both
+ * tasks' pi_lock, for PI futexes; children and tracees also under
+ * tasklist_lock), from the task that blocked to the spare, and the
+ * spare's go the other way: a thread lent for threadlets (threadlet.c)
+ * goes on in the task that blocked.
+ *
+ * Leadership does not move. After a miss in the main thread, the TGID's
+ * TID is the caller's in a thread that is not the leader, and the leader
+ * task goes on under another TID; the few places that name a process by
+ * its leader's TID use the TGID (task_pid_as_child(), setpgid(),
+ * setsid(), de_thread()), and syslet_give_back_tgid() returns the TID to
+ * the leader when its holder exits. So no thread's group_leader, no
+ * thread or task list, and no TGID, PGID or SID link ever changes.
  *
  * What a spare cannot take over it already shares (syslet_spare_fits());
  * the rest, per-thread CPU clocks, timers and rusage among them, stays
@@ -29,8 +32,6 @@
  * that blocked and moves with the rest.
  */
 #include <linux/audit.h>
-#include <linux/cgroup-defs.h>
-#include <linux/cgroup.h>
 #include <linux/pid.h>
 #include <linux/rseq.h>
 #include <linux/sched/signal.h>
@@ -38,36 +39,6 @@
 #include <linux/syslet.h>
 
 #include "syslet.h"
-
-static void syslet_move_leadership(struct task_struct *old,
-				   struct task_struct *new)
-{
-	struct task_struct *t;
-
-	transfer_pid(old, new, PIDTYPE_TGID);
-	transfer_pid(old, new, PIDTYPE_PGID);
-	transfer_pid(old, new, PIDTYPE_SID);
-	/*
-	 * No grace period before @new, a former leader perhaps, takes the
-	 * task list entry again: a group's entry only ever changes hands in
-	 * place, so an RCU walker still on @new's old entry goes on from the
-	 * same position, to the same successor, as if it had never left.
-	 */
-	list_replace_rcu(&old->tasks, &new->tasks);
-	list_replace_init(&old->sibling, &new->sibling);
-	for_each_thread(old, t)
-		t->group_leader = new;
-	new->exit_signal = old->exit_signal;
-	old->exit_signal = -1;
-	/*
-	 * thread_group_empty() takes the leader to be the first thread: a
-	 * leader at the end of the list would look alone and be reaped with
-	 * threads still alive. An RCU walker of the list that is on @new
-	 * meanwhile sees some threads twice, and still reaches the end.
-	 */
-	list_del_rcu(&new->thread_node);
-	list_add_rcu(&new->thread_node, &new->signal->thread_head);
-}
 
 static void syslet_adopt(struct list_head *children,
 			 struct list_head *ptraced, struct task_struct *parent)
@@ -187,9 +158,9 @@ static void syslet_unlock_pi(struct task_struct *a, struct task_struct *b)
 /*
  * A claim takes the group's siglock, under which a thread's TID, signal
  * state and syslet state change hands and tracers attach. Only what is
- * also linked under tasklist_lock makes it take that global lock too: a
- * leader's leadership, and children or tracees. A thread with none, the
- * common head, is claimed under siglock alone.
+ * also linked under tasklist_lock makes it take that global lock too:
+ * children or tracees. A head with none, leader or not, is claimed under
+ * siglock alone.
  *
  * The lists are looked at again under siglock, but they change under
  * tasklist_lock: a child that a CLONE_PARENT grandchild or a reparenting
@@ -198,15 +169,13 @@ static void syslet_unlock_pi(struct task_struct *a, struct task_struct *b)
 static bool syslet_claim_global(struct task_struct *donor,
 				struct task_struct *spare)
 {
-	return thread_group_leader(donor) ||
-	       !list_empty(&donor->children) || !list_empty(&donor->ptraced) ||
+	return !list_empty(&donor->children) || !list_empty(&donor->ptraced) ||
 	       !list_empty(&spare->children) || !list_empty(&spare->ptraced);
 }
 
 static void syslet_claim_lock(struct task_struct *new, bool global)
 {
 	if (global) {
-		cgroup_threadgroup_change_begin(new);
 		write_lock_irq(&tasklist_lock);
 		spin_lock(&new->sighand->siglock);
 	} else {
@@ -214,7 +183,6 @@ static void syslet_claim_lock(struct task_struct *new, bool global)
 	}
 }
 
-/* Interrupts back on; the threadgroup rwsem stays until the copy is done. */
 static void syslet_claim_unlock_irq(struct task_struct *new, bool global)
 {
 	spin_unlock(&new->sighand->siglock);
@@ -224,12 +192,6 @@ static void syslet_claim_unlock_irq(struct task_struct *new, bool global)
 		local_irq_enable();
 }
 
-static void syslet_claim_end(struct task_struct *new, bool global)
-{
-	if (global)
-		cgroup_threadgroup_change_end(new);
-}
-
 /**
  * syslet_claim - take the caller over from @donor
  * @donor:	a task of current's group, offered as @offer and switched out
@@ -237,8 +199,8 @@ static void syslet_claim_end(struct task_struct *new, bool global)
  * @offer:	the value of its handoff the claim must find
  *
  * Everything the caller's identity is made of is exchanged between the
- * two tasks: current, a parked kernel-made spare or a lent thread (never
- * a group leader), leaves its own to @donor. Then current copies the
+ * two tasks: current, a parked spare (the group leader only for the main
+ * thread's caller) or a lent thread, leaves its own to @donor. Then current copies the
  * caller's user state, as @donor's switch-out left it, without being
  * preempted: @donor waits for SYSLET_HO_MOVED before it runs on.
  *
@@ -255,7 +217,6 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	enum syslet_handoff result = SYSLET_HO_CLAIMED;
 	struct task_struct *reserved;
 	char comm[TASK_COMM_LEN], new_comm[TASK_COMM_LEN];
-	bool leader;
 
 	syslet_claim_lock(new, global);
 	if (!global && syslet_claim_global(donor, new)) {
@@ -273,15 +234,11 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	if (result != SYSLET_HO_CLAIMED) {
 		syslet_unlock_pi(donor, new);
 		syslet_claim_unlock_irq(new, global);
-		syslet_claim_end(new, global);
 		return result;
 	}
 
-	leader = thread_group_leader(donor);
 	exchange_tids(donor, new);
 	syslet_unlock_pi(donor, new);
-	if (leader)
-		syslet_move_leadership(donor, new);
 	swap(donor->start_time, new->start_time);
 	swap(donor->start_boottime, new->start_boottime);
 	if (global)
@@ -304,7 +261,6 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 				    &dst->head_tls : NULL);
 	atomic_set_release(&dst->handoff, syslet_ho_with(offer, SYSLET_HO_MOVED));
 	preempt_enable();
-	syslet_claim_end(new, global);
 
 	/* Not the last reference: the caller holds its own. */
 	put_task_struct(reserved);
@@ -315,6 +271,42 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	set_task_comm(donor, new_comm);
 	rseq_set_notify_resume(new);
 	return SYSLET_HO_MOVED;
+}
+
+/**
+ * syslet_give_back_tgid - the TGID's TID goes back to the leader
+ * @tsk: a thread other than the leader, holding the TGID's TID, exiting
+ *
+ * After a cache miss in the main thread the TGID's TID is the caller's in
+ * another thread, and the leader task, kernel-only, holds that thread's
+ * old TID (it serves only the main thread's caller from then on, see
+ * syslet_spare_reserve()). When that caller's thread exits, alone or with
+ * its group, the TID and the process's start time go back to the leader,
+ * which outlives every thread: the zombie that reports the exit, and what
+ * /proc/<pid> and a pidfd find meanwhile, are then as without syslets.
+ * Not while a leader whose threadlet moved runs user code as the lent
+ * thread: then /proc/<pid> is gone until the process ends (a known
+ * limit). Siglock held, interrupts off.
+ */
+void syslet_give_back_tgid(struct task_struct *tsk)
+{
+	struct task_struct *leader = tsk->group_leader;
+	struct signal_struct *sig = tsk->signal;
+
+	lockdep_assert_held(&tsk->sighand->siglock);
+	/*
+	 * A leader whose threadlet blocked goes on as the lent thread, with
+	 * that TID, in user space: it keeps it while it lives.
+	 */
+	if (!(leader->syslet && leader->syslet->kernel_only) &&
+	    !(sig->flags & SIGNAL_GROUP_EXIT) && !sig->group_exec_task &&
+	    !(leader->flags & PF_EXITING))
+		return;
+	syslet_lock_pi(tsk, leader);
+	exchange_tids(tsk, leader);
+	syslet_unlock_pi(tsk, leader);
+	swap(tsk->start_time, leader->start_time);
+	swap(tsk->start_boottime, leader->start_boottime);
 }
 
 bool __syslet_untraceable(struct task_struct *p)

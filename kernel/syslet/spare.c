@@ -21,7 +21,9 @@
  *
  * A spare becomes the caller only if it already has what it cannot take
  * over by itself (credentials, seccomp filter, files, fs and namespaces,
- * cgroup, scheduling policy and affinity): syslet_spare_fits() says which
+ * cgroup, scheduling policy, deadline parameters, utilization clamps,
+ * core-scheduling cookie and affinity, NUMA policy, TSC and CPUID
+ * faulting): syslet_spare_fits() says which
  * parked spare may serve a caller, and a new spare, made by the caller,
  * has all of it from birth.
  *
@@ -34,6 +36,7 @@
 #include <linux/cgroup.h>
 #include <linux/cpumask.h>
 #include <linux/list.h>
+#include <linux/mempolicy.h>
 #include <linux/pid.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -205,6 +208,9 @@ static struct task_struct *syslet_spare_create(struct syslet_group *group)
 bool syslet_spare_fits(struct task_struct *spare, struct task_struct *tsk)
 {
 	bool fits;
+#ifdef CONFIG_UCLAMP_TASK
+	int i;
+#endif
 
 	if (spare->ptrace || spare->cred != tsk->cred ||
 	    spare->real_cred != tsk->real_cred ||
@@ -225,6 +231,26 @@ bool syslet_spare_fits(struct task_struct *spare, struct task_struct *tsk)
 	if (spare->seccomp.filter != tsk->seccomp.filter)
 		return false;
 #endif
+#ifdef CONFIG_NUMA
+	/* Each task changes only its own, and neither does now. */
+	if (spare->mempolicy != tsk->mempolicy &&
+	    (!spare->mempolicy || !tsk->mempolicy ||
+	     !mpol_equal(spare->mempolicy, tsk->mempolicy)))
+		return false;
+#endif
+#ifdef CONFIG_UCLAMP_TASK
+	for (i = 0; i < UCLAMP_CNT; i++)
+		if (spare->uclamp_req[i].value != tsk->uclamp_req[i].value)
+			return false;
+#endif
+#ifdef CONFIG_SCHED_CORE
+	if (spare->core_cookie != tsk->core_cookie)
+		return false;
+#endif
+	if (spare->dl.dl_runtime != tsk->dl.dl_runtime ||
+	    spare->dl.dl_deadline != tsk->dl.dl_deadline ||
+	    spare->dl.dl_period != tsk->dl.dl_period)
+		return false;
 	rcu_read_lock();
 	fits = task_css_set(spare) == task_css_set(tsk);
 	rcu_read_unlock();
@@ -251,6 +277,10 @@ void syslet_spare_reserve(struct syslet_task *st)
 		return;
 	spin_lock_irq(&current->sighand->siglock);
 	list_for_each_entry(spare, &group->parked, park_node) {
+		/* The leader serves only the main thread's caller. */
+		if (thread_group_leader(spare->self) &&
+		    task_pid(current) != task_tgid(current))
+			continue;
 		if (syslet_spare_fits(spare->self, current)) {
 			list_del_init(&spare->park_node);
 			/* Alive: it leaves the list, under siglock, as it exits. */
@@ -369,6 +399,9 @@ void syslet_group_exit(struct task_struct *tsk, long code)
 	lockdep_assert_held(&tsk->sighand->siglock);
 	if (!group)
 		return;
+	if (!thread_group_leader(tsk) && task_pid(tsk) == task_tgid(tsk))
+		syslet_give_back_tgid(tsk);
+
 	/* Killed inside a chain (seccomp, say): give the reservation back. */
 	if (st && st->reserved) {
 		struct task_struct *p = st->reserved;

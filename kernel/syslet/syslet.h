@@ -220,6 +220,7 @@ void syslet_push(struct syslet_task *st);
 long syslet_chain_done(struct syslet_task *st, long ret, unsigned int end);
 bool syslet_take_over(struct syslet_task *st);
 enum syslet_handoff syslet_claim(struct task_struct *donor, int offer);
+void syslet_give_back_tgid(struct task_struct *tsk);
 
 /* The chain @st runs went on without its caller, who is in the spare. */
 static inline bool syslet_chain_moved(const struct syslet_task *st)

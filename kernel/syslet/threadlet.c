@@ -235,9 +235,9 @@ static long syslet_lent_park(struct syslet_task *st)
  *
  * Return: 0 as a threadlet's caller, or as itself once released;
  * -EINTR as itself when a signal is to be handled; -EINVAL for the
- * group leader, inside a threadlet, or an event without a ring; -EBUSY,
- * the event posted, for a thread that owns a PI futex with waiters;
- * -ENOMEM.
+ * main thread (the TGID's TID), inside a threadlet, or an event without
+ * a ring; -EBUSY, the event posted, for a thread that owns a PI futex
+ * with waiters; -ENOMEM.
  */
 long syslet_lend(struct syslet_task *st, u64 event,
 		 const struct async_head_user *ahu,
@@ -245,7 +245,8 @@ long syslet_lend(struct syslet_task *st, u64 event,
 {
 	struct syslet_group *group;
 
-	if (syslet_in_threadlet(st) || thread_group_leader(current))
+	/* waitpid() and /proc/<pid> name the TGID's TID: it is not lent. */
+	if (syslet_in_threadlet(st) || task_pid(current) == task_tgid(current))
 		return -EINVAL;
 	if (event && !ahu->completion_ring)
 		return -EINVAL;

@@ -45,10 +45,25 @@ bool arch_syslet_may_move(struct task_struct *tsk)
 	return !sel;
 }
 
-/* A spare's FPU buffer must hold the caller's state as it is. */
+/*
+ * Per-thread modes the spare cannot take over by a copy: TSC and CPUID
+ * faulting (PR_SET_TSC, ARCH_SET_CPUID) and the speculation controls
+ * derived from the task's atomic flags.
+ */
+#define SYSLET_TIF_MODES	(_TIF_NOTSC | _TIF_NOCPUID | _TIF_SSBD | \
+				 _TIF_SPEC_IB)
+
+/*
+ * A spare's FPU buffer must hold the caller's state as it is, and the
+ * modes above must already be the caller's.
+ */
 bool arch_syslet_fits(struct task_struct *spare, struct task_struct *tsk)
 {
-	return spare->thread.fpu.fpstate == &spare->thread.fpu.__fpstate;
+	unsigned long modes = read_task_thread_flags(spare) ^
+			      read_task_thread_flags(tsk);
+
+	return spare->thread.fpu.fpstate == &spare->thread.fpu.__fpstate &&
+	       !(modes & SYSLET_TIF_MODES);
 }
 
 void arch_syslet_save_syscall_regs(struct syslet_syscall_regs *saved,

@@ -302,8 +302,8 @@ struct async_head_user {
  *	registers of the call that lent it, 0 once released, -EINTR when
  *	a signal is to be handled (not restarted: call again); it may
  *	meanwhile have run threadlets and been parked again many times.
- *	The thread group leader cannot be lent (-EINVAL): waitpid() and
- *	/proc follow it. With SYSLET_LEND_RELEASE (and @event 0), releases
+ *	The main thread (the one whose TID is the process ID) cannot be
+ *	lent (-EINVAL): waitpid() and /proc follow it. With SYSLET_LEND_RELEASE (and @event 0), releases
  *	every thread lent to @ahu and parked, and returns how many; one
  *	busy with a threadlet is released by a later call. Other flags:
  *	-EINVAL. A thread that owns a PI futex another thread waits for

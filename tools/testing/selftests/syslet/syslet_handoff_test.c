@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -378,6 +379,89 @@ TEST(misses_of_a_thread_take_no_tasklist_lock)
 		TH_LOG("%ld tasklist_lock write acquisitions over %d misses",
 		       after - before, LOCK_MISSES);
 	}
+}
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH	59
+#define PR_SYS_DISPATCH_OFF		0
+#define PR_SYS_DISPATCH_ON		1
+#endif
+#ifndef SYSCALL_DISPATCH_FILTER_ALLOW
+#define SYSCALL_DISPATCH_FILTER_ALLOW	0
+#endif
+
+/*
+ * With syscall user dispatch on, a chain that blocks stays in its caller:
+ * a spare would return to user space without it.
+ */
+TEST(syscall_user_dispatch_keeps_the_chain_in_its_caller)
+{
+	static volatile char selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	struct async_head_user ahu;
+	__u64 slots[4];
+	struct nap n;
+	long r;
+
+	ASSERT_EQ(0, miss_once());
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 0, 0,
+		  &selector))
+		SKIP(return, "no syscall user dispatch: %s", strerror(errno));
+	nap_init(&n, 20 * 1000 * 1000);
+	ring_init(&ahu, slots, 4);
+	r = async_exec(&n.atom, &ahu);
+	prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+	if (r == 0)
+		ring_next(&ahu, slots, 4);
+	EXPECT_EQ((long)uptr(&n.atom), r);
+	EXPECT_EQ(1, ahu.sync_chains);
+}
+
+static void *miss_in_a_thread(void *arg)
+{
+	return (void *)(long)miss_once();
+}
+
+struct tsc_result {
+	long err, mode;
+};
+
+/* With TSC faulting on, miss once and read the mode back as the caller. */
+static void *miss_with_tsc_faulting(void *arg)
+{
+	struct tsc_result *t = arg;
+	int mode = 0;
+
+	if (prctl(PR_SET_TSC, PR_TSC_SIGSEGV)) {
+		t->err = -errno;
+		return NULL;
+	}
+	t->err = miss_once();
+	prctl(PR_GET_TSC, &mode);
+	t->mode = mode;
+	prctl(PR_SET_TSC, PR_TSC_ENABLE);
+	return NULL;
+}
+
+/*
+ * Per-thread modes a copy cannot hand on must already be the caller's: a
+ * thread with TSC faulting on (PR_SET_TSC) does not take a spare made by
+ * a thread without it, and keeps the mode after its miss.
+ */
+TEST(tsc_faulting_follows_the_caller_through_a_miss)
+{
+	struct tsc_result t = { };
+	pthread_t th;
+	void *err;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, miss_in_a_thread, NULL));
+	ASSERT_EQ(0, pthread_join(th, &err));
+	ASSERT_EQ(NULL, err);
+	ASSERT_EQ(0, pthread_create(&th, NULL, miss_with_tsc_faulting, &t));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	if (t.err == -EINVAL)
+		SKIP(return, "no PR_SET_TSC here");
+	ASSERT_EQ(0, t.err);
+	EXPECT_EQ(PR_TSC_SIGSEGV, t.mode);
 }
 
 /* A child that makes misses until it is killed. */

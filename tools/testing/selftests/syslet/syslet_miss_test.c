@@ -16,11 +16,13 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/rseq.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -287,6 +289,161 @@ TEST(exec_after_a_miss)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(42, WEXITSTATUS(status));
+}
+
+static void stop_then_exit_8(void)
+{
+	raise(SIGSTOP);
+	_exit(8);
+}
+
+/* WUNTRACED and the stop's SIGCHLD name the process by its PID. */
+TEST(stop_of_a_leader_that_missed_is_reported_with_its_pid)
+{
+	siginfo_t si = { };
+	int status;
+	pid_t pid = child_after_miss(stop_then_exit_8);
+
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, waitid(P_PID, pid, &si, WSTOPPED | WNOWAIT));
+	EXPECT_EQ(pid, si.si_pid);
+	EXPECT_EQ(CLD_STOPPED, si.si_code);
+	ASSERT_EQ(pid, waitpid(pid, &status, WUNTRACED));
+	EXPECT_TRUE(WIFSTOPPED(status));
+	ASSERT_EQ(0, kill(pid, SIGCONT));
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(8, WEXITSTATUS(status));
+}
+
+static void own_process_group(void)
+{
+	pid_t me = getpid();
+
+	if (setpgid(me, me) || getpgrp() != me || getpgid(0) != me)
+		_exit(20);
+	if (setpgid(0, 0) || getpgrp() != me)
+		_exit(21);
+	_exit(0);
+}
+
+static void own_session(void)
+{
+	pid_t me = getpid();
+
+	if (setsid() != me || getsid(0) != me || getpgrp() != me)
+		_exit(22);
+	_exit(0);
+}
+
+/* setpgid() and setsid() after a miss make groups named by the PID. */
+TEST(process_group_and_session_after_a_leader_miss)
+{
+	int status;
+	pid_t pid;
+
+	pid = child_after_miss(own_process_group);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	pid = child_after_miss(own_session);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+static int exit_pipe[2];
+
+static void *exit_9_when_told(void *arg)
+{
+	char c;
+
+	if (read(exit_pipe[0], &c, 1) != 1)
+		_exit(30);
+	_exit(9);
+}
+
+static void main_thread_exits(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, exit_9_when_told, NULL))
+		_exit(31);
+	syscall(SYS_exit, 0);
+}
+
+/*
+ * The main thread exits after a miss while another thread lives on: the
+ * process stays visible and signalable by its PID, and its exit is
+ * reported with it.
+ */
+TEST(main_thread_exit_after_a_leader_miss)
+{
+	siginfo_t si = { };
+	char path[64];
+	int i, gone = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(exit_pipe));
+	pid = child_after_miss(main_thread_exits);
+	ASSERT_LT(0, pid);
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	/* At every moment around the main thread's exit, and after it. */
+	for (i = 0; i < 50; i++) {
+		gone += kill(pid, 0) != 0;
+		gone += access(path, R_OK) != 0;
+		usleep(10000);
+	}
+	EXPECT_EQ(0, gone);
+	ASSERT_EQ(1, write(exit_pipe[1], "x", 1));
+	ASSERT_EQ(0, waitid(P_PID, pid, &si, WEXITED));
+	EXPECT_EQ(pid, si.si_pid);
+	EXPECT_EQ(CLD_EXITED, si.si_code);
+	EXPECT_EQ(9, si.si_status);
+	close(exit_pipe[0]);
+	close(exit_pipe[1]);
+}
+
+#define CPU_SAMPLE_MISSES	500
+
+static atomic_int sampling_done;
+static long cpu_clock_backwards;
+
+static void *sample_process_cpu_clock(void *arg)
+{
+	struct timespec last = { }, now;
+
+	while (!atomic_load(&sampling_done)) {
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+		if (now.tv_sec < last.tv_sec ||
+		    (now.tv_sec == last.tv_sec && now.tv_nsec < last.tv_nsec))
+			cpu_clock_backwards++;
+		last = now;
+	}
+	return NULL;
+}
+
+/*
+ * The process CPU clock sums every thread of the group: misses by the
+ * leader must not make it count a thread twice or skip one, which would
+ * show as the clock going backwards.
+ */
+TEST(process_cpu_clock_stays_monotonic_across_leader_misses)
+{
+	pthread_t t;
+	int i, err = 0;
+
+	atomic_store(&sampling_done, 0);
+	cpu_clock_backwards = 0;
+	ASSERT_EQ(0, pthread_create(&t, NULL, sample_process_cpu_clock, NULL));
+	for (i = 0; i < CPU_SAMPLE_MISSES && !err; i++)
+		err = miss_once();
+	atomic_store(&sampling_done, 1);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, err);
+	EXPECT_EQ(0, cpu_clock_backwards);
 }
 
 static int signals_seen, signals_elsewhere;
