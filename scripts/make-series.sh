@@ -114,11 +114,11 @@ offers the caller to the spare and wakes it on the same CPU; the
 running hook withdraws the offer if the task runs again first. The
 spare claims the caller with one cmpxchg under siglock: it takes the
 caller's TID (leadership never moves), registers, TLS, signal state
-and per-thread registrations, and returns 0 from async_exec() as the caller, while the
-blocked task finishes the chain, posts its completion to the ring with
-a cmpxchg and parks as a spare. Neither waits for the other to be
-scheduled. async_wait() waits for completions, woken only once its
-minimum is met. Tracepoints show each handoff, takeover, posted
+and per-thread registrations, and returns 0 from async_exec() as the
+caller, while the blocked task finishes the chain, posts its
+completion to the ring with a cmpxchg and parks as a spare. Neither
+waits for the other to be scheduled. async_wait() waits for
+completions, woken only once its minimum is met. Tracepoints show each handoff, takeover, posted
 completion, spare creation and synchronous fallback.
 /proc/sys/kernel/syslet/ carries the ABI version (the probe: the syscall
 numbers are reused by later kernels), the switch that turns syslets off,

@@ -303,8 +303,9 @@ struct async_head_user {
  *	a signal is to be handled (not restarted: call again); it may
  *	meanwhile have run threadlets and been parked again many times.
  *	The main thread (the one whose TID is the process ID) cannot be
- *	lent (-EINVAL): waitpid() and /proc follow it. With SYSLET_LEND_RELEASE (and @event 0), releases
- *	every thread lent to @ahu and parked, and returns how many; one
+ *	lent (-EINVAL): waitpid() and /proc follow it. With
+ *	SYSLET_LEND_RELEASE (and @event 0), releases every thread lent to
+ *	@ahu and parked, and returns how many; one
  *	busy with a threadlet is released by a later call. Other flags:
  *	-EINVAL. A thread that owns a PI futex another thread waits for
  *	cannot be lent (-EBUSY, after @event was posted): its TID would go

@@ -396,7 +396,7 @@ TEST(misses_of_a_thread_take_no_tasklist_lock)
  */
 TEST(syscall_user_dispatch_keeps_the_chain_in_its_caller)
 {
-	static volatile char selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	static char selector = SYSCALL_DISPATCH_FILTER_ALLOW;
 	struct async_head_user ahu;
 	__u64 slots[4];
 	struct nap n;
