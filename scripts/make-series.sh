@@ -118,8 +118,9 @@ and per-thread registrations, and returns 0 from async_exec() as the
 caller, while the blocked task finishes the chain, posts its
 completion to the ring with a cmpxchg and parks as a spare. Neither
 waits for the other to be scheduled. async_wait() waits for
-completions, woken only once its minimum is met. Tracepoints show each handoff, takeover, posted
-completion, spare creation and synchronous fallback.
+completions, woken only once its minimum is met. Tracepoints show each
+handoff, takeover, posted completion, spare creation and synchronous
+fallback.
 /proc/sys/kernel/syslet/ carries the ABI version (the probe: the syscall
 numbers are reused by later kernels), the switch that turns syslets off,
 the per-process bound on spares and the count of completions lost to
