@@ -4,11 +4,12 @@
  *
  * The ring protocol is documented with struct async_head_user. A
  * completer claims the slot of kernel_ring_idx with a cmpxchg from 0 and
- * then moves the index on with a second one; a completer that finds the
- * slot of the index already full while the ring is not full moves the
- * index on for the one that filled it, and tries again. No lock is held,
- * so completers of different processes sharing one ring post exactly
- * once each, and none waits for another to be scheduled. A completer
+ * moves the index on with a second one, with preemption and page faults
+ * off in between; if the index moved meanwhile (the slot was empty only
+ * because its entry of the lap before was consumed), it takes its entry
+ * back and tries again. No lock is held, so completers of different
+ * processes sharing one ring post exactly once each, and one that finds
+ * the slot taken waits only for those two instructions. A completer
  * that finds the ring full waits until async_wait() is called or a
  * bounded back-off has passed, and never overwrites.
  *
@@ -17,6 +18,7 @@
  * minimum, a completer waiting for room only by an async_wait() call.
  */
 #include <linux/hrtimer.h>
+#include <linux/pagemap.h>
 #include <linux/sched/signal.h>
 #include <linux/syscalls.h>
 #include <linux/syslet.h>
@@ -118,46 +120,86 @@ efault:
 }
 
 /*
- * 1: posted, *@kernel_idx the index after it; 0: the ring is full;
- * -EFAULT: the ring or head is gone. Every retry follows progress by
- * another completer.
+ * Claim the slot of @idx and move the index past it, as one step no
+ * preemption or page fault can split: 1 done; 0 the slot is full, or @idx
+ * went stale meanwhile (what was written is taken back); -EFAULT, with
+ * nothing written, if a page is not there (the caller faults it in).
+ */
+static int syslet_ring_claim(struct syslet_task *st, u64 idx, u64 value)
+{
+	u64 __user *slot = st->ring + (idx & st->ring_mask);
+	u64 __user *kidx = &st->uahu->kernel_ring_idx;
+	u64 empty = 0, cur = idx;
+	int ret;
+
+	preempt_disable();
+	pagefault_disable();
+	ret = syslet_user_cmpxchg(slot, &empty, value);
+	if (!ret) {
+		ret = syslet_user_cmpxchg(kidx, &cur, idx + 1);
+		if (ret) {
+			/*
+			 * Another completer filled this slot, moved the index
+			 * on, and user space consumed the entry, all since
+			 * @idx was read: the slot was empty for a lap that is
+			 * over. Only we can have written it since.
+			 */
+			cur = value;
+			syslet_user_cmpxchg(slot, &cur, 0);
+			ret = 0;
+		} else {
+			ret = 1;
+		}
+	} else if (ret > 0) {
+		ret = 0;
+	}
+	pagefault_enable();
+	preempt_enable();
+	return ret;
+}
+
+/*
+ * 1: posted, *@kernel_idx the index after it; 0: the ring is full, or
+ * its slot stays full though the ring is not (user space wrote it);
+ * -EFAULT: the ring or head is gone. A completer moves the index only
+ * past the slot it filled, in the same non-preemptible step, so a slot
+ * found full with room in the ring frees up within a few instructions.
  */
 static int syslet_ring_try_post(struct syslet_task *st, u64 value,
 				u64 *kernel_idx)
 {
 	struct async_head_user __user *uahu = st->uahu;
 	u64 entries = st->ring_mask + 1;
+	unsigned int tries;
 	int ret;
 
-	for (;;) {
-		u64 idx, user_idx, empty = 0;
+	for (tries = 0; tries < 1000; tries++) {
+		u64 idx, user_idx;
 
 		if (get_user(idx, &uahu->kernel_ring_idx) ||
 		    get_user(user_idx, &uahu->user_ring_idx))
 			return -EFAULT;
-		/* The chain's results before the entry (cmpxchg orders on). */
-		smp_wmb();
-		ret = syslet_user_cmpxchg(st->ring + (idx & st->ring_mask),
-					  &empty, value);
-		if (ret < 0)
-			return ret;
-		if (!ret) {
-			/* Moved on already if another completer helped. */
-			*kernel_idx = idx + 1;
-			ret = syslet_user_cmpxchg(&uahu->kernel_ring_idx, &idx,
-						  idx + 1);
-			return ret < 0 ? ret : 1;
-		}
 		if (idx - user_idx >= entries)
 			return 0;
-		/* Filled by a completer that has not moved the index on yet. */
-		ret = syslet_user_cmpxchg(&uahu->kernel_ring_idx, &idx, idx + 1);
-		if (ret < 0)
-			return ret;
+		/* The chain's results before the entry (cmpxchg orders on). */
+		smp_wmb();
+		ret = syslet_ring_claim(st, idx, value);
+		if (ret > 0) {
+			*kernel_idx = idx + 1;
+			return 1;
+		}
+		if (ret < 0 &&
+		    (fault_in_writeable((char __user *)(st->ring +
+							(idx & st->ring_mask)),
+					sizeof(u64)) ||
+		     fault_in_writeable((char __user *)&uahu->kernel_ring_idx,
+					sizeof(u64))))
+			return -EFAULT;
 		if (fatal_signal_pending(current))
 			return 0;
-		cond_resched();
+		cpu_relax();
 	}
+	return 0;
 }
 
 /*

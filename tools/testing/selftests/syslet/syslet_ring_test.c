@@ -7,6 +7,8 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -213,6 +215,48 @@ TEST(two_processes_post_into_one_shared_ring_exactly_once)
 		       round - 1, bad);
 	}
 	munmap(sh, sizeof(*sh));
+}
+
+#define BURST_CHAINS	200
+#define BURST_ROUNDS	10
+
+static int burst_word;
+
+/*
+ * Many completers post at once while the head consumes: BURST_CHAINS
+ * chains wait on one futex word, all are woken together, and the head
+ * takes every completion one async_wait(1) at a time, so the ring moves
+ * under the completers' feet. Every entry must arrive.
+ */
+TEST(completers_racing_the_consumer_lose_nothing)
+{
+	struct syslet_uatom atoms[BURST_CHAINS];
+	__u64 uaddr = uptr(&burst_word), op = FUTEX_WAIT_PRIVATE, val = 0;
+	__s64 rets[BURST_CHAINS];
+	struct async_head_user ahu;
+	__u64 slots[64];
+	int round, i, got, lost = 0;
+
+	for (round = 0; round < BURST_ROUNDS && !lost; round++) {
+		__atomic_store_n(&burst_word, 0, __ATOMIC_SEQ_CST);
+		ring_init(&ahu, slots, 64);
+		for (i = 0; i < BURST_CHAINS; i++) {
+			ATOM3(&atoms[i], __NR_futex, &rets[i], NULL, 0,
+			      &uaddr, &op, &val);
+			ASSERT_EQ(0, async_exec(&atoms[i], &ahu));
+		}
+		__atomic_store_n(&burst_word, 1, __ATOMIC_SEQ_CST);
+		syscall(__NR_futex, &burst_word, FUTEX_WAKE_PRIVATE, INT_MAX,
+			NULL, NULL, 0);
+		for (got = 0; got < BURST_CHAINS; got++)
+			if (!ring_next(&ahu, slots, 64))
+				break;
+		lost = BURST_CHAINS - got;
+	}
+	EXPECT_EQ(0, lost) {
+		TH_LOG("round %d: %d of %d completions never arrived",
+		       round - 1, lost, BURST_CHAINS);
+	}
 }
 
 TEST_HARNESS_MAIN
