@@ -75,24 +75,18 @@ static unsigned long long start_time_of(pid_t tid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long v = 0;
-	int fd, i;
-	ssize_t n;
+	int i;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	/* Field 22, starttime; p is at the end of field 2. */
-	for (i = 2; p && i < 22; i++)
-		p = strchr(p + 1, ' ');
+	p = proc_stat_fields(path, buf, sizeof(buf));
+	/* Field 22, starttime; p is at field 3. */
+	for (i = 3; p && i < 22; i++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
 	if (p)
-		sscanf(p + 1, "%llu", &v);
+		sscanf(p, "%llu", &v);
 	return v;
 }
 

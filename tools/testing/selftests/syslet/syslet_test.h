@@ -130,6 +130,38 @@ static inline int write_int_file(const char *path, int val)
 }
 
 /*
+ * Read the stat file at @path into @buf: a pointer to its third field
+ * (the state letter), after the command name, or NULL.
+ */
+static inline char *proc_stat_fields(const char *path, char *buf, size_t size)
+{
+	char *p;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
+/* The state letter of thread @tid of this process, or 0. */
+static inline char thread_state(pid_t tid)
+{
+	char path[64], buf[256], *p;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	p = proc_stat_fields(path, buf, sizeof(buf));
+	return p ? *p : 0;
+}
+
+/*
  * Wait at most 10 s for child @pid: a child that does not end is killed
  * and the wait fails, so a hang fails the test rather than the run.
  */
