@@ -193,7 +193,6 @@ TEST(user_state_follows_the_caller_through_racing_misses)
 	}
 }
 
-
 struct pinner {
 	pid_t tid;
 	int fd;

@@ -20,7 +20,6 @@
 #include "../kselftest_harness.h"
 #include "syslet_test.h"
 
-
 static __u64 kernel_idx(const struct async_head_user *ahu)
 {
 	return __atomic_load_n(&ahu->kernel_ring_idx, __ATOMIC_ACQUIRE);
