@@ -64,9 +64,9 @@ miss_report() {
 	esac
 	echo "- a head is the thread that calls async_exec(): \`leader\` is the"
 	echo "  thread group leader (a single-threaded program), \`thread\` another"
-	echo "  thread of the process. A leader's miss moves the leadership to the"
-	echo "  spare, which sets every thread's group_leader: its cost grows with"
-	echo "  the number of threads, spares included (table 3)"
+	echo "  thread of the process. A leader's miss moves only the TID, as any"
+	echo "  thread's does (leadership stays): its cost should not grow with the"
+	echo "  number of threads, spares included (table 3)"
 	echo
 	echo "## 1. Round trip of a read that blocks on an empty pipe"
 	echo
