@@ -139,10 +139,20 @@ int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
 	st->ring = u64_to_user_ptr(ahu->completion_ring);
 	st->ring_mask = ahu->ring_size_bytes / sizeof(u64) - 1;
 	st->state = SYSLET_ARMED;
+	syslet_arm_handoff(st);
+	return 0;
+}
+
+/*
+ * From now on the current task offers its caller when it sleeps. Only the
+ * task itself writes its handoff outside OFFERED, and the offer count
+ * stays, so that no old offer matches a new one.
+ */
+void syslet_arm_handoff(struct syslet_task *st)
+{
 	atomic_set(&st->handoff, syslet_ho_with(atomic_read(&st->handoff),
 						SYSLET_HO_ARMED));
 	current->flags |= PF_SYSLET;
-	return 0;
 }
 
 /**

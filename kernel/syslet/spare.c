@@ -279,7 +279,7 @@ void syslet_spare_reserve(struct syslet_task *st)
 	list_for_each_entry(spare, &group->parked, park_node) {
 		/* The leader serves only the main thread's caller. */
 		if (thread_group_leader(spare->self) &&
-		    task_pid(current) != task_tgid(current))
+		    !syslet_holds_tgid(current))
 			continue;
 		if (syslet_spare_fits(spare->self, current)) {
 			list_del_init(&spare->park_node);
@@ -399,9 +399,8 @@ void syslet_group_exit(struct task_struct *tsk, long code)
 	lockdep_assert_held(&tsk->sighand->siglock);
 	if (!group)
 		return;
-	if (!thread_group_leader(tsk) && task_pid(tsk) == task_tgid(tsk))
+	if (!thread_group_leader(tsk) && syslet_holds_tgid(tsk))
 		syslet_give_back_tgid(tsk);
-
 	/* Killed inside a chain (seccomp, say): give the reservation back. */
 	if (st && st->reserved) {
 		struct task_struct *p = st->reserved;

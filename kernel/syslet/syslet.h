@@ -4,6 +4,7 @@
 
 #include <linux/completion.h>
 #include <linux/list.h>
+#include <linux/sched/signal.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <asm/ptrace.h>
@@ -216,17 +217,29 @@ void syslet_retire(struct syslet_task *st);
 
 int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
 	       struct async_head_user __user *uahu);
+void syslet_arm_handoff(struct syslet_task *st);
 void syslet_push(struct syslet_task *st);
 long syslet_chain_done(struct syslet_task *st, long ret, unsigned int end);
 bool syslet_take_over(struct syslet_task *st);
 enum syslet_handoff syslet_claim(struct task_struct *donor, int offer);
 void syslet_give_back_tgid(struct task_struct *tsk);
 
+/* What @st ran went on without its caller, who is in another task. */
+static inline bool syslet_handoff_moved(const struct syslet_task *st)
+{
+	return syslet_ho_state(atomic_read(&st->handoff)) == SYSLET_HO_MOVED;
+}
+
 /* The chain @st runs went on without its caller, who is in the spare. */
 static inline bool syslet_chain_moved(const struct syslet_task *st)
 {
-	return st->state == SYSLET_ARMED &&
-	       syslet_ho_state(atomic_read(&st->handoff)) == SYSLET_HO_MOVED;
+	return st->state == SYSLET_ARMED && syslet_handoff_moved(st);
+}
+
+/* @t holds the TGID's TID: it is the main thread's caller, leader or not. */
+static inline bool syslet_holds_tgid(struct task_struct *t)
+{
+	return task_pid(t) == task_tgid(t);
 }
 
 int syslet_ring_post(struct syslet_task *st, u64 value);

@@ -127,9 +127,7 @@ long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
 
 	arch_syslet_set_tls(arch_syslet_tls(lent));
 	st->state = SYSLET_THREADLET;
-	atomic_set(&st->handoff, syslet_ho_with(atomic_read(&st->handoff),
-						SYSLET_HO_ARMED));
-	current->flags |= PF_SYSLET;
+	syslet_arm_handoff(st);
 	return arch_syslet_threadlet_sp(&lent->syslet->lent->regs);
 }
 
@@ -147,7 +145,7 @@ long syslet_threadlet_off(struct syslet_task *st)
 		return -EINVAL;
 	current->flags &= ~PF_SYSLET;
 	st->state = SYSLET_IDLE;
-	if (syslet_ho_state(atomic_read(&st->handoff)) == SYSLET_HO_MOVED)
+	if (syslet_handoff_moved(st))
 		return 0;
 	arch_syslet_set_tls(st->head_tls);
 	syslet_spare_release(st);
@@ -246,7 +244,7 @@ long syslet_lend(struct syslet_task *st, u64 event,
 	struct syslet_group *group;
 
 	/* waitpid() and /proc/<pid> name the TGID's TID: it is not lent. */
-	if (syslet_in_threadlet(st) || task_pid(current) == task_tgid(current))
+	if (syslet_in_threadlet(st) || syslet_holds_tgid(current))
 		return -EINVAL;
 	if (event && !ahu->completion_ring)
 		return -EINVAL;
