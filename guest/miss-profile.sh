@@ -28,13 +28,14 @@ for head in thread leader; do
 	awk -v n="$n" -v head=$head -v cs=$((c1 - c0)) '
 		/ syslet_handoff:/ { handoff++ }
 		/ syslet_takeover:.*result=moved/ { takeover++; if (/same_cpu=1/) same++ }
+		/ syslet_take_back:.*result=moved/ { taken_back++ }
 		/ syslet_post:/ { post++; if (!/waits=0/) waited++ }
 		/ syslet_spare_create:/ { created++ }
 		/ syslet_sync_fallback:/ { sync++ }
 		END {
-			printf "PROFILE-MISS: head=%s misses=%d switches_per_miss=%.2f handoffs=%d takeovers=%d same_cpu=%d posts=%d posts_waited=%d spares_made=%d sync_fallbacks=%d\n",
-				head, n, cs / n, handoff, takeover, same, post,
-				waited, created, sync
+			printf "PROFILE-MISS: head=%s misses=%d switches_per_miss=%.2f handoffs=%d takeovers=%d same_cpu=%d taken_back=%d posts=%d posts_waited=%d spares_made=%d sync_fallbacks=%d\n",
+				head, n, cs / n, handoff, takeover, same,
+				taken_back, post, waited, created, sync
 		}' $T/trace
 
 	echo function > $T/current_tracer 2>/dev/null

@@ -178,13 +178,13 @@ profile_report() {
 	echo "idle excluded, divided by the number of misses. The profiler's own"
 	echo "overhead inflates every entry; compare shares, and runs of one kind."
 	echo
-	echo "| head | misses | switches/miss | handoffs | takeovers | same CPU | posts | posts that waited | spares made | sync fallbacks | profiled us/miss |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| head | misses | switches/miss | handoffs | takeovers | same CPU | taken back | posts | posts that waited | spares made | sync fallbacks | profiled us/miss |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	tr -d '\r' < "$log" | sed -n 's/^PROFILE-MISS: head=//p' | grep -v 'profiled_us' |
 	while read -r head rest; do
 		eval "$(echo "$rest" | tr ' ' '\n' | grep = )"
 		total=$(tr -d '\r' < "$log" | sed -n "s/^PROFILE-MISS: head=$head profiled_us_per_miss=//p")
-		echo "| $head | $misses | $switches_per_miss | $handoffs | $takeovers | $same_cpu | $posts | $posts_waited | $spares_made | $sync_fallbacks | $total |"
+		echo "| $head | $misses | $switches_per_miss | $handoffs | $takeovers | $same_cpu | ${taken_back:-0} | $posts | $posts_waited | $spares_made | $sync_fallbacks | $total |"
 	done
 	for head in thread leader; do
 		echo

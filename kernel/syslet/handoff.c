@@ -34,7 +34,8 @@
  * A task whose caller moved finishes the chain as a kernel-only thread,
  * posts its completion to the ring, and parks as a spare itself, inside
  * the system call it was made in: it returns from there when it takes
- * over another caller.
+ * over another caller. If its posting is what an async_wait() caller
+ * sleeps for, it takes that caller back instead (syslet_take_back()).
  *
  * PI futexes: a waiter attaches its pi_state to the task it finds by the
  * owner's TID, under that task's pi_lock. The claim moves the TID under
@@ -144,14 +145,20 @@ int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
 }
 
 /*
- * From now on the current task offers its caller when it sleeps. Only the
- * task itself writes its handoff outside OFFERED, and the offer count
- * stays, so that no old offer matches a new one.
+ * The current task may offer its caller again. Only the task itself
+ * writes its handoff outside OFFERED, and the offer count stays, so that
+ * no old offer matches a new one.
  */
-void syslet_arm_handoff(struct syslet_task *st)
+void syslet_rearm(struct syslet_task *st)
 {
 	atomic_set(&st->handoff, syslet_ho_with(atomic_read(&st->handoff),
 						SYSLET_HO_ARMED));
+}
+
+/* From now on the current task offers its caller when it sleeps. */
+void syslet_arm_handoff(struct syslet_task *st)
+{
+	syslet_rearm(st);
 	current->flags |= PF_SYSLET;
 }
 
@@ -168,7 +175,7 @@ void syslet_arm_handoff(struct syslet_task *st)
 void syslet_sched_sleeping(struct task_struct *tsk)
 {
 	struct syslet_task *st = tsk->syslet;
-	struct task_struct *spare = st->reserved, *stale;
+	struct task_struct *stale;
 	int handoff = atomic_read(&st->handoff);
 
 	if (task_is_running(tsk) ||
@@ -186,13 +193,16 @@ void syslet_sched_sleeping(struct task_struct *tsk)
 
 	handoff = syslet_ho_with(handoff + SYSLET_HO_SEQ, SYSLET_HO_OFFERED);
 	atomic_set_release(&st->handoff, handoff);
+	/* Offered to whichever completer reaches its minimum (ring.c). */
+	if (st->state == SYSLET_WAITING)
+		return;
 	/* A spare that finds @tsk here finds it offered. */
-	stale = xchg(&spare->syslet->donor, get_task_struct(tsk));
+	stale = xchg(&st->reserved->syslet->donor, get_task_struct(tsk));
 	/* Only ever @tsk: a spare given back holds no donor (spare.c). */
 	if (stale)
 		put_task_struct(stale);
-	trace_syslet_handoff(tsk, spare);
-	complete_on_current_cpu(&spare->syslet->park);
+	trace_syslet_handoff(tsk, st->reserved);
+	complete_on_current_cpu(&st->reserved->syslet->park);
 }
 
 /**
@@ -301,6 +311,41 @@ bool syslet_take_over(struct syslet_task *st)
 }
 
 /**
+ * syslet_take_back - go on as an async_wait() caller, instead of parking
+ * @waiter: handed over by syslet_ring_post(): asleep in async_wait(),
+ *	    offered, and its minimum met by current's posting
+ *
+ * Called by a task that finished a moved chain and would park now, as a
+ * spare takes over a blocked chain's caller: the caller leaves async_wait()
+ * in current, which was running anyway, and @waiter, never woken, stays
+ * asleep as a parked spare. Costs the two context switches of waking the
+ * waiter and parking.
+ *
+ * Return: true to return to user space as that caller, with
+ * @waiter->ret; false if @waiter withdrew its offer, or cannot move and
+ * has been woken.
+ */
+bool syslet_take_back(struct syslet_waiter_ref *waiter)
+{
+	struct task_struct *task = waiter->task;
+	enum syslet_handoff result = SYSLET_HO_ARMED;
+	pid_t tid = task_pid_nr(task);
+
+	if (syslet_donor_switched_out(task, waiter->offer))
+		result = syslet_claim(task, waiter->offer);
+	trace_syslet_take_back(tid, result == SYSLET_HO_MOVED,
+			       result == SYSLET_HO_REFUSED);
+	/*
+	 * Still the caller, asleep: it must see the completion. One that
+	 * withdrew is running, and reads the ring again before it sleeps.
+	 */
+	if (result == SYSLET_HO_REFUSED)
+		wake_up_process(task);
+	put_task_struct(task);
+	return result == SYSLET_HO_MOVED;
+}
+
+/**
  * syslet_chain_done - finish a chain, moved or not
  * @st:		the current task's syslet state
  * @ret:	what syslet_chain_run() returned
@@ -322,8 +367,13 @@ long syslet_chain_done(struct syslet_task *st, long ret, unsigned int end)
 		syslet_spare_release(st);
 		return ret;
 	}
-	if (!(atom->flags & SYSLET_NO_COMPLETE))
-		syslet_ring_post(st, atom->uaddr);
+	if (!(atom->flags & SYSLET_NO_COMPLETE)) {
+		struct syslet_waiter_ref waiter = { };
+
+		syslet_ring_post(st, atom->uaddr, st->lent ? NULL : &waiter);
+		if (waiter.task && syslet_take_back(&waiter))
+			return waiter.ret;
+	}
 	syslet_retire(st);
 	return 0;
 }

@@ -36,6 +36,7 @@
 #include <linux/rseq.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
 #include <linux/syslet.h>
 
 #include "syslet.h"
@@ -113,8 +114,9 @@ static void syslet_swap_pending(struct sigpending *a, struct sigpending *b)
  * mask: a kernel-made spare's blocks all but SIGKILL and SIGSTOP, so that
  * one, now finishing the chain, takes only what stops, freezes or kills
  * it, and forwards what it may have been sent as the caller; a lent
- * thread's is the one its threadlet goes on with. A TIF_SIGPENDING left
- * set only makes the next interruptible sleep restart once.
+ * thread's is the one its threadlet goes on with. It is woken for what it
+ * is left with (an async_wait() sleeper taken back may have no timeout);
+ * a chain's atom interrupted so restarts once.
  */
 static void syslet_swap_signals(struct task_struct *old,
 				struct task_struct *new)
@@ -123,7 +125,7 @@ static void syslet_swap_signals(struct task_struct *old,
 	swap(old->blocked, new->blocked);
 	recalc_sigpending();
 	if (!sigisemptyset(&old->pending.signal))
-		set_tsk_thread_flag(old, TIF_SIGPENDING);
+		signal_wake_up(old, false);
 }
 
 /*
@@ -135,6 +137,10 @@ static void syslet_swap_signals(struct task_struct *old,
 static bool syslet_claim_refused(struct task_struct *donor,
 				 struct task_struct *spare)
 {
+	/* A kernel-only leader serves only the main thread's caller. */
+	if (spare->syslet->kernel_only && thread_group_leader(spare) &&
+	    !syslet_holds_tgid(donor))
+		return true;
 	return donor->ptrace || syslet_owns_pi_waiters(donor) ||
 	       syslet_owns_pi_waiters(spare) ||
 	       !syslet_spare_fits(spare, donor);
@@ -192,17 +198,31 @@ static void syslet_claim_unlock_irq(struct task_struct *new, bool global)
 		local_irq_enable();
 }
 
+/*
+ * The user registers @donor's caller returns with: saved when its chain
+ * was armed, as atoms borrow the live ones; an async_wait() caller's are
+ * those of its call, untouched while it sleeps.
+ */
+static const struct pt_regs *syslet_caller_regs(struct task_struct *donor)
+{
+	if (donor->syslet->state == SYSLET_WAITING)
+		return task_pt_regs(donor);
+	return &donor->syslet->head_regs;
+}
+
 /**
  * syslet_claim - take the caller over from @donor
  * @donor:	a task of current's group, offered as @offer and switched out
- *		since; its blocked chain or threadlet left the caller behind
+ *		since; its blocked chain or threadlet left the caller behind,
+ *		or it sleeps in async_wait() for what current posted
  * @offer:	the value of its handoff the claim must find
  *
  * Everything the caller's identity is made of is exchanged between the
- * two tasks: current, a parked spare (the group leader only for the main
- * thread's caller) or a lent thread, leaves its own to @donor. Then current copies the
- * caller's user state, as @donor's switch-out left it, without being
- * preempted: @donor waits for SYSLET_HO_MOVED before it runs on.
+ * two tasks: current (a parked spare, the group leader only for the main
+ * thread's caller; a lent thread; or a task that finished a moved chain)
+ * leaves its own to @donor. Then current copies the caller's user state,
+ * as @donor's switch-out left it, without being preempted: @donor waits
+ * for SYSLET_HO_MOVED before it runs on.
  *
  * Return: SYSLET_HO_MOVED if current is the caller now;
  * SYSLET_HO_REFUSED, with nothing changed, if the caller cannot move (the
@@ -244,6 +264,9 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	if (global)
 		syslet_swap_children(donor, new);
 	syslet_swap_registrations(donor, new);
+	/* A task that finished a chain, taking a caller back: see retire. */
+	if (st->kernel_only)
+		syslet_drop_own_signals();
 	syslet_swap_signals(donor, new);
 	swap(st->lent, dst->lent);
 
@@ -252,18 +275,22 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	st->kernel_only = false;
 	reserved = dst->reserved;
 	dst->reserved = NULL;
+	/* Taken back from async_wait(): it sleeps on as a parked spare. */
+	if (dst->state == SYSLET_WAITING)
+		syslet_spare_park(new->signal->syslet, donor);
 
 	/* Until MOVED: the donor waits for it in syslet_sched_running(). */
 	preempt_disable();
 	syslet_claim_unlock_irq(new, global);
-	arch_syslet_take_user_state(donor, &dst->head_regs,
+	arch_syslet_take_user_state(donor, syslet_caller_regs(donor),
 				    dst->state == SYSLET_THREADLET ?
 				    &dst->head_tls : NULL);
 	atomic_set_release(&dst->handoff, syslet_ho_with(offer, SYSLET_HO_MOVED));
 	preempt_enable();
 
 	/* Not the last reference: the caller holds its own. */
-	put_task_struct(reserved);
+	if (reserved)
+		put_task_struct(reserved);
 
 	get_task_comm(comm, donor);
 	get_task_comm(new_comm, new);

@@ -16,6 +16,15 @@
  * Waiters sleep on the process's ring_wait with a key: an async_wait()
  * caller is woken only by a posting to its ring that reaches its
  * minimum, a completer waiting for room only by an async_wait() call.
+ *
+ * A task that finished a moved chain would post, wake the async_wait()
+ * caller and park: two context switches before the caller runs. Instead
+ * an async_wait() caller that could move offers itself while it sleeps
+ * (SYSLET_WAITING, the same offer a blocking chain makes, withdrawn the
+ * same way when it wakes), and the completer whose posting reaches its
+ * minimum takes the caller back: it returns to user space as the caller,
+ * from async_wait(), and the sleeper, never woken, stays asleep as a
+ * parked spare. Its sleep includes its park completion for that.
  */
 #include <linux/hrtimer.h>
 #include <linux/pagemap.h>
@@ -36,20 +45,58 @@
 /*
  * What a posting or an async_wait() call wakes: the waiters for
  * completions in @uahu's ring whose minimum @kernel_idx reaches, or (with
- * @room) every completer waiting for room in a ring of the process.
+ * @room) every completer waiting for room in a ring of the process. With
+ * @take, the first such waiter found offered is not woken but handed to
+ * the poster, removed from the queue, to take its caller back.
  */
 struct syslet_ring_key {
 	const struct async_head_user __user	*uahu;
 	u64					kernel_idx;
 	bool					room;
+	struct syslet_waiter_ref		*take;
 };
 
+/*
+ * @user_idx, @entries and @offers: an async_wait() caller (@target is
+ * @user_idx plus its minimum).
+ */
 struct syslet_ring_waiter {
 	struct wait_queue_entry			entry;
 	const struct async_head_user __user	*uahu;
 	u64					target;
+	u64					user_idx;
+	u64					entries;
 	bool					room;
+	bool					offers;
 };
+
+/*
+ * Hand @w's task to the poster instead of waking it, if it sleeps offered.
+ * Under the waitqueue's lock: only one poster finds it. The entry is
+ * unlinked last, as autoremove_wake_function() does: a sleeper that finds
+ * it unlinked may return, and its stack is gone.
+ */
+static bool syslet_ring_hand_over(struct syslet_ring_waiter *w,
+				  struct syslet_ring_key *key)
+{
+	struct task_struct *task = w->entry.private;
+	u64 avail = key->kernel_idx - w->user_idx;
+	int offer;
+
+	if (!w->offers || !key->take || key->take->task || avail > w->entries)
+		return false;
+	offer = atomic_read(&task->syslet->handoff);
+	if (syslet_ho_state(offer) != SYSLET_HO_OFFERED)
+		return false;
+	key->take->task = get_task_struct(task);
+	key->take->offer = offer;
+	key->take->ret = avail;
+	/* As woken_wake_function(): a sleeper not asleep yet does not sleep. */
+	smp_mb();
+	w->entry.flags |= WQ_FLAG_WOKEN;
+	list_del_init_careful(&w->entry.entry);
+	return true;
+}
 
 static int syslet_ring_wake(struct wait_queue_entry *entry, unsigned int mode,
 			    int sync, void *arg)
@@ -57,22 +104,24 @@ static int syslet_ring_wake(struct wait_queue_entry *entry, unsigned int mode,
 	struct syslet_ring_waiter *w = container_of(entry,
 						    struct syslet_ring_waiter,
 						    entry);
-	const struct syslet_ring_key *key = arg;
+	struct syslet_ring_key *key = arg;
 
 	if (w->room != key->room)
 		return 0;
 	if (!w->room && (w->uahu != key->uahu ||
 			 (s64)(key->kernel_idx - w->target) < 0))
 		return 0;
+	if (syslet_ring_hand_over(w, key))
+		return 1;
 	return woken_wake_function(entry, mode, sync, NULL);
 }
 
 static void syslet_ring_wake_up(struct syslet_group *group,
-				const struct syslet_ring_key *key)
+				struct syslet_ring_key *key)
 {
 	/* Pairs with the barrier after add_wait_queue(). */
 	if (wq_has_sleeper(&group->ring_wait))
-		__wake_up(&group->ring_wait, TASK_NORMAL, 0, (void *)key);
+		__wake_up(&group->ring_wait, TASK_NORMAL, 0, key);
 }
 
 static void syslet_ring_wait_start(struct syslet_group *group,
@@ -87,16 +136,31 @@ static void syslet_ring_wait_start(struct syslet_group *group,
 
 /*
  * wait_woken() with an absolute deadline, @expires or NULL for none,
- * freezable. True if the deadline passed.
+ * freezable. True if the deadline passed. With @park, the task offers its
+ * caller while it sleeps here, and nowhere else (a page fault must not
+ * offer it), and also sleeps on its park completion: if its caller is
+ * taken back meanwhile, it is a parked spare, which an offer must wake.
  */
-static bool syslet_ring_sleep(struct syslet_ring_waiter *w, ktime_t *expires)
+static bool syslet_ring_sleep(struct syslet_ring_waiter *w, ktime_t *expires,
+			      struct completion *park)
 {
+	DECLARE_SWAITQUEUE(park_wait);
 	int ret = -EINTR;
 
-	set_current_state(TASK_INTERRUPTIBLE | TASK_FREEZABLE);
+	if (park) {
+		prepare_to_swait_exclusive(&park->wait, &park_wait,
+					   TASK_INTERRUPTIBLE | TASK_FREEZABLE);
+		current->flags |= PF_SYSLET;
+	} else {
+		set_current_state(TASK_INTERRUPTIBLE | TASK_FREEZABLE);
+	}
 	if (!(w->entry.flags & WQ_FLAG_WOKEN))
 		ret = schedule_hrtimeout_range(expires, current->timer_slack_ns,
 					       HRTIMER_MODE_ABS);
+	if (park) {
+		current->flags &= ~PF_SYSLET;
+		finish_swait(&park->wait, &park_wait);
+	}
 	__set_current_state(TASK_RUNNING);
 	/* As wait_woken(): the flag cleared before the ring is read again. */
 	smp_store_mb(w->entry.flags, w->entry.flags & ~WQ_FLAG_WOKEN);
@@ -217,7 +281,7 @@ static int syslet_ring_wait_room(struct syslet_task *st,
 	ktime_t expires = ktime_add_ms(ktime_get(), backoff_ms);
 
 	syslet_ring_wait_start(group, &w);
-	syslet_ring_sleep(&w, &expires);
+	syslet_ring_sleep(&w, &expires, NULL);
 	remove_wait_queue(&group->ring_wait, &w.entry);
 	if (!signal_pending(current))
 		return 0;
@@ -232,6 +296,10 @@ static int syslet_ring_wait_room(struct syslet_task *st,
  * @st:		the task that ran the chain or threadlet, with the ring it
  *		was armed or lent with
  * @value:	the entry, never 0
+ * @waiter:	NULL, or where to hand an async_wait() caller this posting
+ *		would wake, if it sleeps offered, instead of waking it: the
+ *		poster then takes that caller back or wakes it
+ *		(syslet_take_back())
  *
  * Waits while the ring is full. A completion that cannot be written is
  * counted as lost; one that a fatal signal interrupts dies with its
@@ -240,10 +308,11 @@ static int syslet_ring_wait_room(struct syslet_task *st,
  * Return: 0; or -ERESTARTNOINTR, with nothing posted, if a task that runs
  * user code of its own has a signal to handle first.
  */
-int syslet_ring_post(struct syslet_task *st, u64 value)
+int syslet_ring_post(struct syslet_task *st, u64 value,
+		     struct syslet_waiter_ref *waiter)
 {
 	struct syslet_group *group = current->signal->syslet;
-	struct syslet_ring_key key = { .uahu = st->uahu };
+	struct syslet_ring_key key = { .uahu = st->uahu, .take = waiter };
 	unsigned int backoff_ms = 1, waits = 0;
 	int ret;
 
@@ -272,19 +341,46 @@ killed:
 	return 0;
 }
 
+/*
+ * Whether an async_wait() caller may offer itself while it sleeps: it
+ * could move as a blocking chain's caller can, and this is its own call
+ * from user space, not an atom of a chain or a threadlet's.
+ */
+static bool syslet_may_offer_wait(struct syslet_task *st)
+{
+	return st && st->state == SYSLET_IDLE && !st->in_chain &&
+	       !st->kernel_only && !st->lent && !st->reserved &&
+	       syslet_may_move(current);
+}
+
 static long syslet_ring_wait(struct syslet_group *group,
 			     struct async_head_user __user *uahu,
 			     u64 user_idx, u64 min, u64 entries,
 			     ktime_t *expires)
 {
-	struct syslet_ring_waiter w = { .uahu = uahu, .target = user_idx + min };
+	struct syslet_ring_waiter w = { .uahu = uahu, .target = user_idx + min,
+					.user_idx = user_idx,
+					.entries = entries };
+	struct syslet_task *st = current->syslet;
 	bool expired = false;
-	long ret;
+	long ret = 0;
 
+	w.offers = syslet_may_offer_wait(st);
+	if (w.offers) {
+		st->state = SYSLET_WAITING;
+		st->exec_id = current->self_exec_id;
+		syslet_rearm(st);
+	}
 	syslet_ring_wait_start(group, &w);
 	for (;;) {
+		struct completion *park = NULL;
 		u64 kernel_idx, avail;
 
+		if (w.offers && syslet_handoff_moved(st))
+			break;
+		/* Handed to a poster that did not take the caller back. */
+		if (list_empty_careful(&w.entry.entry))
+			syslet_ring_wait_start(group, &w);
 		if (get_user(kernel_idx, &uahu->kernel_ring_idx)) {
 			ret = -EFAULT;
 			break;
@@ -306,10 +402,25 @@ static long syslet_ring_wait(struct syslet_group *group,
 			ret = -EINTR;
 			break;
 		}
-		expired = syslet_ring_sleep(&w, expires);
+		/* After a refusal it stays, as a chain's caller does. */
+		if (w.offers && syslet_ho_state(atomic_read(&st->handoff)) ==
+				SYSLET_HO_ARMED)
+			park = &st->park;
+		expired = syslet_ring_sleep(&w, expires, park);
 	}
-	remove_wait_queue(&group->ring_wait, &w.entry);
-	return ret;
+	if (!list_empty_careful(&w.entry.entry))
+		remove_wait_queue(&group->ring_wait, &w.entry);
+	if (!w.offers)
+		return ret;
+	st->state = SYSLET_IDLE;
+	if (!syslet_handoff_moved(st))
+		return ret;
+	/*
+	 * The caller went on, taken back: this task, a parked spare now,
+	 * returns only as the blocked chain's caller it takes over next.
+	 */
+	syslet_park(st);
+	return 0;
 }
 
 /*

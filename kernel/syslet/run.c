@@ -217,6 +217,7 @@ long syslet_chain_run(struct syslet_task *st, unsigned int *end)
 
 	arch_syslet_save_syscall_regs(&saved, regs);
 	syslet_audit_close_outer(regs);
+	st->in_chain = true;
 
 	for (;;) {
 		atom = &chain->atoms[idx];
@@ -252,6 +253,7 @@ long syslet_chain_run(struct syslet_task *st, unsigned int *end)
 			break;
 	}
 
+	st->in_chain = false;
 	arch_syslet_restore_syscall_regs(&saved, regs);
 	*end = last_idx;
 	return ret;

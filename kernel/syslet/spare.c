@@ -297,8 +297,7 @@ void syslet_spare_reserve(struct syslet_task *st)
 }
 
 /* Park a spare or lent thread given back, unless it is exiting; siglock held. */
-static void syslet_spare_park(struct syslet_group *group,
-			      struct task_struct *p)
+void syslet_spare_park(struct syslet_group *group, struct task_struct *p)
 {
 	struct syslet_task *st = p->syslet;
 
@@ -344,7 +343,7 @@ void syslet_spare_release(struct syslet_task *st)
  * blocked here. Kept, they would move to the next caller this task takes
  * over. SIGKILL and SIGSTOP stay for get_signal(). Siglock held.
  */
-static void syslet_drop_own_signals(void)
+void syslet_drop_own_signals(void)
 {
 	struct sigpending *pending = &current->pending;
 	struct sigpending dropped;

@@ -63,6 +63,8 @@ enum syslet_state {
 	SYSLET_IDLE,	/* no chain, or one that runs synchronously to its end */
 	SYSLET_ARMED,	/* a chain that moves to the reserved spare if it blocks */
 	SYSLET_THREADLET,	/* a threadlet that moves to a lent thread */
+	SYSLET_WAITING,	/* async_wait() asleep: a task finishing a chain may
+			 * take the caller back (ring.c) */
 };
 
 /*
@@ -146,6 +148,7 @@ struct syslet_lent {
  * @park_node:	(spares) entry in syslet_group::parked while parked
  * @donor:	(spares) the blocked task whose caller this spare is to take
  *		over, with a reference; set by that task's sched hook
+ * @in_chain:	atoms run: an async_wait() now is an atom, not the caller's
  * @exec_id:	(threadlet) self_exec_id when it started: an execve() ends it
  * @lent:	lent for threadlets (threadlet.c), or NULL
  * @lent_node:	(lent, parked) entry in syslet_group::lent
@@ -172,6 +175,7 @@ struct syslet_task {
 	bool				exited;
 	struct list_head		park_node;
 	struct task_struct		*donor;
+	bool				in_chain;
 	u64				exec_id;
 	struct syslet_lent		*lent;
 	struct list_head		lent_node;
@@ -217,6 +221,7 @@ void syslet_retire(struct syslet_task *st);
 
 int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
 	       struct async_head_user __user *uahu);
+void syslet_rearm(struct syslet_task *st);
 void syslet_arm_handoff(struct syslet_task *st);
 void syslet_push(struct syslet_task *st);
 long syslet_chain_done(struct syslet_task *st, long ret, unsigned int end);
@@ -242,7 +247,24 @@ static inline bool syslet_holds_tgid(struct task_struct *t)
 	return task_pid(t) == task_tgid(t);
 }
 
-int syslet_ring_post(struct syslet_task *st, u64 value);
+/**
+ * struct syslet_waiter_ref - an async_wait() caller a posting could wake
+ * @task:	the task asleep in async_wait(), with a reference; NULL if the
+ *		posting woke nobody it could take the caller back from
+ * @offer:	the offer of @task's caller that the posting found
+ * @ret:	what async_wait() returns to that caller
+ */
+struct syslet_waiter_ref {
+	struct task_struct	*task;
+	int			offer;
+	long			ret;
+};
+
+int syslet_ring_post(struct syslet_task *st, u64 value,
+		     struct syslet_waiter_ref *waiter);
+bool syslet_take_back(struct syslet_waiter_ref *waiter);
+void syslet_spare_park(struct syslet_group *group, struct task_struct *p);
+void syslet_drop_own_signals(void);
 void syslet_worker_signals(void);
 
 bool syslet_spare_fits(struct task_struct *spare, struct task_struct *tsk);

@@ -62,6 +62,25 @@ TRACE_EVENT(syslet_takeover,
 );
 
 /*
+ * A task that finished a moved chain acted on the offer of @waiter (its TID
+ * then), asleep in async_wait() for what it posted: it took the caller back (moved),
+ * found it could not move (refused), or found the offer withdrawn.
+ */
+TRACE_EVENT(syslet_take_back,
+	    TP_PROTO(pid_t waiter, bool moved, bool refused),
+	    TP_ARGS(waiter, moved, refused),
+	    TP_STRUCT__entry(__field(pid_t, waiter)
+			     __field(bool, moved)
+			     __field(bool, refused)),
+	    TP_fast_assign(__entry->waiter = waiter;
+			   __entry->moved = moved;
+			   __entry->refused = refused;),
+	    TP_printk("waiter=%d result=%s", __entry->waiter,
+		      __entry->moved ? "moved" :
+		      __entry->refused ? "refused" : "withdrawn")
+);
+
+/*
  * A moved chain or threadlet posted @value to the ring of @uahu: @result
  * 1 posted, 0 not (a fatal signal), -EFAULT lost; @waits is how many times
  * the ring was found full first.

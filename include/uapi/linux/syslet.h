@@ -249,8 +249,12 @@ struct syslet_uatom {
  * for a bounded back-off, and looks again: entries are never overwritten
  * or dropped. async_wait() is woken by completions its own process posts;
  * one that waits on a ring another process also posts to wakes at its
- * timeout. A completion that cannot be written because the ring or this
- * structure is no longer mapped is counted in
+ * timeout. Like a chain that blocks, async_wait() may return in another
+ * task of the process than the one it slept in (the task whose posting
+ * met the minimum takes the caller back); what belongs to the task, not
+ * to the caller (per-thread CPU time, say), may differ afterwards. A
+ * completion that cannot be written because the ring or this structure
+ * is no longer mapped is counted in
  * /proc/sys/kernel/syslet/lost_completions.
  *
  * When a chain with a ring cannot go asynchronous, it runs synchronously

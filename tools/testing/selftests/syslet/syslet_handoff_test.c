@@ -12,7 +12,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -48,17 +51,17 @@ static unsigned long arch_get(int code)
 }
 
 /*
- * async_exec() with xmm8 (low and high halves of ymm8), MXCSR and the x87
- * control word loaded just before the syscall instruction and read just
- * after, so that no compiler-generated code stands between the kernel and
- * the check.
+ * A system call of up to four arguments with xmm8 (low and high halves of
+ * ymm8), MXCSR and the x87 control word loaded just before the syscall
+ * instruction and read just after, so that no compiler-generated code
+ * stands between the kernel and the check.
  */
-static long async_exec_with_state(struct syslet_uatom *atom,
-				  struct async_head_user *ahu,
-				  const struct user_state *in,
-				  struct user_state *out)
+static long syscall_with_state(long nr, long a0, long a1, long a2, long a3,
+			       const struct user_state *in,
+			       struct user_state *out)
 {
-	register long rax asm("rax") = __NR_async_exec;
+	register long rax asm("rax") = nr;
+	register long r10 asm("r10") = a3;
 	unsigned int mxcsr_in = in->mxcsr, mxcsr_out;
 	unsigned short fcw_in = in->fcw, fcw_out;
 	unsigned long long lo, hi;
@@ -78,9 +81,10 @@ static long async_exec_with_state(struct syslet_uatom *atom,
 		     "ldmxcsr %[md]\n\t"
 		     "fldcw %[fd]"
 		     : "+a"(rax), [lo] "=r"(lo), [hi] "=r"(hi),
-		       [mo] "=m"(mxcsr_out), [fo] "=m"(fcw_out)
-		     : "D"(atom), "S"(ahu), [mi] "m"(mxcsr_in), [fi] "m"(fcw_in),
-		       [lo_in] "r"(in->xmm8), [hi_in] "r"(in->ymm_hi),
+		       [mo] "=m"(mxcsr_out), [fo] "=m"(fcw_out), "+r"(r10)
+		     : "D"(a0), "S"(a1), "d"(a2), [mi] "m"(mxcsr_in),
+		       [fi] "m"(fcw_in), [lo_in] "r"(in->xmm8),
+		       [hi_in] "r"(in->ymm_hi),
 		       [md] "m"((unsigned int){ MXCSR_DEFAULT }),
 		       [fd] "m"((unsigned short){ FCW_DEFAULT })
 		     : "rcx", "r11", "memory", "xmm8", "xmm9");
@@ -93,6 +97,15 @@ static long async_exec_with_state(struct syslet_uatom *atom,
 	out->fsbase = arch_get(ARCH_GET_FS);
 	out->gsbase = arch_get(ARCH_GET_GS);
 	return ret;
+}
+
+static long async_exec_with_state(struct syslet_uatom *atom,
+				  struct async_head_user *ahu,
+				  const struct user_state *in,
+				  struct user_state *out)
+{
+	return syscall_with_state(__NR_async_exec, (long)atom, (long)ahu, 0, 0,
+				  in, out);
 }
 
 /* A one-atom chain sleeping @ns: it blocks, then ends on its own. */
@@ -118,6 +131,39 @@ static int have_avx(void)
 	return __builtin_cpu_supports("avx");
 }
 
+/* Round @i's pattern for thread @id; the gs base is set here. */
+static void state_pattern(struct user_state *in, unsigned long id, long i)
+{
+	in->xmm8 = id << 32 | i;
+	in->ymm_hi = ~in->xmm8;
+	in->mxcsr = MXCSR_DEFAULT | ((i & 3) << 13) | (i & 4 ? 0x8000 : 0);
+	in->fcw = FCW_DEFAULT & ~0xf00u;
+	in->fcw |= ((i >> 1) & 3) << 8 | (i & 3) << 10;
+	in->fsbase = arch_get(ARCH_GET_FS);
+	in->gsbase = 0x1000 * (id + 1) + i;
+	syscall(SYS_arch_prctl, ARCH_SET_GS, in->gsbase);
+}
+
+/* Failed checks as bits 2-6; the gs base is reset here. */
+static long state_mismatch(const struct user_state *in,
+			   const struct user_state *out, unsigned long id)
+{
+	long fails = 0;
+
+	syscall(SYS_arch_prctl, ARCH_SET_GS, 0UL);
+	if (out->xmm8 != in->xmm8 || out->ymm_hi != in->ymm_hi)
+		fails |= 1 << 2;
+	if (out->mxcsr != in->mxcsr)
+		fails |= 1 << 3;
+	if (out->fcw != in->fcw)
+		fails |= 1 << 4;
+	if (out->fsbase != in->fsbase || tls_marker != id)
+		fails |= 1 << 5;
+	if (out->gsbase != in->gsbase)
+		fails |= 1 << 6;
+	return fails;
+}
+
 /*
  * Rounds of misses whose atoms end on their own, so that the task that
  * blocked finishes, posts and parks again while the caller's new holder
@@ -137,33 +183,15 @@ static void *state_rounds(void *arg)
 		struct nap n;
 		long r;
 
-		in.xmm8 = id << 32 | i;
-		in.ymm_hi = ~in.xmm8;
-		in.mxcsr = MXCSR_DEFAULT | ((i & 3) << 13) | (i & 4 ? 0x8000 : 0);
-		in.fcw = FCW_DEFAULT & ~0xf00u;
-		in.fcw |= ((i >> 1) & 3) << 8 | (i & 3) << 10;
-		in.fsbase = arch_get(ARCH_GET_FS);
-		in.gsbase = 0x1000 * (id + 1) + i;
-		syscall(SYS_arch_prctl, ARCH_SET_GS, in.gsbase);
-
+		state_pattern(&in, id, i);
 		nap_init(&n, (i % 7) * 20000);
 		ring_init(&ahu, slots, 4);
 		r = async_exec_with_state(&n.atom, &ahu, &in, &out);
-		syscall(SYS_arch_prctl, ARCH_SET_GS, 0UL);
+		fails |= state_mismatch(&in, &out, id);
 		if (r == 0 && ring_next(&ahu, slots, 4) != uptr(&n.atom))
 			fails |= 1 << 0;
 		if (r != 0 && r != (long)uptr(&n.atom))
 			fails |= 1 << 1;
-		if (out.xmm8 != in.xmm8 || out.ymm_hi != in.ymm_hi)
-			fails |= 1 << 2;
-		if (out.mxcsr != in.mxcsr)
-			fails |= 1 << 3;
-		if (out.fcw != in.fcw)
-			fails |= 1 << 4;
-		if (out.fsbase != in.fsbase || tls_marker != id)
-			fails |= 1 << 5;
-		if (out.gsbase != in.gsbase)
-			fails |= 1 << 6;
 		if (fails)
 			return (void *)(fails << 16 | i);
 	}
@@ -190,6 +218,128 @@ TEST(user_state_follows_the_caller_through_racing_misses)
 			TH_LOG("thread %d: round %lu, failed checks %#lx", i,
 			       failed & 0xffff, failed >> 16);
 		}
+	}
+}
+
+/*
+ * The tracing directory, or NULL without tracefs; *@on tells whether
+ * @event is there and switched on, its counts starting from zero.
+ */
+static const char *trace_event_on(const char *event, int *on)
+{
+	static const char *const dirs[] = { "/sys/kernel/tracing",
+					    "/sys/kernel/debug/tracing" };
+	char path[160];
+	unsigned int i;
+
+	/* As guest/miss-profile.sh: tracefs is not mounted at boot. */
+	mount("nodev", dirs[0], "tracefs", 0, NULL);
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/events", dirs[i]);
+		if (access(path, F_OK))
+			continue;
+		snprintf(path, sizeof(path), "%s/events/%s", dirs[i], event);
+		*on = !write_str(dirs[i], "trace", "") &&
+		      !write_str(path, "enable", "1") &&
+		      !write_str(dirs[i], "tracing_on", "1");
+		return dirs[i];
+	}
+	return NULL;
+}
+
+/* Lines of the trace holding @what; the event is switched off. */
+static long trace_count(const char *dir, const char *event, const char *what)
+{
+	char path[160], line[512];
+	long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/events/%s", dir, event);
+	write_str(path, "enable", "0");
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '#' && strstr(line, what))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Rounds of a miss followed by async_wait(): the chain's own end lets
+ * the task that blocked finish while the caller sleeps in async_wait(),
+ * and take the caller back. The caller's user state, loaded across the
+ * async_wait() call, and its result must arrive whole, taken back or not.
+ */
+static void *wait_rounds(void *arg)
+{
+	unsigned long id = (unsigned long)arg;
+	struct async_head_user ahu;
+	__u64 slots[4];
+	long i, fails = 0;
+
+	tls_marker = id;
+	for (i = 0; i < STATE_ROUNDS; i++) {
+		struct user_state in, out;
+		struct nap n;
+		long r;
+
+		nap_init(&n, 200000 + (i % 5) * 50000);
+		ring_init(&ahu, slots, 4);
+		if (async_exec(&n.atom, &ahu) != 0)
+			continue;
+		state_pattern(&in, id, i);
+		r = syscall_with_state(__NR_async_wait, 1, 0, (long)&ahu,
+				       (long)&ten_s, &in, &out);
+		fails |= state_mismatch(&in, &out, id);
+		if (r != 1 || ring_pop(&ahu, slots, 4) != uptr(&n.atom) ||
+		    n.ret != 0)
+			fails |= 1 << 0;
+		if (fails)
+			return (void *)(fails << 16 | i);
+	}
+	return NULL;
+}
+
+#define WAIT_THREADS	4
+
+TEST(caller_taken_back_from_async_wait_keeps_its_user_state)
+{
+	const char *event = "syslet/syslet_take_back";
+	pthread_t t[WAIT_THREADS];
+	void *res[WAIT_THREADS];
+	const char *tracing;
+	int i, traced = 0;
+	long taken;
+
+	if (!have_avx())
+		SKIP(return, "no AVX");
+	tracing = trace_event_on(event, &traced);
+	for (i = 0; i < WAIT_THREADS; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, wait_rounds,
+					    (void *)(unsigned long)(i + 1)));
+	for (i = 0; i < WAIT_THREADS; i++)
+		ASSERT_EQ(0, pthread_join(t[i], &res[i]));
+	for (i = 0; i < WAIT_THREADS; i++) {
+		unsigned long failed = (unsigned long)res[i];
+
+		EXPECT_EQ(0, failed) {
+			TH_LOG("thread %d: round %lu, failed checks %#lx", i,
+			       failed & 0xffff, failed >> 16);
+		}
+	}
+	if (!tracing)
+		SKIP(return, "no tracefs: take-backs not counted");
+	ASSERT_TRUE(traced) {
+		TH_LOG("no tracepoint %s", event);
+	}
+	taken = trace_count(tracing, event, "result=moved");
+	/* Most rounds: the chain sleeps far longer than a round takes. */
+	EXPECT_LT(WAIT_THREADS * STATE_ROUNDS / 2, taken) {
+		TH_LOG("%ld of %d rounds taken back", taken,
+		       WAIT_THREADS * STATE_ROUNDS);
 	}
 }
 
