@@ -29,13 +29,15 @@ for head in thread leader; do
 		/ syslet_handoff:/ { handoff++ }
 		/ syslet_takeover:.*result=moved/ { takeover++; if (/same_cpu=1/) same++ }
 		/ syslet_take_back:.*result=moved/ { taken_back++ }
+		/ syslet_take_back:.*result=(refused|withdrawn)/ { not_taken++ }
 		/ syslet_post:/ { post++; if (!/waits=0/) waited++ }
 		/ syslet_spare_create:/ { created++ }
 		/ syslet_sync_fallback:/ { sync++ }
 		END {
-			printf "PROFILE-MISS: head=%s misses=%d switches_per_miss=%.2f handoffs=%d takeovers=%d same_cpu=%d taken_back=%d posts=%d posts_waited=%d spares_made=%d sync_fallbacks=%d\n",
+			printf "PROFILE-MISS: head=%s misses=%d switches_per_miss=%.2f handoffs=%d takeovers=%d same_cpu=%d taken_back=%d not_taken=%d posts=%d posts_waited=%d spares_made=%d sync_fallbacks=%d\n",
 				head, n, cs / n, handoff, takeover, same,
-				taken_back, post, waited, created, sync
+				taken_back, not_taken, post, waited, created,
+				sync
 		}' $T/trace
 
 	echo function > $T/current_tracer 2>/dev/null
@@ -60,6 +62,11 @@ for head in thread leader; do
 			printf "PROFILE-MISS: top head=%s fn=%s self_us_per_miss=%.2f share=%.1f%% calls_per_miss=%.2f\n",
 				head, $2, $1 / n, share, $3 / n
 		}'
+	# FPU register loads from memory on the way to user space: what
+	# handing the live registers on saves.
+	awk -v n="$n" -v head=$head '$2 == "restore_fpregs_from_fpstate" {
+		printf "PROFILE-MISS: xrstor head=%s calls_per_miss=%.2f\n", head, $3 / n }' \
+		/tmp/profile-fns
 	echo "PROFILE-MISS: head=$head profiled_us_per_miss=$(awk -v n="$n" -v t="$total" 'BEGIN { printf "%.2f", t / n }')"
 done
 exit $status

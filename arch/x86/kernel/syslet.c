@@ -10,11 +10,15 @@
 #include <linux/sched/task_stack.h>
 #include <linux/string.h>
 #include <asm/fpu/api.h>
+#include <asm/fpu/signal.h>
 #include <asm/fsgsbase.h>
 #include <asm/pkru.h>
 #include <asm/segment.h>
 #include <asm/syscall.h>
 #include <asm/syslet.h>
+
+/* FPU register ownership (fpregs_state_valid(), fpregs_activate()). */
+#include "fpu/context.h"
 
 /* What the x86-64 ABI lets a function use below its stack pointer. */
 #define SYSLET_RED_ZONE		128
@@ -123,6 +127,13 @@ void arch_syslet_call(struct pt_regs *regs, long nr)
  * the caller's fs base where it differs from @donor's (a threadlet runs on
  * a lent thread's), else NULL. Preemption is off: current is in no state
  * to be switched out until it is done.
+ *
+ * The FPU registers change owner where they can: when @donor switched out
+ * on this CPU and nothing has loaded other registers since (the usual
+ * case, current having run only kernel code meanwhile), they hold exactly
+ * the image just copied, and become current's, so that the return to user
+ * space skips the XRSTOR. A later XSAVE(S) into current's buffer saves what
+ * it might skip as unmodified into a buffer that already holds it.
  */
 void arch_syslet_take_user_state(struct task_struct *donor,
 				 const struct pt_regs *regs,
@@ -138,8 +149,14 @@ void arch_syslet_take_user_state(struct task_struct *donor,
 	fpregs_lock();
 	set_thread_flag(TIF_NEED_FPU_LOAD);
 	memcpy(&fpu->fpstate->regs, &dfpu->fpstate->regs, fpu->fpstate->size);
-	/* Reload on the way out, even on a CPU that still has ours. */
-	fpu->last_cpu = -1;
+	if (fpregs_state_valid(dfpu, smp_processor_id())) {
+		__fpu_invalidate_fpregs_state(dfpu);
+		fpregs_activate(fpu);
+		fpu->last_cpu = smp_processor_id();
+	} else {
+		/* Reload on the way out, even on a CPU that still has ours. */
+		__fpu_invalidate_fpregs_state(fpu);
+	}
 	fpregs_unlock();
 
 	/* Null selectors only (arch_syslet_may_move()): the bases are all. */
