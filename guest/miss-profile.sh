@@ -69,4 +69,59 @@ for head in thread leader; do
 		/tmp/profile-fns
 	echo "PROFILE-MISS: head=$head profiled_us_per_miss=$(awk -v n="$n" -v t="$total" 'BEGIN { printf "%.2f", t / n }')"
 done
+
+# The same instruments on fio's syslet engine, 4 KiB O_DIRECT reads of a
+# null_blk completing from a 100 us timer at QD 8 (every read blocks):
+# the benchmark's own workload, per I/O.
+. /bin/nullb.sh
+if nullb_create syslet-profile 1024 100000 1024; then
+	fio_run() {
+		fio --name=profile --thread --time_based --runtime=2 --bs=4k \
+			--ioengine=external:/usr/lib/syslet/fio-syslet.so \
+			--iodepth=8 --filename=/dev/syslet-profile --direct=1 \
+			--rw=randread --output-format=terse --terse-version=3 \
+			> /tmp/fio-profile.out 2>&1 || status=1
+		# Reads done: KiB read (field 6 of the terse line) / 4.
+		ios=$(awk -F';' '{ print int($6 / 4) }' /tmp/fio-profile.out |
+			tail -n 1)
+		[ "${ios:-0}" -gt 0 ] || ios=1
+	}
+	echo 0 > $T/tracing_on
+	echo > $T/trace
+	echo 'syslet:*' > $T/set_event
+	echo 1 > $T/tracing_on
+	c0=$(ctxt)
+	fio_run
+	c1=$(ctxt)
+	echo 0 > $T/tracing_on
+	echo > $T/set_event
+	awk -v n="$ios" -v cs=$((c1 - c0)) '
+		/ syslet_handoff:/ { handoff++ }
+		/ syslet_takeover:.*result=moved/ { takeover++ }
+		/ syslet_take_back:.*result=moved/ { taken_back++ }
+		/ syslet_sync_fallback:/ { sync++ }
+		END {
+			printf "PROFILE-MISS: fio reads=%d switches_per_read=%.2f handoffs_per_read=%.2f takeovers_per_read=%.2f taken_back_per_read=%.2f sync_fallbacks=%d\n",
+				n, cs / n, handoff / n, takeover / n, taken_back / n, sync
+		}' $T/trace
+	echo 1 > $T/function_profile_enabled
+	fio_run
+	echo 0 > $T/function_profile_enabled
+	cat $T/trace_stat/function* | awk '
+		$1 == "Function" || $1 ~ /^-/ || NF < 4 { next }
+		$1 ~ /idle|halt|cpu_startup|do_idle/ { next }
+		{ hits[$1] += $2; t[$1] += $3 }
+		END { for (f in t) printf "%f %s %d\n", t[f], f, hits[f] }' \
+		> /tmp/profile-fns
+	total=$(awk '{ s += $1 } END { printf "%f", s }' /tmp/profile-fns)
+	sort -rn /tmp/profile-fns | head -30 |
+		awk -v n="$ios" -v total="$total" '{
+			printf "PROFILE-MISS: fio top fn=%s self_us_per_read=%.2f share=%.1f%% calls_per_read=%.2f\n",
+				$2, $1 / n, total > 0 ? 100 * $1 / total : 0, $3 / n
+		}'
+	nullb_remove syslet-profile
+else
+	echo "PROFILE-MISS: fio no null_blk"
+	status=1
+fi
 exit $status

@@ -364,7 +364,7 @@ long syslet_chain_done(struct syslet_task *st, long ret, unsigned int end)
 	current->flags &= ~PF_SYSLET;
 	st->state = SYSLET_IDLE;
 	if (!moved) {
-		syslet_spare_release(st);
+		syslet_spare_keep(st);
 		return ret;
 	}
 	if (!(atom->flags & SYSLET_NO_COMPLETE)) {

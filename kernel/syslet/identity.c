@@ -275,8 +275,14 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	st->kernel_only = false;
 	reserved = dst->reserved;
 	dst->reserved = NULL;
-	/* Taken back from async_wait(): it sleeps on as a parked spare. */
-	if (dst->state == SYSLET_WAITING)
+	swap(st->cached, dst->cached);
+	/*
+	 * Taken back from async_wait(): it sleeps on as a spare, kept for the
+	 * caller's next chain if it has none.
+	 */
+	if (dst->state == SYSLET_WAITING && !st->cached)
+		st->cached = get_task_struct(donor);
+	else if (dst->state == SYSLET_WAITING)
 		syslet_spare_park(new->signal->syslet, donor);
 
 	/* Until MOVED: the donor waits for it in syslet_sched_running(). */

@@ -6,8 +6,10 @@
  * it blocks, because nothing may be created at that moment (inside
  * schedule()). So before such a chain runs, its task reserves a spare:
  * a thread of its own process, made by the kernel, that runs no user code
- * of its own and waits, parked, until it is needed. After the chain the
- * reservation is given back and the spare parks again for the next one.
+ * of its own and waits, parked, until it is needed. After a chain that did
+ * not block the task keeps it (syslet_task::cached), so that its next
+ * chain takes no lock; otherwise it parks with the group for the next
+ * caller it fits.
  *
  * Spares are plain threads of the group (not io_uring-style user workers,
  * since a spare will return to user space as the caller), made by
@@ -73,6 +75,8 @@ void syslet_task_free(struct task_struct *tsk)
 	WARN_ON_ONCE(st->reserved && st->state != SYSLET_THREADLET);
 	if (st->reserved)
 		put_task_struct(st->reserved);
+	if (st->cached)
+		put_task_struct(st->cached);
 	/* An offer made to a spare that was exiting. */
 	if (st->donor)
 		put_task_struct(st->donor);
@@ -203,7 +207,8 @@ static struct task_struct *syslet_spare_create(struct syslet_group *group)
  * Whether @spare may become @tsk's caller. What a spare cannot take over
  * from another task by itself it must already share: everything below is
  * inherited from the thread that made the spare, so a new spare made by
- * @tsk always fits. Siglock held; a parked spare changes none of it.
+ * @tsk always fits. Exact under siglock and both tasks' pi_lock (the
+ * claim); a hint without them. A parked spare changes none of it itself.
  */
 bool syslet_spare_fits(struct task_struct *spare, struct task_struct *tsk)
 {
@@ -257,13 +262,75 @@ bool syslet_spare_fits(struct task_struct *spare, struct task_struct *tsk)
 	return fits;
 }
 
+/* Its NUMA policy is freed at its exit, under task_lock(). */
+static bool syslet_spare_has_mempolicy(struct task_struct *spare)
+{
+#ifdef CONFIG_NUMA
+	return READ_ONCE(spare->mempolicy);
+#else
+	return false;
+#endif
+}
+
+/*
+ * Whether the spare current kept from its last chain can serve the coming
+ * one. Without siglock, so only a hint: the claim compares again, exactly.
+ * A spare that an execve() or group exit killed is exiting; a spare never
+ * sets a NUMA policy, so one it has not (the usual case) needs no lock.
+ */
+static bool syslet_cached_fits(struct task_struct *spare)
+{
+	bool fits;
+
+	if (READ_ONCE(spare->syslet->exited) ||
+	    (READ_ONCE(spare->flags) & PF_EXITING))
+		return false;
+	if (thread_group_leader(spare) && !syslet_holds_tgid(current))
+		return false;
+	if (!syslet_spare_has_mempolicy(spare))
+		return syslet_spare_fits(spare, current);
+	task_lock(spare);
+	fits = syslet_spare_fits(spare, current);
+	task_unlock(spare);
+	return fits;
+}
+
+/*
+ * At the limit of spares, with none parked that fits: take one another
+ * thread keeps, rather than run the chain synchronously. O(threads), but
+ * only here; the owner takes its own with an xchg, without siglock, and
+ * the claim moves one under siglock. Siglock held.
+ */
+static struct task_struct *syslet_take_kept(struct syslet_group *group)
+{
+	struct task_struct *t, *p;
+
+	for_each_thread(current, t) {
+		struct syslet_task *tst = READ_ONCE(t->syslet);
+
+		if (t == current || !tst || !READ_ONCE(tst->cached))
+			continue;
+		p = xchg(&tst->cached, NULL);
+		if (!p)
+			continue;
+		if (!p->syslet->exited && syslet_spare_fits(p, current) &&
+		    !(thread_group_leader(p) && !syslet_holds_tgid(current)))
+			return p;
+		syslet_spare_park(group, p);
+		/* Perhaps the last reference (exec killed it): safe here. */
+		put_task_struct(p);
+	}
+	return NULL;
+}
+
 /**
  * syslet_spare_reserve - give @st a spare of its own for the coming chain
  * @st: the current task's syslet state
  *
- * A parked spare that fits the caller if there is one, else a new one
- * while the process is under kernel.syslet.max_spares and the thread
- * limits. Without one, @st->reserved stays NULL and the chain can only run
+ * The spare kept from the last chain if it still fits, taking no lock;
+ * else a parked spare that fits the caller, else a new one while the
+ * process is under kernel.syslet.max_spares and the thread limits.
+ * Without one, @st->reserved stays NULL and the chain can only run
  * synchronously. The reservation holds a reference: the spare may be
  * killed meanwhile.
  */
@@ -275,6 +342,13 @@ void syslet_spare_reserve(struct syslet_task *st)
 
 	if (!group)
 		return;
+	/* Another thread at its limit may take it meanwhile (xchg). */
+	st->reserved = xchg(&st->cached, NULL);
+	if (st->reserved) {
+		if (syslet_cached_fits(st->reserved))
+			return;
+		syslet_spare_release(st);
+	}
 	spin_lock_irq(&current->sighand->siglock);
 	list_for_each_entry(spare, &group->parked, park_node) {
 		/* The leader serves only the main thread's caller. */
@@ -290,10 +364,24 @@ void syslet_spare_reserve(struct syslet_task *st)
 	}
 	may_create = !st->reserved &&
 		     group->nr_kernel_only < syslet_max_spares();
+	if (!st->reserved && !may_create)
+		st->reserved = syslet_take_kept(group);
 	spin_unlock_irq(&current->sighand->siglock);
 
 	if (may_create)
 		st->reserved = syslet_spare_create(group);
+}
+
+/*
+ * An offer current withdrew may still name @p: a spare given back or kept
+ * holds no donor, so that the next task to reserve it finds none, and the
+ * sleep hook only ever drops a reference to the task it runs in. Whoever
+ * takes the pointer drops its reference.
+ */
+static void syslet_spare_forget_donor(struct task_struct *p)
+{
+	if (cmpxchg(&p->syslet->donor, current, NULL) == current)
+		put_task_struct(current);
 }
 
 /* Park a spare or lent thread given back, unless it is exiting; siglock held. */
@@ -301,13 +389,7 @@ void syslet_spare_park(struct syslet_group *group, struct task_struct *p)
 {
 	struct syslet_task *st = p->syslet;
 
-	/*
-	 * An offer current withdrew may still name it: a spare given back
-	 * holds no donor, so that the next task to reserve it finds none.
-	 * Whoever takes the pointer drops its reference.
-	 */
-	if (cmpxchg(&st->donor, current, NULL) == current)
-		put_task_struct(current);
+	syslet_spare_forget_donor(p);
 	if (st->exited)
 		return;
 	if (st->lent) {
@@ -318,6 +400,29 @@ void syslet_spare_park(struct syslet_group *group, struct task_struct *p)
 	} else {
 		list_add(&st->park_node, &group->parked);
 	}
+}
+
+/**
+ * syslet_spare_keep - keep the spare @st reserved for the next chain
+ * @st: the current task's syslet state, its chain ended in the caller
+ *
+ * Unless the claim found it no longer fits: then it goes back to the
+ * group, for a caller it fits. At the process's limit of spares it goes
+ * back too: kept, it would leave the other threads' chains without one.
+ */
+void syslet_spare_keep(struct syslet_task *st)
+{
+	struct syslet_group *group = current->signal->syslet;
+
+	if (!st->reserved ||
+	    syslet_ho_state(atomic_read(&st->handoff)) == SYSLET_HO_REFUSED ||
+	    data_race(group->nr_kernel_only) >= syslet_max_spares()) {
+		syslet_spare_release(st);
+		return;
+	}
+	syslet_spare_forget_donor(st->reserved);
+	WRITE_ONCE(st->cached, st->reserved);
+	st->reserved = NULL;
 }
 
 /**
@@ -400,13 +505,23 @@ void syslet_group_exit(struct task_struct *tsk, long code)
 		return;
 	if (!thread_group_leader(tsk) && syslet_holds_tgid(tsk))
 		syslet_give_back_tgid(tsk);
-	/* Killed inside a chain (seccomp, say): give the reservation back. */
+	/*
+	 * Killed inside a chain (seccomp, say), or exiting with a spare kept:
+	 * give them back.
+	 */
 	if (st && st->reserved) {
 		struct task_struct *p = st->reserved;
 
 		st->reserved = NULL;
 		syslet_spare_park(group, p);
 		/* Not the last reference while the spare lives: no freeing here. */
+		put_task_struct(p);
+	}
+	if (st && st->cached) {
+		struct task_struct *p = xchg(&st->cached, NULL);
+
+		syslet_spare_park(group, p);
+		/* Perhaps the last reference (exec killed it): safe here. */
 		put_task_struct(p);
 	}
 	if (st) {

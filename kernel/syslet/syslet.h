@@ -131,6 +131,11 @@ struct syslet_lent {
  * @state:	enum syslet_state
  * @reserved:	the spare this task holds while it runs a chain that may go
  *		asynchronous, with a reference
+ * @cached:	the spare it keeps between chains, with a reference, so that
+ *		the next chain reserves it without a lock; it follows the
+ *		caller, as part of its identity. Taken with an xchg by its
+ *		task, or under siglock by a thread at its limit of spares;
+ *		set by its task, or by a claim under siglock
  * @handoff:	(armed) enum syslet_handoff, and the offer count above it
  * @pushing:	(armed) SYSLET_ASYNC: the task sleeps until its spare has
  *		claimed the caller or refused, and is woken then
@@ -162,6 +167,7 @@ struct syslet_task {
 	struct syslet_chain		chain;
 	enum syslet_state		state;
 	struct task_struct		*reserved;
+	struct task_struct		*cached;
 	atomic_t			handoff;
 	bool				pushing;
 	struct pt_regs			head_regs;
@@ -215,6 +221,7 @@ struct syslet_task *syslet_task_alloc(void);
 struct syslet_group *syslet_group_get(void);
 void syslet_spare_reserve(struct syslet_task *st);
 void syslet_spare_release(struct syslet_task *st);
+void syslet_spare_keep(struct syslet_task *st);
 void syslet_park(struct syslet_task *st);
 void syslet_unpark(struct task_struct *p);
 void syslet_retire(struct syslet_task *st);

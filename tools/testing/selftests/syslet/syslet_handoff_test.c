@@ -511,6 +511,46 @@ TEST(misses_of_a_thread_take_no_tasklist_lock)
 	}
 }
 
+#define CACHED_CHAINS	1000
+
+/*
+ * A chain that may go asynchronous but never blocks takes no lock: the
+ * spare it reserved is kept for the next chain, not parked with the
+ * group under siglock and found there again. The first chain makes it.
+ */
+TEST(chains_that_do_not_block_take_no_siglock)
+{
+	struct async_head_user ahu;
+	struct syslet_uatom atom;
+	long before, after;
+	__u64 slots[4];
+	__s64 ret;
+	int i, fd;
+
+	if (access("/proc/lock_stat", R_OK))
+		SKIP(return, "no CONFIG_LOCK_STAT");
+	ring_init(&ahu, slots, 4);
+	ATOM0(&atom, __NR_getppid, &ret, NULL, 0);
+	ASSERT_EQ((long)uptr(&atom), async_exec(&atom, &ahu));
+	fd = open("/proc/lock_stat", O_WRONLY);
+	if (fd >= 0) {
+		EXPECT_EQ(1, write(fd, "0", 1));
+		close(fd);
+	}
+	before = lock_acquisitions("&sighand->siglock");
+	for (i = 0; i < CACHED_CHAINS; i++)
+		if (async_exec(&atom, &ahu) != (long)uptr(&atom))
+			break;
+	after = lock_acquisitions("&sighand->siglock");
+	ASSERT_EQ(CACHED_CHAINS, i);
+	EXPECT_EQ(0, ahu.sync_chains);
+	/* Others' signals and timers may take it now and then. */
+	EXPECT_GT(CACHED_CHAINS / 10, after - before) {
+		TH_LOG("%ld siglock acquisitions over %d chains",
+		       after - before, CACHED_CHAINS);
+	}
+}
+
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
 #define PR_SET_SYSCALL_USER_DISPATCH	59
 #define PR_SYS_DISPATCH_OFF		0
