@@ -118,9 +118,13 @@ and per-thread registrations, and returns 0 from async_exec() as the
 caller, while the blocked task finishes the chain, posts its
 completion to the ring with a cmpxchg and parks as a spare. Neither
 waits for the other to be scheduled. async_wait() waits for
-completions, woken only once its minimum is met. Tracepoints show each
-handoff, takeover, posted completion, spare creation and synchronous
-fallback.
+completions, woken only once its minimum is met; a task that finished
+a moved chain and whose posting meets that minimum takes the sleeping
+caller back instead of waking it, and the sleeper stays asleep as a
+spare. A task keeps the spare of a chain that did not block for its
+next chain, so that a chain that never blocks takes no lock.
+Tracepoints show each handoff, takeover, take-back, posted completion,
+spare creation and synchronous fallback.
 /proc/sys/kernel/syslet/ carries the ABI version (the probe: the syscall
 numbers are reused by later kernels), the switch that turns syslets off,
 the per-process bound on spares and the count of completions lost to

@@ -416,6 +416,7 @@ void syslet_spare_keep(struct syslet_task *st)
 
 	if (!st->reserved ||
 	    syslet_ho_state(atomic_read(&st->handoff)) == SYSLET_HO_REFUSED ||
+	    /* A hint: at worst one spare too many kept, or given back. */
 	    data_race(group->nr_kernel_only) >= syslet_max_spares()) {
 		syslet_spare_release(st);
 		return;

@@ -63,8 +63,7 @@ enum syslet_state {
 	SYSLET_IDLE,	/* no chain, or one that runs synchronously to its end */
 	SYSLET_ARMED,	/* a chain that moves to the reserved spare if it blocks */
 	SYSLET_THREADLET,	/* a threadlet that moves to a lent thread */
-	SYSLET_WAITING,	/* async_wait() asleep: a task finishing a chain may
-			 * take the caller back (ring.c) */
+	SYSLET_WAITING,	/* in async_wait(): a chain's finisher may take it */
 };
 
 /*
