@@ -14,6 +14,29 @@ status=0
 
 ctxt() { awk '/^ctxt/ { print $2 }' /proc/stat; }
 
+miss_loop() { /bin/syslet-miss-loop "$@" || status=1; }
+
+# Run "$@" under ftrace's function profiler: self time on the CPU,
+# children and sleep excluded, summed over CPUs (the per-CPU files have
+# Function Hit Time...), idle left out, as "self_us function calls" lines
+# in /tmp/profile-fns; their sum in $total.
+function_profile() {
+	echo function > $T/current_tracer 2>/dev/null
+	echo nop > $T/current_tracer
+	echo 0 > $T/options/graph-time
+	echo 0 > $T/options/sleep-time
+	echo 1 > $T/function_profile_enabled
+	"$@"
+	echo 0 > $T/function_profile_enabled
+	cat $T/trace_stat/function* | awk '
+		$1 == "Function" || $1 ~ /^-/ || NF < 4 { next }
+		$1 ~ /idle|halt|cpu_startup|do_idle/ { next }
+		{ hits[$1] += $2; t[$1] += $3 }
+		END { for (f in t) printf "%f %s %d\n", t[f], f, hits[f] }' \
+		> /tmp/profile-fns
+	total=$(awk '{ s += $1 } END { printf "%f", s }' /tmp/profile-fns)
+}
+
 for head in thread leader; do
 	echo 0 > $T/tracing_on
 	echo 8192 > $T/buffer_size_kb
@@ -40,22 +63,7 @@ for head in thread leader; do
 				sync
 		}' $T/trace
 
-	echo function > $T/current_tracer 2>/dev/null
-	echo nop > $T/current_tracer
-	# Self time on the CPU: children and sleep excluded.
-	echo 0 > $T/options/graph-time
-	echo 0 > $T/options/sleep-time
-	echo 1 > $T/function_profile_enabled
-	/bin/syslet-miss-loop "$n" $head || status=1
-	echo 0 > $T/function_profile_enabled
-	# Per CPU files: Function Hit Time us Avg us s^2; summed over CPUs.
-	cat $T/trace_stat/function* | awk '
-		$1 == "Function" || $1 ~ /^-/ || NF < 4 { next }
-		$1 ~ /idle|halt|cpu_startup|do_idle/ { next }
-		{ hits[$1] += $2; t[$1] += $3 }
-		END { for (f in t) printf "%f %s %d\n", t[f], f, hits[f] }' \
-		> /tmp/profile-fns
-	total=$(awk '{ s += $1 } END { printf "%f", s }' /tmp/profile-fns)
+	function_profile miss_loop "$n" $head
 	sort -rn /tmp/profile-fns | head -25 |
 		awk -v n="$n" -v head=$head -v total="$total" '{
 			share = total > 0 ? 100 * $1 / total : 0
@@ -104,16 +112,7 @@ if nullb_create syslet-profile 1024 100000 1024; then
 			printf "PROFILE-MISS: fio reads=%d switches_per_read=%.2f handoffs_per_read=%.2f takeovers_per_read=%.2f taken_back_per_read=%.2f sync_fallbacks=%d\n",
 				n, cs / n, handoff / n, takeover / n, taken_back / n, sync
 		}' $T/trace
-	echo 1 > $T/function_profile_enabled
-	fio_run
-	echo 0 > $T/function_profile_enabled
-	cat $T/trace_stat/function* | awk '
-		$1 == "Function" || $1 ~ /^-/ || NF < 4 { next }
-		$1 ~ /idle|halt|cpu_startup|do_idle/ { next }
-		{ hits[$1] += $2; t[$1] += $3 }
-		END { for (f in t) printf "%f %s %d\n", t[f], f, hits[f] }' \
-		> /tmp/profile-fns
-	total=$(awk '{ s += $1 } END { printf "%f", s }' /tmp/profile-fns)
+	function_profile fio_run
 	sort -rn /tmp/profile-fns | head -30 |
 		awk -v n="$ios" -v total="$total" '{
 			printf "PROFILE-MISS: fio top fn=%s self_us_per_read=%.2f share=%.1f%% calls_per_read=%.2f\n",

@@ -175,7 +175,11 @@ void syslet_arm_handoff(struct syslet_task *st)
 void syslet_sched_sleeping(struct task_struct *tsk)
 {
 	struct syslet_task *st = tsk->syslet;
-	struct task_struct *stale;
+	/*
+	 * Read once: this is preemptible, and a preemption right after the
+	 * offer lets the spare claim, which clears the reservation.
+	 */
+	struct task_struct *spare = READ_ONCE(st->reserved), *stale;
 	int handoff = atomic_read(&st->handoff);
 
 	if (task_is_running(tsk) ||
@@ -197,12 +201,12 @@ void syslet_sched_sleeping(struct task_struct *tsk)
 	if (st->state == SYSLET_WAITING)
 		return;
 	/* A spare that finds @tsk here finds it offered. */
-	stale = xchg(&st->reserved->syslet->donor, get_task_struct(tsk));
-	/* Only ever @tsk: a spare given back holds no donor (spare.c). */
+	stale = xchg(&spare->syslet->donor, get_task_struct(tsk));
+	/* Only ever @tsk: a spare given back or kept holds no donor (spare.c). */
 	if (stale)
 		put_task_struct(stale);
-	trace_syslet_handoff(tsk, st->reserved);
-	complete_on_current_cpu(&st->reserved->syslet->park);
+	trace_syslet_handoff(tsk, spare);
+	complete_on_current_cpu(&spare->syslet->park);
 }
 
 /**

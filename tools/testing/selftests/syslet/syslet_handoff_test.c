@@ -165,59 +165,100 @@ static long state_mismatch(const struct user_state *in,
 }
 
 /*
- * Rounds of misses whose atoms end on their own, so that the task that
- * blocked finishes, posts and parks again while the caller's new holder
- * may still be taking the caller over; every round loads a new pattern
- * and checks it afterwards, moved or not. Returns 0 or the failed round.
+ * One round, a miss of a chain whose atom ends on its own, with a new
+ * pattern of user state loaded across async_exec() or, with @wait,
+ * across the async_wait() after it. Without @wait, the task that blocked
+ * finishes, posts and parks again while the caller's new holder may still
+ * be taking the caller over. With it, the chain sleeps far longer than
+ * the caller takes to get to async_wait(), and the task that blocked
+ * finishes while the caller sleeps there, taking the caller back. The
+ * state and result must arrive whole, moved or not. Failed checks as bits.
  */
+static long state_round(unsigned long id, long i, int wait)
+{
+	struct async_head_user ahu;
+	struct user_state in, out;
+	__u64 slots[4];
+	struct nap n;
+	long r, fails;
+
+	nap_init(&n, wait ? 200000 + (i % 5) * 50000 : (i % 7) * 20000);
+	ring_init(&ahu, slots, 4);
+	if (wait && async_exec(&n.atom, &ahu) != 0)
+		return 0;
+	state_pattern(&in, id, i);
+	if (wait)
+		r = syscall_with_state(__NR_async_wait, 1, 0, (long)&ahu,
+				       (long)&ten_s, &in, &out);
+	else
+		r = async_exec_with_state(&n.atom, &ahu, &in, &out);
+	fails = state_mismatch(&in, &out, id);
+	if (wait && (r != 1 || ring_pop(&ahu, slots, 4) != uptr(&n.atom) ||
+		     n.ret != 0))
+		fails |= 1 << 0;
+	if (!wait && r == 0 && ring_next(&ahu, slots, 4) != uptr(&n.atom))
+		fails |= 1 << 0;
+	if (!wait && r != 0 && r != (long)uptr(&n.atom))
+		fails |= 1 << 1;
+	return fails;
+}
+
+struct state_thread {
+	pthread_t thread;
+	unsigned long id;
+	int wait;
+	void *result;
+};
+
+/* Rounds until one fails: NULL, or the failed checks and round. */
 static void *state_rounds(void *arg)
 {
-	unsigned long id = (unsigned long)arg;
-	struct async_head_user ahu;
-	__u64 slots[4];
-	long i, fails = 0;
+	struct state_thread *t = arg;
+	long i, fails;
 
-	tls_marker = id;
+	tls_marker = t->id;
 	for (i = 0; i < STATE_ROUNDS; i++) {
-		struct user_state in, out;
-		struct nap n;
-		long r;
-
-		state_pattern(&in, id, i);
-		nap_init(&n, (i % 7) * 20000);
-		ring_init(&ahu, slots, 4);
-		r = async_exec_with_state(&n.atom, &ahu, &in, &out);
-		fails |= state_mismatch(&in, &out, id);
-		if (r == 0 && ring_next(&ahu, slots, 4) != uptr(&n.atom))
-			fails |= 1 << 0;
-		if (r != 0 && r != (long)uptr(&n.atom))
-			fails |= 1 << 1;
+		fails = state_round(t->id, i, t->wait);
 		if (fails)
 			return (void *)(fails << 16 | i);
 	}
 	return NULL;
 }
 
+/* @n threads of rounds at once; the index of one that failed, or -1. */
+static int state_threads(struct state_thread *t, int n, int wait)
+{
+	int i, failed = -1;
+
+	for (i = 0; i < n; i++) {
+		t[i].id = i + 1;
+		t[i].wait = wait;
+		t[i].result = NULL;
+		if (pthread_create(&t[i].thread, NULL, state_rounds, &t[i]))
+			return i;
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(t[i].thread, &t[i].result);
+		if (t[i].result && failed < 0)
+			failed = i;
+	}
+	return failed;
+}
+
+#define STATE_FAILED(t) \
+	"thread %lu: round %lu, failed checks %#lx", (t).id, \
+	(unsigned long)(t).result & 0xffff, (unsigned long)(t).result >> 16
+
 TEST(user_state_follows_the_caller_through_racing_misses)
 {
-	pthread_t t[STATE_THREADS];
-	void *res[STATE_THREADS];
-	int i;
+	struct state_thread t[STATE_THREADS];
+	int failed;
 
 	if (!have_avx())
 		SKIP(return, "no AVX");
-	for (i = 0; i < STATE_THREADS; i++)
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, state_rounds,
-					    (void *)(unsigned long)(i + 1)));
-	for (i = 0; i < STATE_THREADS; i++)
-		ASSERT_EQ(0, pthread_join(t[i], &res[i]));
-	for (i = 0; i < STATE_THREADS; i++) {
-		unsigned long failed = (unsigned long)res[i];
-
-		EXPECT_EQ(0, failed) {
-			TH_LOG("thread %d: round %lu, failed checks %#lx", i,
-			       failed & 0xffff, failed >> 16);
-		}
+	failed = state_threads(t, STATE_THREADS, 0);
+	EXPECT_EQ(-1, failed) {
+		TH_LOG(STATE_FAILED(t[failed]));
 	}
 }
 
@@ -267,68 +308,22 @@ static long trace_count(const char *dir, const char *event, const char *what)
 	return n;
 }
 
-/*
- * Rounds of a miss followed by async_wait(): the chain's own end lets
- * the task that blocked finish while the caller sleeps in async_wait(),
- * and take the caller back. The caller's user state, loaded across the
- * async_wait() call, and its result must arrive whole, taken back or not.
- */
-static void *wait_rounds(void *arg)
-{
-	unsigned long id = (unsigned long)arg;
-	struct async_head_user ahu;
-	__u64 slots[4];
-	long i, fails = 0;
-
-	tls_marker = id;
-	for (i = 0; i < STATE_ROUNDS; i++) {
-		struct user_state in, out;
-		struct nap n;
-		long r;
-
-		nap_init(&n, 200000 + (i % 5) * 50000);
-		ring_init(&ahu, slots, 4);
-		if (async_exec(&n.atom, &ahu) != 0)
-			continue;
-		state_pattern(&in, id, i);
-		r = syscall_with_state(__NR_async_wait, 1, 0, (long)&ahu,
-				       (long)&ten_s, &in, &out);
-		fails |= state_mismatch(&in, &out, id);
-		if (r != 1 || ring_pop(&ahu, slots, 4) != uptr(&n.atom) ||
-		    n.ret != 0)
-			fails |= 1 << 0;
-		if (fails)
-			return (void *)(fails << 16 | i);
-	}
-	return NULL;
-}
-
 #define WAIT_THREADS	4
 
 TEST(caller_taken_back_from_async_wait_keeps_its_user_state)
 {
 	const char *event = "syslet/syslet_take_back";
-	pthread_t t[WAIT_THREADS];
-	void *res[WAIT_THREADS];
+	struct state_thread t[WAIT_THREADS];
 	const char *tracing;
-	int i, traced = 0;
+	int failed, traced = 0;
 	long taken;
 
 	if (!have_avx())
 		SKIP(return, "no AVX");
 	tracing = trace_event_on(event, &traced);
-	for (i = 0; i < WAIT_THREADS; i++)
-		ASSERT_EQ(0, pthread_create(&t[i], NULL, wait_rounds,
-					    (void *)(unsigned long)(i + 1)));
-	for (i = 0; i < WAIT_THREADS; i++)
-		ASSERT_EQ(0, pthread_join(t[i], &res[i]));
-	for (i = 0; i < WAIT_THREADS; i++) {
-		unsigned long failed = (unsigned long)res[i];
-
-		EXPECT_EQ(0, failed) {
-			TH_LOG("thread %d: round %lu, failed checks %#lx", i,
-			       failed & 0xffff, failed >> 16);
-		}
+	failed = state_threads(t, WAIT_THREADS, 1);
+	EXPECT_EQ(-1, failed) {
+		TH_LOG(STATE_FAILED(t[failed]));
 	}
 	if (!tracing)
 		SKIP(return, "no tracefs: take-backs not counted");

@@ -496,36 +496,6 @@ static int uring_setup(__u32 flags)
 }
 
 /*
- * A miss whose completion is polled for, not waited for with async_wait():
- * the task that blocked then parks, and the caller stays in the spare (an
- * async_wait() caller may be taken back by the task that posts).
- */
-static int miss_polled(void)
-{
-	struct async_head_user ahu;
-	struct pipe_read pr;
-	__u64 slots[4], done = 0;
-	int i, err = 0;
-
-	if (pipe_read_init(&pr, 0))
-		return 1;
-	ring_init(&ahu, slots, 4);
-	if (async_exec(&pr.atom, &ahu) != 0)
-		err = 2;
-	else if (write(pr.fds[1], "m", 1) != 1)
-		err = 3;
-	for (i = 0; !err && !done && i < 10000; i++) {
-		done = ring_pop(&ahu, slots, 4);
-		if (!done)
-			usleep(1000);
-	}
-	if (!err && (done != uptr(&pr.atom) || pr.ret != 1))
-		err = 4;
-	pipe_read_fini(&pr);
-	return err;
-}
-
-/*
  * io_uring rings belong to the process, and keep working for the head;
  * one set up with IORING_SETUP_SINGLE_ISSUER belongs to the task that
  * made it, which after a miss is no longer the head.
@@ -539,7 +509,7 @@ TEST(io_uring_submitter_state)
 	ASSERT_LE(0, single);
 	/* Asked to submit one with none queued: only the owner check acts. */
 	ASSERT_EQ(0, syscall(__NR_io_uring_enter, single, 1, 0, 0, NULL, 0));
-	ASSERT_EQ(0, miss_polled());
+	ASSERT_EQ(0, miss_and_complete(1));
 	EXPECT_EQ(0, syscall(__NR_io_uring_enter, shared, 1, 0, 0, NULL, 0));
 	EXPECT_EQ(-1, syscall(__NR_io_uring_enter, single, 1, 0, 0, NULL, 0));
 	EXPECT_EQ(EEXIST, errno);

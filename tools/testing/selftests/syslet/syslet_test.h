@@ -260,30 +260,56 @@ static inline void pipe_read_fini(struct pipe_read *pr)
 	close(pr->fds[1]);
 }
 
+/* Poll the ring for its next completion for up to ten seconds; 0 if none. */
+static inline __u64 ring_poll(struct async_head_user *ahu, __u64 *slots,
+			      unsigned int n)
+{
+	__u64 v = 0;
+	int i;
+
+	for (i = 0; !v && i < 10000; i++) {
+		v = ring_pop(ahu, slots, n);
+		if (!v)
+			usleep(1000);
+	}
+	return v;
+}
+
 /*
  * Make one cache miss in the calling thread and see it complete: a chain
  * blocked on an empty pipe moves (async_exec() returns 0), the caller fills
- * the pipe, and the completion arrives. 0 on success, else the step that
- * failed.
+ * the pipe, and the completion arrives, waited for with async_wait() or,
+ * with @poll, polled for: then the task that blocked parks and the caller
+ * stays in the spare (an async_wait() caller may be taken back by the task
+ * that posts). 0 on success, else the step that failed.
  */
-static inline int miss_once(void)
+static inline int miss_and_complete(int poll)
 {
 	struct async_head_user ahu;
 	struct pipe_read pr;
-	__u64 slots[4];
+	__u64 slots[4], done;
 	int err = 0;
 
 	if (pipe_read_init(&pr, 0))
 		return 1;
 	ring_init(&ahu, slots, 4);
-	if (async_exec(&pr.atom, &ahu) != 0)
+	if (async_exec(&pr.atom, &ahu) != 0) {
 		err = 2;
-	else if (write(pr.fds[1], "m", 1) != 1)
+	} else if (write(pr.fds[1], "m", 1) != 1) {
 		err = 3;
-	else if (ring_next(&ahu, slots, 4) != uptr(&pr.atom) || pr.ret != 1)
-		err = 4;
+	} else {
+		done = poll ? ring_poll(&ahu, slots, 4) :
+			      ring_next(&ahu, slots, 4);
+		if (done != uptr(&pr.atom) || pr.ret != 1)
+			err = 4;
+	}
 	pipe_read_fini(&pr);
 	return err;
+}
+
+static inline int miss_once(void)
+{
+	return miss_and_complete(0);
 }
 
 /*
