@@ -116,7 +116,7 @@ if nullb_create syslet-profile 1024 100000 1024; then
 	sort -rn /tmp/profile-fns | head -30 |
 		awk -v n="$ios" -v total="$total" '{
 			printf "PROFILE-MISS: fio top fn=%s self_us_per_read=%.2f share=%.1f%% calls_per_read=%.2f\n",
-				$2, $1 / n, total > 0 ? 100 * $1 / total : 0, $3 / n
+				$2, $1 / n, (total > 0 ? 100 * $1 / total : 0), $3 / n
 		}'
 	nullb_remove syslet-profile
 else
