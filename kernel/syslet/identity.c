@@ -137,9 +137,8 @@ static void syslet_swap_signals(struct task_struct *old,
 static bool syslet_claim_refused(struct task_struct *donor,
 				 struct task_struct *spare)
 {
-	/* A kernel-only leader serves only the main thread's caller. */
-	if (spare->syslet->kernel_only && thread_group_leader(spare) &&
-	    !syslet_holds_tgid(donor))
+	/* A lent leader runs user code: the rule is for spares. */
+	if (spare->syslet->kernel_only && !syslet_spare_serves(spare, donor))
 		return true;
 	return donor->ptrace || syslet_owns_pi_waiters(donor) ||
 	       syslet_owns_pi_waiters(spare) ||
@@ -280,10 +279,12 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	 * Taken back from async_wait(): it sleeps on as a spare, kept for the
 	 * caller's next chain if it has none.
 	 */
-	if (dst->state == SYSLET_WAITING && !st->cached)
-		st->cached = get_task_struct(donor);
-	else if (dst->state == SYSLET_WAITING)
-		syslet_spare_park(new->signal->syslet, donor);
+	if (dst->state == SYSLET_WAITING) {
+		if (!st->cached)
+			st->cached = get_task_struct(donor);
+		else
+			syslet_spare_park(new->signal->syslet, donor);
+	}
 
 	/* Until MOVED: the donor waits for it in syslet_sched_running(). */
 	preempt_disable();

@@ -285,7 +285,7 @@ static bool syslet_cached_fits(struct task_struct *spare)
 	if (READ_ONCE(spare->syslet->exited) ||
 	    (READ_ONCE(spare->flags) & PF_EXITING))
 		return false;
-	if (thread_group_leader(spare) && !syslet_holds_tgid(current))
+	if (!syslet_spare_serves(spare, current))
 		return false;
 	if (!syslet_spare_has_mempolicy(spare))
 		return syslet_spare_fits(spare, current);
@@ -293,6 +293,18 @@ static bool syslet_cached_fits(struct task_struct *spare)
 	fits = syslet_spare_fits(spare, current);
 	task_unlock(spare);
 	return fits;
+}
+
+/*
+ * Park @p and drop the reference its holder had: perhaps the last one, for
+ * a spare an execve() killed, which put_task_struct() allows here.
+ * Siglock held.
+ */
+static void syslet_spare_give_back(struct syslet_group *group,
+				   struct task_struct *p)
+{
+	syslet_spare_park(group, p);
+	put_task_struct(p);
 }
 
 /*
@@ -313,12 +325,10 @@ static struct task_struct *syslet_take_kept(struct syslet_group *group)
 		p = xchg(&tst->cached, NULL);
 		if (!p)
 			continue;
-		if (!p->syslet->exited && syslet_spare_fits(p, current) &&
-		    !(thread_group_leader(p) && !syslet_holds_tgid(current)))
+		if (!p->syslet->exited && syslet_spare_serves(p, current) &&
+		    syslet_spare_fits(p, current))
 			return p;
-		syslet_spare_park(group, p);
-		/* Perhaps the last reference (exec killed it): safe here. */
-		put_task_struct(p);
+		syslet_spare_give_back(group, p);
 	}
 	return NULL;
 }
@@ -351,11 +361,8 @@ void syslet_spare_reserve(struct syslet_task *st)
 	}
 	spin_lock_irq(&current->sighand->siglock);
 	list_for_each_entry(spare, &group->parked, park_node) {
-		/* The leader serves only the main thread's caller. */
-		if (thread_group_leader(spare->self) &&
-		    !syslet_holds_tgid(current))
-			continue;
-		if (syslet_spare_fits(spare->self, current)) {
+		if (syslet_spare_serves(spare->self, current) &&
+		    syslet_spare_fits(spare->self, current)) {
 			list_del_init(&spare->park_node);
 			/* Alive: it leaves the list, under siglock, as it exits. */
 			st->reserved = get_task_struct(spare->self);
@@ -511,20 +518,11 @@ void syslet_group_exit(struct task_struct *tsk, long code)
 	 * give them back.
 	 */
 	if (st && st->reserved) {
-		struct task_struct *p = st->reserved;
-
+		syslet_spare_give_back(group, st->reserved);
 		st->reserved = NULL;
-		syslet_spare_park(group, p);
-		/* Not the last reference while the spare lives: no freeing here. */
-		put_task_struct(p);
 	}
-	if (st && st->cached) {
-		struct task_struct *p = xchg(&st->cached, NULL);
-
-		syslet_spare_park(group, p);
-		/* Perhaps the last reference (exec killed it): safe here. */
-		put_task_struct(p);
-	}
+	if (st && st->cached)
+		syslet_spare_give_back(group, xchg(&st->cached, NULL));
 	if (st) {
 		st->exited = true;
 		list_del_init(&st->lent_node);

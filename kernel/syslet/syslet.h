@@ -253,6 +253,13 @@ static inline bool syslet_holds_tgid(struct task_struct *t)
 	return task_pid(t) == task_tgid(t);
 }
 
+/* The leader, as a spare, serves only the main thread's caller. */
+static inline bool syslet_spare_serves(struct task_struct *spare,
+				       struct task_struct *tsk)
+{
+	return !thread_group_leader(spare) || syslet_holds_tgid(tsk);
+}
+
 /**
  * struct syslet_waiter_ref - an async_wait() caller a posting could wake
  * @task:	the task asleep in async_wait(), with a reference; NULL if the

@@ -245,9 +245,16 @@ static int state_threads(struct state_thread *t, int n, int wait)
 	return failed;
 }
 
-#define STATE_FAILED(t) \
-	"thread %lu: round %lu, failed checks %#lx", (t).id, \
-	(unsigned long)(t).result & 0xffff, (unsigned long)(t).result >> 16
+/* What a failed thread's result says, for the log. */
+static const char *state_failure(const struct state_thread *t)
+{
+	static char buf[96];
+	unsigned long r = (unsigned long)t->result;
+
+	snprintf(buf, sizeof(buf), "thread %lu: round %lu, failed checks %#lx",
+		 t->id, r & 0xffff, r >> 16);
+	return buf;
+}
 
 TEST(user_state_follows_the_caller_through_racing_misses)
 {
@@ -258,7 +265,7 @@ TEST(user_state_follows_the_caller_through_racing_misses)
 		SKIP(return, "no AVX");
 	failed = state_threads(t, STATE_THREADS, 0);
 	EXPECT_EQ(-1, failed) {
-		TH_LOG(STATE_FAILED(t[failed]));
+		TH_LOG("%s", state_failure(&t[failed]));
 	}
 }
 
@@ -323,7 +330,7 @@ TEST(caller_taken_back_from_async_wait_keeps_its_user_state)
 	tracing = trace_event_on(event, &traced);
 	failed = state_threads(t, WAIT_THREADS, 1);
 	EXPECT_EQ(-1, failed) {
-		TH_LOG(STATE_FAILED(t[failed]));
+		TH_LOG("%s", state_failure(&t[failed]));
 	}
 	if (!tracing)
 		SKIP(return, "no tracefs: take-backs not counted");
