@@ -371,6 +371,8 @@ long syslet_chain_done(struct syslet_task *st, long ret, unsigned int end)
 		syslet_spare_keep(st);
 		return ret;
 	}
+	put_pid(st->caller);
+	st->caller = NULL;
 	if (!(atom->flags & SYSLET_NO_COMPLETE)) {
 		struct syslet_waiter_ref waiter = { };
 

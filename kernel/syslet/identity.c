@@ -256,6 +256,8 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 		return result;
 	}
 
+	if (dst->state == SYSLET_ARMED)
+		dst->caller = get_pid(task_pid(donor));
 	exchange_tids(donor, new);
 	syslet_unlock_pi(donor, new);
 	swap(donor->start_time, new->start_time);

@@ -39,6 +39,7 @@
  * pending signal between atoms is handled the same way.
  */
 #include <linux/audit.h>
+#include <linux/cred.h>
 #include <linux/entry-common.h>
 #include <linux/ptrace.h>
 #include <linux/sched/signal.h>
@@ -176,6 +177,46 @@ static bool syslet_atom_stops(const struct syslet_atom *atom, long ret)
 }
 
 /*
+ * The task holding the caller's TID now, or, once that thread has exited,
+ * the main thread's: whose credentials a moved chain's next atom takes.
+ * With rcu_read_lock() held.
+ */
+static struct task_struct *syslet_caller_now(struct syslet_task *st)
+{
+	struct task_struct *t = pid_task(st->caller, PIDTYPE_PID);
+
+	if (!t || (t->flags & PF_EXITING))
+		t = pid_task(task_tgid(current), PIDTYPE_PID);
+	if (!t || (t->flags & PF_EXITING))
+		return NULL;
+	return t;
+}
+
+/*
+ * A moved chain's atoms are its caller's system calls, so each runs with
+ * the credentials the caller has now, not those it had when the chain
+ * blocked: as a thread takes new credentials from glibc's setxid
+ * broadcast, which never reaches this task. Otherwise code that runs after
+ * a privilege drop could steer an atom (through an arg_ptr) that still
+ * runs with the privileges dropped. Landlock domains live in the
+ * credentials and follow too; seccomp filters reach this task by
+ * SECCOMP_FILTER_FLAG_TSYNC as they reach any thread.
+ */
+static void syslet_follow_caller_creds(struct syslet_task *st)
+{
+	const struct cred *cred = NULL;
+	struct task_struct *caller;
+
+	rcu_read_lock();
+	caller = syslet_caller_now(st);
+	if (caller && rcu_access_pointer(caller->real_cred) != current->real_cred)
+		cred = get_task_cred(caller);
+	rcu_read_unlock();
+	if (cred)
+		commit_creds((struct cred *)cred);
+}
+
+/*
  * What a return to user space would do before the next system call: run
  * task_work (deferred fput() among others) and, through a pending signal,
  * end the chain; a task whose caller went on acts on the signal instead.
@@ -188,8 +229,10 @@ static bool syslet_between_atoms(struct syslet_task *st)
 	if (task_work_pending(current))
 		task_work_run();
 	cond_resched();
-	if (syslet_chain_moved(st))
+	if (syslet_chain_moved(st)) {
 		syslet_worker_signals();
+		syslet_follow_caller_creds(st);
+	}
 	return !task_sigpending(current);
 }
 

@@ -80,6 +80,8 @@ void syslet_task_free(struct task_struct *tsk)
 	/* An offer made to a spare that was exiting. */
 	if (st->donor)
 		put_task_struct(st->donor);
+	/* Killed while it finished a moved chain. */
+	put_pid(st->caller);
 	kfree(st->lent);
 	kfree(st);
 	tsk->syslet = NULL;

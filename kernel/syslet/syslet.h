@@ -152,6 +152,9 @@ struct syslet_lent {
  * @park_node:	(spares) entry in syslet_group::parked while parked
  * @donor:	(spares) the blocked task whose caller this spare is to take
  *		over, with a reference; set by that task's sched hook
+ * @caller:	(armed, moved) the TID its caller went on with, with a
+ *		reference: whose credentials the chain's later atoms take
+ *		(run.c). Set by the claim, before the chain runs on
  * @in_chain:	atoms run: an async_wait() now is an atom, not the caller's
  * @exec_id:	(threadlet) self_exec_id when it started: an execve() ends it
  * @lent:	lent for threadlets (threadlet.c), or NULL
@@ -180,6 +183,7 @@ struct syslet_task {
 	bool				exited;
 	struct list_head		park_node;
 	struct task_struct		*donor;
+	struct pid			*caller;
 	bool				in_chain;
 	u64				exec_id;
 	struct syslet_lent		*lent;

@@ -170,8 +170,8 @@
  *   lsm_set_self_attr
  *   setuid, setgid, setreuid,        change the caller's credentials; an
  *   setregid, setresuid, setresgid,  atom runs with the credentials its
- *   setfsuid, setfsgid, setgroups,   submitter had
- *   capset
+ *   setfsuid, setfsgid, setgroups,   caller has when the atom starts,
+ *   capset                           also after a cache miss
  *   sched_setaffinity,               may act on the calling thread (pid
  *   sched_setscheduler,              0), which after a cache miss is
  *   sched_setparam, sched_setattr,   another task

@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/rseq.h>
@@ -872,6 +873,104 @@ TEST(seccomp_applies_after_a_miss)
 	/* And the caller is still under the filter too. */
 	EXPECT_EQ(-1, syscall(__NR_getppid));
 	EXPECT_EQ(33, errno);
+	pipe_read_fini(&pr);
+}
+
+/*
+ * Run in a child, as root: a chain read(pipe) -> openat(@path) blocks in
+ * its first atom, the caller drops every privilege with setresuid(), then
+ * fills the pipe. Returns the openat atom's result through the exit code:
+ * 0 if it failed with EACCES, 1 if it opened the file, 2+ on a setup
+ * failure.
+ */
+static int open_after_privilege_drop(const char *path)
+{
+	struct async_head_user ahu;
+	struct syslet_uatom open_atom;
+	struct pipe_read pr;
+	__u64 dirfd = (__u64)(long)AT_FDCWD, name = uptr(path), oflags = O_RDONLY;
+	__s64 ret = SENTINEL;
+	__u64 slots[4];
+
+	ring_init(&ahu, slots, 4);
+	if (pipe_read_init(&pr, 0))
+		return 2;
+	ATOM3(&open_atom, __NR_openat, &ret, NULL, 0, &dirfd, &name, &oflags);
+	pr.atom.next = uptr(&open_atom);
+	if (async_exec(&pr.atom, &ahu) != 0)
+		return 3;
+	/* The raw call: this thread only, as glibc's broadcast ends up. */
+	if (syscall(__NR_setresuid, 65534, 65534, 65534))
+		return 4;
+	if (write(pr.fds[1], "u", 1) != 1)
+		return 5;
+	if (ring_next(&ahu, slots, 4) != uptr(&open_atom))
+		return 6;
+	return ret == -EACCES ? 0 : 1;
+}
+
+/*
+ * A chain that blocked before a privilege drop must not run its later
+ * atoms with the privileges dropped: the caller could steer them through
+ * their arg_ptr words (here the path) after the drop.
+ */
+TEST(atoms_after_a_miss_take_the_callers_new_credentials)
+{
+	char path[] = "/tmp/syslet-root-only-XXXXXX";
+	int fd, status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to drop privileges");
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(0, chmod(path, 0600));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(open_after_privilege_drop(path));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	unlink(path);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) {
+		TH_LOG("%s", WEXITSTATUS(status) == 1 ?
+		       "the atom opened a root-only file after the drop" :
+		       "setup failed");
+	}
+}
+
+/*
+ * A filter installed with SECCOMP_FILTER_FLAG_TSYNC after a miss reaches
+ * the task finishing the chain, as it reaches every thread.
+ */
+TEST(seccomp_tsync_after_a_miss_reaches_the_chain)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 34),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = filter };
+	struct async_head_user ahu;
+	struct syslet_uatom a;
+	struct pipe_read pr;
+	__s64 ret = SENTINEL;
+	__u64 slots[4];
+
+	ASSERT_EQ(0, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+	ring_init(&ahu, slots, 4);
+	ASSERT_EQ(0, pipe_read_init(&pr, 0));
+	ATOM0(&a, __NR_getppid, &ret, NULL, 0);
+	pr.atom.next = uptr(&a);
+	ASSERT_EQ(0, async_exec(&pr.atom, &ahu));
+	ASSERT_EQ(0, syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+			     SECCOMP_FILTER_FLAG_TSYNC, &prog));
+	ASSERT_EQ(1, write(pr.fds[1], "t", 1));
+	EXPECT_EQ(uptr(&a), ring_next(&ahu, slots, 4));
+	EXPECT_EQ(-34, ret);
 	pipe_read_fini(&pr);
 }
 
