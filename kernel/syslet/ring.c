@@ -445,7 +445,7 @@ SYSCALL_DEFINE4(async_wait, unsigned long, min_wait_events,
 	u64 entries;
 	long ret;
 
-	if (!syslet_enabled())
+	if (!syslet_allowed())
 		return -EPERM;
 	ret = syslet_head_read(&ahu, uahu);
 	if (ret)

@@ -94,7 +94,7 @@ SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 	unsigned int end;
 	long ret;
 
-	if (!syslet_enabled())
+	if (!syslet_allowed())
 		return -EPERM;
 	ret = syslet_head_read(&ahu, uahu);
 	if (ret)
@@ -132,7 +132,7 @@ SYSCALL_DEFINE3(async_thread, unsigned long, event,
 	struct syslet_task *st;
 	long ret;
 
-	if (!syslet_enabled())
+	if (!syslet_allowed())
 		return -EPERM;
 	if (flags & ~SYSLET_LEND_RELEASE)
 		return -EINVAL;
@@ -155,7 +155,7 @@ SYSCALL_DEFINE3(threadlet_on, unsigned long, restore_stack,
 	struct syslet_task *st;
 	long ret;
 
-	if (!syslet_enabled())
+	if (!syslet_allowed())
 		return -EPERM;
 	ret = syslet_head_read(&ahu, uahu);
 	if (ret)

@@ -6,8 +6,13 @@
  * abi_version	SYSLET_ABI_VERSION, read-only. Its presence is the probe:
  *		the syslet system call numbers are reused by later kernels,
  *		so -ENOSYS tells nothing.
- * enabled	1 (default) or 0. With 0 every syslet system call fails
- *		with -EPERM, as io_uring does under io_uring_disabled.
+ * enabled	1 (default), 0 or 2. With 0 every syslet system call fails
+ *		with -EPERM, as io_uring does under io_uring_disabled; with
+ *		2 they fail so unless the caller is in the group below or
+ *		has CAP_SYS_ADMIN, as under io_uring_disabled = 1. Checked
+ *		at every call, with the caller's credentials then.
+ * group	the group that may use syslets when enabled is 2, as a GID
+ *		in the initial user namespace; -1 (default): none.
  * max_spares	an administrator's cap on the spare threads of one
  *		process (default 65536, at most PID_MAX_LIMIT). Below it,
  *		a process may have as many as its RLIMIT_NPROC, as io-wq
@@ -17,9 +22,12 @@
  * lost_completions
  *		completions of moved chains that could not be written
  *		because their ring or async_head_user had been unmapped,
- *		since boot; read-only.
+ *		since boot, in every process: readable by root only, so
+ *		that one user cannot watch another's.
  */
 #include <linux/atomic.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/init.h>
 #include <linux/minmax.h>
 #include <linux/sched/signal.h>
@@ -30,13 +38,23 @@
 
 static int syslet_abi_version = SYSLET_ABI_VERSION;
 static int sysctl_syslet_enabled = 1;
+static int sysctl_syslet_group = -1;
 static unsigned int sysctl_syslet_max_spares = 65536;
 static unsigned int syslet_max_spares_limit = PID_MAX_LIMIT;
 static atomic_long_t syslet_lost_completions;
 
-bool syslet_enabled(void)
+/* Whether the current task may make syslet system calls now. */
+bool syslet_allowed(void)
 {
-	return READ_ONCE(sysctl_syslet_enabled);
+	int enabled = READ_ONCE(sysctl_syslet_enabled);
+	kgid_t group;
+
+	if (enabled != 2)
+		return enabled;
+	group = make_kgid(&init_user_ns, READ_ONCE(sysctl_syslet_group));
+	if (gid_valid(group) && in_group_p(group))
+		return true;
+	return capable(CAP_SYS_ADMIN);
 }
 
 /* How many spares the current process may have. */
@@ -77,7 +95,16 @@ static struct ctl_table syslet_sysctls[] = {
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
 		.extra1		= SYSCTL_ZERO,
-		.extra2		= SYSCTL_ONE,
+		.extra2		= SYSCTL_TWO,
+	},
+	{
+		.procname	= "group",
+		.data		= &sysctl_syslet_group,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_NEG_ONE,
+		.extra2		= SYSCTL_INT_MAX,
 	},
 	{
 		.procname	= "max_spares",
@@ -91,7 +118,7 @@ static struct ctl_table syslet_sysctls[] = {
 	{
 		.procname	= "lost_completions",
 		.maxlen		= sizeof(unsigned long),
-		.mode		= 0444,
+		.mode		= 0400,
 		.proc_handler	= syslet_lost_completions_show,
 	},
 };

@@ -213,7 +213,7 @@ struct syslet_group {
 bool syslet_call_refused(unsigned long nr, struct pt_regs *regs);
 int syslet_chain_read(struct syslet_chain *chain, u64 uaddr);
 long syslet_chain_run(struct syslet_task *st, unsigned int *end);
-bool syslet_enabled(void);
+bool syslet_allowed(void);
 unsigned long syslet_max_spares(void);
 void syslet_count_lost_completion(void);
 

@@ -177,7 +177,17 @@ inline const kernel_info &kernel_support() noexcept
 		kernel_info k;
 		int v = detail::read_proc_int("/proc/sys/kernel/syslet/abi_version");
 		k.abi_version = v < 0 ? 0 : v;
-		k.enabled = detail::read_proc_int("/proc/sys/kernel/syslet/enabled") == 1;
+		int on = detail::read_proc_int("/proc/sys/kernel/syslet/enabled");
+		// 2: only some users may; ask with a call that runs nothing
+		// (EFAULT for a null head when allowed, EPERM when not).
+		if (on == 2 && k.abi_version == SYSLET_ABI_VERSION &&
+		    detail::nr_async_exec > 0) {
+			int saved = errno;
+			on = ::syscall(detail::nr_async_exec, nullptr, nullptr) == -1 &&
+			     errno == EPERM ? 0 : 1;
+			errno = saved;
+		}
+		k.enabled = on == 1;
 		return k;
 	}();
 	return info;

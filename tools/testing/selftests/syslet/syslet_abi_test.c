@@ -4,8 +4,14 @@
  * calls that are wired but not implemented yet, and every check on
  * struct async_head_user.
  */
+#define _GNU_SOURCE
 #include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../kselftest_harness.h"
 #include "syslet_test.h"
@@ -74,11 +80,105 @@ TEST(disabled_facility_refuses_with_eperm)
 	EXPECT_EQ(getppid(), ret);
 }
 
-TEST(enabled_accepts_only_zero_and_one)
+TEST(enabled_accepts_only_zero_one_and_two)
 {
-	EXPECT_EQ(-1, write_int_file(SYSLET_PROC "enabled", 2));
+	EXPECT_EQ(-1, write_int_file(SYSLET_PROC "enabled", 3));
 	EXPECT_EQ(-1, write_int_file(SYSLET_PROC "enabled", -1));
+	EXPECT_EQ(-1, write_int_file(SYSLET_PROC "group", -2));
 	ASSERT_EQ(0, write_int_file(SYSLET_PROC "enabled", 1));
+}
+
+/*
+ * In a child that takes @gid as its only group and @uid, no capability
+ * left: 0 if async_exec() and async_wait() are allowed, 1 if both fail
+ * with EPERM, 2 or more for anything else.
+ */
+static int allowed_as(uid_t uid, gid_t gid)
+{
+	struct async_head_user ahu = head_plain();
+	struct syslet_uatom a;
+	__s64 ret = SENTINEL;
+	int status;
+	pid_t pid;
+	long r;
+
+	pid = fork();
+	if (pid < 0)
+		return 2;
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
+		    setresuid(uid, uid, uid))
+			_exit(3);
+		ATOM0(&a, __NR_getppid, &ret, NULL, 0);
+		r = async_exec(&a, &ahu);
+		if (r == (long)uptr(&a) && ret == getppid())
+			/* Allowed: a plain head has no ring, hence EINVAL. */
+			_exit(async_wait(1, 0, &ahu, NULL) == -1 &&
+			      errno == EINVAL ? 0 : 4);
+		if (r != -1 || errno != EPERM || ret != SENTINEL)
+			_exit(5);
+		_exit(async_wait(1, 0, &ahu, NULL) == -1 &&
+		      errno == EPERM ? 1 : 6);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 7;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * enabled = 2 admits CAP_SYS_ADMIN and the members of the configured
+ * group only, as io_uring_disabled = 1 does with io_uring_group.
+ */
+TEST(enabled_two_admits_only_the_group_and_cap_sys_admin)
+{
+	struct async_head_user ahu = head_plain();
+	struct syslet_uatom a;
+	__s64 ret = SENTINEL;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to change the policy");
+	ASSERT_EQ(0, allowed_as(4242, 4242));
+	ASSERT_EQ(0, write_int_file(SYSLET_PROC "group", -1));
+	ASSERT_EQ(0, write_int_file(SYSLET_PROC "enabled", 2));
+	ATOM0(&a, __NR_getppid, &ret, NULL, 0);
+	EXPECT_EQ((long)uptr(&a), async_exec(&a, &ahu));
+	EXPECT_EQ(getppid(), ret);
+	EXPECT_EQ(1, allowed_as(4242, 4242));
+	EXPECT_EQ(0, write_int_file(SYSLET_PROC "group", 4242));
+	EXPECT_EQ(0, allowed_as(4242, 4242));
+	EXPECT_EQ(1, allowed_as(4242, 4243));
+	EXPECT_EQ(0, write_int_file(SYSLET_PROC "group", -1));
+	ASSERT_EQ(0, write_int_file(SYSLET_PROC "enabled", 1));
+	EXPECT_EQ(0, allowed_as(4242, 4243));
+}
+
+/* A count over every process is not for one user to watch another's. */
+TEST(lost_completions_is_for_root_only)
+{
+	unsigned long lost;
+	struct stat sb;
+	int status;
+	pid_t pid;
+	FILE *f;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to read it");
+	ASSERT_EQ(0, stat(SYSLET_PROC "lost_completions", &sb));
+	EXPECT_EQ(0400, sb.st_mode & 07777);
+	f = fopen(SYSLET_PROC "lost_completions", "r");
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ(1, fscanf(f, "%lu", &lost));
+	fclose(f);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (setresuid(65534, 65534, 65534))
+			_exit(2);
+		_exit(open(SYSLET_PROC "lost_completions", O_RDONLY) == -1 &&
+		      errno == EACCES ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 /*
