@@ -126,13 +126,11 @@ static long syslet_atom_syscall(struct pt_regs *regs,
 /* Stops, freezes and a tracer's attach, for a task whose caller went on. */
 void syslet_worker_signals(void)
 {
-	struct ksignal ksig;
-
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
-	/* Never true: every signal with a handler is blocked now. */
-	while (task_sigpending(current) && !get_signal(&ksig))
-		;
+	/* Every signal with a handler is blocked now: none is delivered. */
+	while (task_sigpending(current))
+		syslet_get_signal();
 }
 
 static long syslet_atom_run(struct syslet_task *st,

@@ -132,6 +132,26 @@ void syslet_unpark(struct task_struct *p)
 }
 
 /**
+ * syslet_get_signal - get_signal() for a task waiting in the kernel
+ *
+ * A fatal signal ends a kernel-only task (a spare, or a task finishing a
+ * chain whose caller went on) as get_signal() would, but without
+ * PF_SIGNALED: it is no thread of the program, so a core dump leaves it
+ * out, as it leaves out threads that exited by themselves
+ * (coredump_task_exit()), instead of listing registers that are nobody's.
+ * A lent thread is the program's, and is dumped.
+ */
+void syslet_get_signal(void)
+{
+	struct ksignal ksig;
+
+	if (READ_ONCE(current->syslet->kernel_only) &&
+	    fatal_signal_pending(current))
+		do_group_exit(SIGKILL);
+	get_signal(&ksig);
+}
+
+/**
  * syslet_park - wait as a spare until handed a caller
  * @st: the current task's syslet state
  *
@@ -150,9 +170,7 @@ void syslet_park(struct syslet_task *st)
 			continue;
 		}
 		if (signal_pending(current)) {
-			struct ksignal ksig;
-
-			get_signal(&ksig);
+			syslet_get_signal();
 			continue;
 		}
 		wait_for_completion_state(&st->park, TASK_INTERRUPTIBLE | TASK_FREEZABLE);

@@ -283,6 +283,7 @@ bool syslet_take_back(struct syslet_waiter_ref *waiter);
 void syslet_spare_park(struct syslet_group *group, struct task_struct *p);
 void syslet_drop_own_signals(void);
 void syslet_worker_signals(void);
+void syslet_get_signal(void);
 
 bool syslet_spare_fits(struct task_struct *spare, struct task_struct *tsk);
 bool syslet_may_move(struct task_struct *tsk);

@@ -8,10 +8,13 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/elf.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/procfs.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -343,6 +346,155 @@ TEST(core_dump_with_spare_parked)
 }
 
 /* Group stop completes only when every thread, spares too, has stopped. */
+/* What the child of core_dump_lists_only_the_programs_threads saw. */
+struct dumped_threads {
+	pid_t	caller, thread;
+	int	tasks;		/* in /proc/self/task, spares included */
+};
+
+static pid_t sleeping_thread_tid;
+
+static void *sleep_forever(void *arg)
+{
+	__atomic_store_n(&sleeping_thread_tid, gettid(), __ATOMIC_RELEASE);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int count_tasks(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * In @dir: a second thread, two tasks blocked in moved chains and a spare
+ * parked after a completed miss; report the real threads' TIDs on
+ * @report, then dump core.
+ */
+static void dump_core_with_spares(const char *dir, int report)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	struct dumped_threads seen = { };
+	struct async_head_user ahu;
+	struct pipe_read pr[2];
+	pthread_t thread;
+	__u64 slots[4];
+	int i;
+
+	if (chdir(dir) || setrlimit(RLIMIT_CORE, &unlimited) ||
+	    pthread_create(&thread, NULL, sleep_forever, NULL))
+		_exit(100);
+	while (!__atomic_load_n(&sleeping_thread_tid, __ATOMIC_ACQUIRE))
+		sched_yield();
+	ring_init(&ahu, slots, 4);
+	for (i = 0; i < 2; i++) {
+		if (pipe_read_init(&pr[i], 0) || async_exec(&pr[i].atom, &ahu))
+			_exit(101);
+	}
+	if (miss_and_complete(1))
+		_exit(102);
+	seen.caller = gettid();
+	seen.thread = sleeping_thread_tid;
+	seen.tasks = count_tasks();
+	if (write(report, &seen, sizeof(seen)) != sizeof(seen))
+		_exit(103);
+	abort();
+}
+
+/* The pr_pid of every NT_PRSTATUS note of the core file @path, up to @max. */
+static int core_thread_tids(const char *path, pid_t *tids, int max)
+{
+	const struct elf64_hdr *eh;
+	struct stat sb;
+	const char *img;
+	int fd, i, n = 0;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &sb))
+		return -1;
+	img = mmap(NULL, sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (img == MAP_FAILED)
+		return -1;
+	eh = (const struct elf64_hdr *)img;
+	for (i = 0; i < eh->e_phnum; i++) {
+		const struct elf64_phdr *ph = (const void *)(img + eh->e_phoff +
+						      i * eh->e_phentsize);
+		size_t off = ph->p_offset, end = ph->p_offset + ph->p_filesz;
+
+		if (ph->p_type != PT_NOTE)
+			continue;
+		while (off + sizeof(struct elf64_note) <= end) {
+			const struct elf64_note *nh = (const void *)(img + off);
+			size_t desc = off + sizeof(*nh) + ((nh->n_namesz + 3) & ~3);
+
+			if (nh->n_type == NT_PRSTATUS && n < max)
+				tids[n++] = ((const struct elf_prstatus *)
+					     (img + desc))->pr_pid;
+			off = desc + ((nh->n_descsz + 3) & ~3);
+		}
+	}
+	munmap((void *)img, sb.st_size);
+	return n;
+}
+
+/*
+ * Spares and tasks finishing a moved chain are no threads of the program:
+ * a core dump (what gdb lists as threads: one NT_PRSTATUS note each)
+ * holds the program's threads only, not kernel-made ones with registers
+ * that are nobody's.
+ */
+TEST(core_dump_lists_only_the_programs_threads)
+{
+	char dir[] = "/tmp/syslet-core-XXXXXX", path[300];
+	struct dumped_threads seen;
+	int report[2], status, n;
+	struct dirent *e;
+	pid_t pid, tids[16];
+	DIR *d;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, pipe(report));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(report[0]);
+		dump_core_with_spares(dir, report[1]);
+	}
+	close(report[1]);
+	ASSERT_EQ(sizeof(seen), read(report[0], &seen, sizeof(seen)));
+	close(report[0]);
+	ASSERT_EQ(0, wait_child(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status) && WCOREDUMP(status));
+	/* Two threads, two tasks blocked in chains and the parked spare. */
+	EXPECT_LE(5, seen.tasks);
+
+	d = opendir(dir);
+	ASSERT_NE(NULL, d);
+	path[0] = 0;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "core", 4))
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+	closedir(d);
+	ASSERT_NE(0, path[0]);
+	n = core_thread_tids(path, tids, 16);
+	unlink(path);
+	rmdir(dir);
+	ASSERT_EQ(2, n);
+	EXPECT_TRUE((tids[0] == seen.caller && tids[1] == seen.thread) ||
+		    (tids[1] == seen.caller && tids[0] == seen.thread));
+}
+
 TEST(sigstop_and_sigcont_with_spare_parked)
 {
 	pid_t pid = child_with_spare(wait_forever);
