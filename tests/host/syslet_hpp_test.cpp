@@ -14,6 +14,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <ranges>
 #include <string>
 #include <thread>
 #include <vector>
@@ -453,6 +454,23 @@ TEST(SysletRing, LeavingTheLoopEarlyLeavesTheRest)
 	EXPECT_EQ(2u, ring.pop()->last);
 }
 
+TEST(SysletRing, AnAdaptorTakesOnlyWhatItDelivers)
+{
+	completion_ring ring(4, nullptr, fallback);
+	chain c{sys::call(__NR_getpid), sys::call(__NR_getpid), sys::call(__NR_getpid)};
+
+	for (int i = 0; i < 3; i++)
+		kernel_post(ring, c.atoms()[i]);
+	std::size_t delivered = 0;
+	for (syslet::completion got : ring.completions() | std::views::take(1)) {
+		EXPECT_EQ(0u, got.last);
+		delivered++;
+	}
+	EXPECT_EQ(1u, delivered);
+	EXPECT_EQ(2u, ring.ready());
+	EXPECT_EQ(1u, ring.pop()->last);
+}
+
 TEST(SysletRing, RingsAreIndependent)
 {
 	completion_ring a(4, nullptr, fallback), b(8, nullptr, fallback);
@@ -831,6 +849,23 @@ TEST(SysletFallback, DestructorWaitsAndKeepsOtherCompletions)
 	EXPECT_EQ(&cb, got->chain);
 	EXPECT_EQ('b', bch);
 	EXPECT_FALSE(ring.pop());
+}
+
+TEST(SysletFallback, ResultsOfAPendingChainAreBusy)
+{
+	pipe_fds p;
+	char ch = 0;
+	completion_ring ring(4, shared_pool(), fallback);
+	chain c{sys::read(p.r, &ch, 1)};
+
+	ASSERT_EQ(status::pending, *syslet::submit(ring, c));
+	auto r = c.ret(0);
+	ASSERT_FALSE(r);
+	EXPECT_EQ(EBUSY, r.error());
+	ASSERT_EQ(1, write(p.w, "r", 1));
+	ASSERT_EQ(wait_status::ready, *ring.wait(1, 5s));
+	ASSERT_TRUE(ring.pop());
+	EXPECT_EQ(1, *c.ret(0));
 }
 
 TEST(SysletFallback, RingDestructorWaitsForItsChains)

@@ -486,11 +486,14 @@ public:
 	}
 
 	// Results, readable once done: a value, the errno of a failed call,
-	// or ENODATA for an atom that did not run. ERANGE past the end.
+	// or ENODATA for an atom that did not run. ERANGE past the end;
+	// EBUSY while the chain is pending (its atoms may still be running).
 	result<std::int64_t> ret(std::size_t i) const noexcept
 	{
 		if (i >= n_)
 			return failure{ERANGE};
+		if (state_ == state::pending)
+			return failure{EBUSY};
 		std::int64_t r = rets_[i];
 		if (r == not_run)
 			return failure{ENODATA};
@@ -690,26 +693,38 @@ public:
 		using difference_type = std::ptrdiff_t;
 		using iterator_category = std::input_iterator_tag;
 
+		// A completion is taken off the ring only when looked at
+		// (dereferenced, or compared with the end), never by ++: so
+		// an adaptor such as std::views::take(n) takes exactly n.
 		iterator() = default;
-		const completion &operator*() const noexcept { return *cur_; }
-		const completion *operator->() const noexcept { return &*cur_; }
+		const completion &operator*() const noexcept { return *fetch(); }
+		const completion *operator->() const noexcept { return &*fetch(); }
 		iterator &operator++() noexcept
 		{
-			cur_ = r_->pop();
+			fetch();
+			fetched_ = false;
 			return *this;
 		}
 		void operator++(int) noexcept { ++*this; }
-		bool operator==(std::default_sentinel_t) const noexcept { return !cur_; }
+		bool operator==(std::default_sentinel_t) const noexcept { return !fetch(); }
 
 	private:
 		friend class range;
-		iterator(completion_ring *r, std::optional<completion> c) noexcept
-			: r_(r), cur_(c) {}
+		explicit iterator(completion_ring *r) noexcept : r_(r) {}
+		const std::optional<completion> &fetch() const noexcept
+		{
+			if (!fetched_) {
+				cur_ = r_->pop();
+				fetched_ = true;
+			}
+			return cur_;
+		}
 		completion_ring *r_ = nullptr;
-		std::optional<completion> cur_;
+		mutable std::optional<completion> cur_;
+		mutable bool fetched_ = false;
 	};
 
-	iterator begin() noexcept { return {r_, r_->pop()}; }
+	iterator begin() noexcept { return iterator(r_); }
 	std::default_sentinel_t end() const noexcept { return {}; }
 
 private:
