@@ -1353,22 +1353,41 @@ void threadlet_entry(void *frame) noexcept;
  * async_thread(event), which does not return here. The caller's restore
  * point after a miss pops the callee-saved registers pushed here and
  * returns 0. In a COMDAT group so that every translation unit may carry
- * it. fn must not throw: there is no unwind information across here.
+ * it, and assembled once per assembler input (.ifndef), since -flto puts
+ * several units' top-level asm into one; hidden, so that no shared
+ * object exports it. Its CFI lets a debugger or perf unwind from fn to
+ * the caller (through rbx while fn runs on the lent thread's stack). fn
+ * must not throw (threadlet_entry is noexcept).
  */
 extern "C" long syslet_threadlet_enter(void (*fn)(void *), void *arg,
 				       async_head_user *pool,
 				       std::uint64_t event) noexcept;
-asm(".pushsection .text.syslet_threadlet_enter,\"axG\",@progbits,"
+asm(".ifndef syslet_threadlet_enter\n"
+	".pushsection .text.syslet_threadlet_enter,\"axG\",@progbits,"
 	"syslet_threadlet_enter,comdat\n"
 	".weak syslet_threadlet_enter\n"
+	".hidden syslet_threadlet_enter\n"
 	".type syslet_threadlet_enter, @function\n"
 	"syslet_threadlet_enter:\n"
+	"	.cfi_startproc\n"
 	"	push %rbp\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	.cfi_rel_offset %rbp, 0\n"
 	"	push %rbx\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	.cfi_rel_offset %rbx, 0\n"
 	"	push %r12\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	.cfi_rel_offset %r12, 0\n"
 	"	push %r13\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	.cfi_rel_offset %r13, 0\n"
 	"	push %r14\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	.cfi_rel_offset %r14, 0\n"
 	"	push %r15\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	.cfi_rel_offset %r15, 0\n"
 	"	mov %rdi, %r12\n"
 	"	mov %rsi, %r13\n"
 	"	mov %rdx, %r14\n"
@@ -1382,6 +1401,8 @@ asm(".pushsection .text.syslet_threadlet_enter,\"axG\",@progbits,"
 	"	js 3f\n"
 	"	jz 2f\n"
 	"	mov %rsp, %rbx\n"
+	/* On the lent thread's stack: the caller's frame is found via rbx. */
+	"	.cfi_def_cfa %rbx, 56\n"
 	"	mov %rax, %rsp\n"
 	"	mov %r13, %rdi\n"
 	"	call *%r12\n"
@@ -1390,27 +1411,46 @@ asm(".pushsection .text.syslet_threadlet_enter,\"axG\",@progbits,"
 	"	test %rax, %rax\n"
 	"	jz 1f\n"
 	"	mov %rbx, %rsp\n"
+	"	.cfi_def_cfa %rsp, 56\n"
 	"	jmp 3f\n"
-	"1:	mov %r15, %rdi\n"
+	"1:	.cfi_def_cfa %rbx, 56\n"
+	"	mov %r15, %rdi\n"
 	"	mov %r14, %rsi\n"
 	"	xor %edx, %edx\n"
 	"	mov $465, %eax\n"
 	"	syscall\n"
 	"	ud2\n"
-	"2:	sub $8, %rsp\n"
+	"2:	.cfi_def_cfa %rsp, 56\n"
+	"	sub $8, %rsp\n"
+	"	.cfi_adjust_cfa_offset 8\n"
 	"	mov %r13, %rdi\n"
 	"	call *%r12\n"
 	"	add $8, %rsp\n"
+	"	.cfi_adjust_cfa_offset -8\n"
 	"	mov $1, %eax\n"
 	"3:	pop %r15\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	.cfi_restore %r15\n"
 	"	pop %r14\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	.cfi_restore %r14\n"
 	"	pop %r13\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	.cfi_restore %r13\n"
 	"	pop %r12\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	.cfi_restore %r12\n"
 	"	pop %rbx\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	.cfi_restore %rbx\n"
 	"	pop %rbp\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	.cfi_restore %rbp\n"
 	"	ret\n"
+	"	.cfi_endproc\n"
 	".size syslet_threadlet_enter, .-syslet_threadlet_enter\n"
-	".popsection\n");
+	".popsection\n"
+	".endif\n");
 static_assert(detail::nr_async_thread == 465 && detail::nr_threadlet_on == 466 &&
 	      detail::nr_threadlet_off == 467,
 	      "syslet_threadlet_enter has the x86-64 numbers written in");
