@@ -868,6 +868,24 @@ TEST(SysletFallback, ResultsOfAPendingChainAreBusy)
 	EXPECT_EQ(1, *c.ret(0));
 }
 
+TEST(SysletFallbackDeathTest, APoolDestroyedUnderARingAborts)
+{
+	GTEST_FLAG_SET(death_test_style, "threadsafe");
+	EXPECT_DEATH(
+		{
+			auto pool = std::make_unique<syslet::thread_pool>(1);
+			completion_ring ring(4, pool.get(), fallback);
+			pool.reset();
+		},
+		"thread_pool destroyed while a completion_ring uses it");
+	// In the right order, nothing to say.
+	auto pool = std::make_unique<syslet::thread_pool>(1);
+	{
+		completion_ring ring(4, pool.get(), fallback);
+	}
+	pool.reset();
+}
+
 TEST(SysletFallback, RingDestructorWaitsForItsChains)
 {
 	pipe_fds p;

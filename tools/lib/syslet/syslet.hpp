@@ -747,6 +747,8 @@ inline completion_ring::range completion_ring::completions() noexcept
 class thread_pool {
 public:
 	explicit thread_pool(unsigned threads = 4);
+	// Rings that use the pool must be destroyed first: destroying it
+	// under them aborts with a message, rather than hang or worse.
 	~thread_pool();
 	thread_pool(const thread_pool &) = delete;
 	thread_pool &operator=(const thread_pool &) = delete;
@@ -754,6 +756,7 @@ public:
 	std::size_t size() const noexcept { return threads_.size(); }
 
 private:
+	friend class completion_ring;
 	friend result<status> submit(completion_ring &, chain_base &) noexcept;
 
 	void enqueue(chain_base &c) noexcept;
@@ -765,6 +768,7 @@ private:
 	detail::fifo<chain_base, &chain_base::qnext_> queue_;
 	bool stop_ = false;
 	std::vector<std::thread> threads_;
+	std::atomic<std::size_t> rings_{0};	// completion_rings using it
 };
 
 /* ---------------------------------------------------------------------- */
@@ -1079,6 +1083,8 @@ inline completion_ring::completion_ring(std::size_t entries, thread_pool *pool,
 	head_.size = sizeof(head_);
 	head_.completion_ring = detail::addr(slots_.get());
 	head_.ring_size_bytes = entries * sizeof(__u64);
+	if (pool_)
+		pool_->rings_.fetch_add(1, std::memory_order_relaxed);
 }
 
 inline completion_ring::~completion_ring()
@@ -1088,6 +1094,8 @@ inline completion_ring::~completion_ring()
 		;
 	// A pool thread's entry is visible before it lets go of mtx_.
 	std::lock_guard lk(mtx_);
+	if (pool_)
+		pool_->rings_.fetch_sub(1, std::memory_order_release);
 }
 
 inline std::size_t completion_ring::posted() const noexcept
@@ -1208,7 +1216,15 @@ inline thread_pool::thread_pool(unsigned threads)
 	pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
-inline thread_pool::~thread_pool() { stop(); }
+inline thread_pool::~thread_pool()
+{
+	if (rings_.load(std::memory_order_acquire)) {
+		std::fputs("syslet: a thread_pool destroyed while a completion_ring "
+			   "uses it; destroy the rings first\n", stderr);
+		std::abort();
+	}
+	stop();
+}
 
 // Queued chains are run first: their rings wait for them.
 inline void thread_pool::stop() noexcept
