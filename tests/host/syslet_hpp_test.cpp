@@ -642,6 +642,28 @@ TEST(SysletFallback, AFullRingMakesCompletersWait)
 	EXPECT_EQ(wait_status::timed_out, *ring.wait(1, 20ms));
 }
 
+// A full, undrained ring keeps its completions to itself: the pool goes
+// on with another ring's chains, as the kernel's completers would.
+TEST(SysletFallback, AFullRingDoesNotHoldUpAnotherRingsChains)
+{
+	syslet::thread_pool pool(1);
+	completion_ring full(2, &pool, fallback), other(2, &pool, fallback);
+	chain a{sys::call(__NR_getpid)}, b{sys::call(__NR_getpid)},
+		c{sys::call(__NR_getpid)}, d{sys::call(__NR_getpid)};
+
+	for (chain<1> *x : {&a, &b, &c})
+		ASSERT_EQ(status::pending, *syslet::submit(full, *x));
+	ASSERT_EQ(status::pending, *syslet::submit(other, d));
+	ASSERT_EQ(wait_status::ready, *other.wait(1, 5s));
+	EXPECT_EQ(&d, other.pop()->chain);
+	// The third waited for room, and comes in order once there is some.
+	EXPECT_EQ(&a, full.pop()->chain);
+	EXPECT_EQ(&b, full.pop()->chain);
+	ASSERT_EQ(wait_status::ready, *full.wait(1, 5s));
+	EXPECT_EQ(&c, full.pop()->chain);
+	EXPECT_FALSE(full.pop());
+}
+
 TEST(SysletFallback, RingsSharingAPoolGetTheirOwnCompletions)
 {
 	thread_pool pool(3);

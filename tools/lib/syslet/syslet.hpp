@@ -556,7 +556,8 @@ private:
 	completion_ring *ring_ = nullptr;
 	chain_base *lprev_ = nullptr, *lnext_ = nullptr;
 	detail::chain_list *list_ = nullptr;
-	chain_base *qnext_ = nullptr;	// thread_pool's queue
+	chain_base *qnext_ = nullptr;	// thread_pool's queue, then its ring's overflow
+	__u64 overflowed_ = 0;		// the ring entry it waits to post
 };
 
 namespace detail {
@@ -671,7 +672,8 @@ private:
 	result<wait_status> wait_posted(std::size_t n,
 					std::optional<std::chrono::nanoseconds> t) noexcept;
 	void track(chain_base &c) noexcept;
-	void post(__u64 entry) noexcept;
+	void post(chain_base &c, __u64 entry) noexcept;
+	void refill_locked() noexcept;
 	void settle(chain_base *target) noexcept;
 
 	std::unique_ptr<__u64[]> slots_;
@@ -681,6 +683,9 @@ private:
 	bool kernel_;
 	detail::chain_list inflight_;	// submitted, not yet completed
 	detail::chain_list deferred_;	// completed, taken off the ring, not yet popped
+	// Fallback: completed chains the full ring has no room for yet, in
+	// order; the kernel's completers each wait on their own instead.
+	detail::fifo<chain_base, &chain_base::qnext_> overflow_;
 	std::mutex mtx_;		// fallback posting and waiting
 	std::condition_variable ready_cv_, space_cv_;
 };
@@ -1009,6 +1014,16 @@ inline __u64 ring_take(async_head_user &head, __u64 *slots, std::size_t mask) no
 	return v;
 }
 
+// Whether the slot the next entry goes into is empty; under the posters'
+// lock, where only the consumer changes it (full to empty).
+inline bool ring_has_room(async_head_user &head, __u64 *slots,
+			  std::size_t mask) noexcept
+{
+	const __u64 idx = std::atomic_ref<__u64>(head.kernel_ring_idx)
+				  .load(std::memory_order_relaxed);
+	return !std::atomic_ref<__u64>(slots[idx & mask]).load(std::memory_order_acquire);
+}
+
 // Into an empty slot only; the index is read again after every wait, as
 // another poster may have taken it meanwhile. lk holds the posters' mutex.
 inline void ring_post(async_head_user &head, __u64 *slots, std::size_t mask,
@@ -1105,7 +1120,13 @@ inline std::size_t completion_ring::posted() const noexcept
 
 inline __u64 completion_ring::take() noexcept
 {
-	return detail::ring_take(head_, slots_.get(), mask_);
+	const __u64 e = detail::ring_take(head_, slots_.get(), mask_);
+
+	if (e && !kernel_) {
+		std::lock_guard lk(mtx_);
+		refill_locked();
+	}
+	return e;
 }
 
 inline completion completion_ring::map(__u64 entry) noexcept
@@ -1155,13 +1176,34 @@ inline void completion_ring::track(chain_base &c) noexcept
 }
 
 // The kernel's side of the protocol, for pool threads: only into an empty
-// slot, release, then kernel_ring_idx; a full slot is waited for, never
-// overwritten, with a back-off that wait() cuts short.
-inline void completion_ring::post(__u64 entry) noexcept
+// slot, release, then kernel_ring_idx. When the ring is full the chain
+// waits in this ring's overflow, as each of the kernel's completers waits
+// on its own, and the pool thread goes on with other chains, other rings'
+// among them; the consumer moves it in as it takes entries.
+inline void completion_ring::post(chain_base &c, __u64 entry) noexcept
 {
-	std::unique_lock lk(mtx_);
-	detail::ring_post(head_, slots_.get(), mask_, lk, space_cv_, entry);
+	{
+		std::lock_guard lk(mtx_);
+		c.overflowed_ = entry;
+		overflow_.push(&c);
+		refill_locked();
+	}
 	ready_cv_.notify_all();
+}
+
+// Read everything of a chain before its entry is visible: once it is,
+// the chain may be popped and gone.
+inline void completion_ring::refill_locked() noexcept
+{
+	while (!overflow_.empty() &&
+	       detail::ring_has_room(head_, slots_.get(), mask_)) {
+		const __u64 e = overflow_.pop()->overflowed_;
+
+		std::atomic_ref<__u64> kidx(head_.kernel_ring_idx);
+		const __u64 idx = kidx.load(std::memory_order_relaxed);
+		std::atomic_ref<__u64>(slots_[idx & mask_]).store(e, std::memory_order_release);
+		kidx.store(idx + 1, std::memory_order_release);
+	}
 }
 
 // Drive the ring until target (or, for nullptr, every chain in flight) has
@@ -1264,7 +1306,7 @@ inline void thread_pool::work() noexcept
 		const syslet_uatom *atoms = c->atoms_;
 		const detail::outcome o = detail::interpret(atoms, c->n_);
 		if (!o.quiet)
-			r->post(detail::addr(atoms + o.last));
+			r->post(*c, detail::addr(atoms + o.last));
 	}
 }
 
