@@ -98,6 +98,7 @@ hook sys-setpgid-and-setsid
 hook exec-keep-the-TGID
 hook futex-look-again-for-a-PI-owner
 hook ptrace-refuse-to-attach
+hook security-add-hooks-for-syslet
 add "syslet: read, validate and run atom chains, and move them when they block
 
 async_exec() reads a whole chain in once, validates it (length, cycles,

@@ -37,6 +37,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
+#include <linux/security.h>
 #include <linux/syslet.h>
 
 #include "syslet.h"
@@ -131,8 +132,9 @@ static void syslet_swap_signals(struct task_struct *old,
 /*
  * What makes the caller unable to move at the claim, though it could when
  * its chain was armed: a tracer since, a PI waiter attached to either
- * task, or a change of what the spare must share with it (its affinity,
- * credentials, cgroup...). Siglock and both pi_locks held.
+ * task, a change of what the spare must share with it (its affinity,
+ * credentials, cgroup...), or an LSM's refusal (per-task LSM state that
+ * differs). Siglock and both pi_locks held.
  */
 static bool syslet_claim_refused(struct task_struct *donor,
 				 struct task_struct *spare)
@@ -142,7 +144,8 @@ static bool syslet_claim_refused(struct task_struct *donor,
 		return true;
 	return donor->ptrace || syslet_owns_pi_waiters(donor) ||
 	       syslet_owns_pi_waiters(spare) ||
-	       !syslet_spare_fits(spare, donor);
+	       !syslet_spare_fits(spare, donor) ||
+	       security_syslet_takeover(donor, spare);
 }
 
 /* Both tasks' pi_lock, in address order; interrupts are off. */

@@ -31,6 +31,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/syslet.h>
 
@@ -242,12 +243,16 @@ long syslet_lend(struct syslet_task *st, u64 event,
 		 struct async_head_user __user *uahu)
 {
 	struct syslet_group *group;
+	int err;
 
 	/* waitpid() and /proc/<pid> name the TGID's TID: it is not lent. */
 	if (syslet_in_threadlet(st) || syslet_holds_tgid(current))
 		return -EINVAL;
 	if (event && !ahu->completion_ring)
 		return -EINVAL;
+	err = security_syslet_lend();
+	if (err)
+		return err;
 	group = syslet_group_get();
 	if (!group)
 		return -ENOMEM;
