@@ -6,6 +6,8 @@
 #   make bench                the cached-path and cache-miss benchmarks,
 #                             report in build/report
 #   make patches              the series for submission, in build/series
+#   make fuzz                 syslet_fuzz for 10^6 chains, then trinity
+#                             twice (beside chains, and through atoms)
 #
 # KDIR=/path/to/linux-6.12 uses that tree instead of Debian's
 # linux-source-6.12 (it is copied, never modified). JOBS= sets the build
@@ -54,7 +56,7 @@ INITRAMFS := $(OUT)/initramfs.cpio.gz
 
 step = @printf '==> [%s] %s\n' "$(PROFILE)" "$(1)"
 
-.PHONY: all demo check bench profile deps tree kernel userspace initramfs \
+.PHONY: all demo check bench profile fuzz deps tree kernel userspace initramfs \
 	host-check vm-check patches clean distclean
 
 all: demo
@@ -144,10 +146,16 @@ $(FIO_ENGINE): tools/fio/syslet-engine.c tools/fio/threadlet-pool.cpp \
 	@g++ -shared -static-libstdc++ -static-libgcc -pthread -o $@ \
 		$(@D)/syslet-engine.o $(@D)/threadlet-pool.o
 
+# make fuzz sends trinity's calls through atoms with this preload.
+ATOMIZE := $(OUT)/lib/syslet-atomize.so
+$(ATOMIZE): tools/fuzz/syslet-atomize.c $(KHDR)/linux/syslet.h
+	@mkdir -p $(@D)
+	@gcc -O2 -Wall -Werror -fPIC -shared -isystem $(KHDR) -o $@ $< -ldl
+
 userspace: kernel
 	$(call step,userspace: kselftests + demo + benchmarks (static) + fio and its syslet engine)
 	@$(MAKE) -s --no-print-directory $(PROGRAMS) $(DEMO) $(VM_GTEST) $(THREADLET_BENCH) \
-		$(VM_EXAMPLES) $(FIO) $(FIO_ENGINE)
+		$(VM_EXAMPLES) $(FIO) $(FIO_ENGINE) $(ATOMIZE)
 	@rm -rf $(KSELFTEST)
 	@$(MAKE) -s -C $(TREE)/tools/testing/selftests O=$(KOUT) TARGETS=syslet \
 		USERLDFLAGS=-static INSTALL_PATH=$(KSELFTEST) install \
@@ -159,7 +167,7 @@ initramfs: userspace
 	@scripts/mkinitramfs.sh $(KOUT)/usr/gen_init_cpio guest/init $(INITRAMFS) \
 		$(KSELFTEST) $(PROGRAMS) $(DEMO) $(VM_GTEST) $(THREADLET_BENCH) $(VM_EXAMPLES) \
 		$(FIO) $(FIO_ENGINE) guest/nullb.sh guest/fio-verify.sh guest/fio-bench.sh \
-		guest/miss-profile.sh \
+		guest/miss-profile.sh guest/fuzz.sh $(ATOMIZE) /usr/bin/trinity \
 		/sbin/mke2fs
 
 demo: initramfs
@@ -234,6 +242,19 @@ profile: initramfs
 		tee $(REPORT)/profile.txt
 	@grep -q '^SYSLET-GUEST: status=0' $(OUT)/console-profile.log || \
 		{ echo "profile failed: see $(OUT)/console-profile.log"; exit 1; }
+
+# make fuzz: chains for syslet_fuzz, calls for each trinity run.
+FUZZ_CHAINS ?= 1000000
+FUZZ_CALLS ?= 100000
+fuzz: initramfs
+	$(call step,boot: syslet_fuzz for $(FUZZ_CHAINS) chains and trinity for $(FUZZ_CALLS) calls twice (log: $(OUT)/console-fuzz.log))
+	@scripts/run-vm.sh $(BZIMAGE) $(INITRAMFS) fuzz $(OUT)/console-fuzz.log \
+		14400 $(VM_MEM) "audit=1 syslet_fuzz=$(FUZZ_CHAINS) syslet_trinity=$(FUZZ_CALLS)"
+	$(call step,results)
+	@sed -n '/^SYSLET-GUEST: trinity begin/,/^SYSLET-GUEST: trinity end/p' \
+		$(OUT)/console-fuzz.log | tr -d '\r' | grep -v '^SYSLET-GUEST:' \
+		> $(OUT)/guest-trinity.tap
+	@scripts/summarize.sh guest:$(OUT)/console-fuzz.log tap:$(OUT)/guest-trinity.tap
 
 patches: tree
 	$(call step,patches: git format-patch series in $(B)/series)
