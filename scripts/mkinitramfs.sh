@@ -42,6 +42,9 @@ list=$output.list
 		*.so) echo "file /usr/lib/syslet/$(basename "$prog") $prog 0755 0 0" ;;
 		*) echo "file /bin/$(basename "$prog") $prog 0755 0 0" ;;
 		esac
+	done
+	# Dynamic kselftests (exec's, for make regress) bring theirs too.
+	for prog in "$@" $(find "$kselftest" -type f -perm -u+x); do
 		if deps=$(ldd "$prog" 2>/dev/null); then
 			libs="$libs $(echo "$deps" | sed -n 's|.* => \(/[^ ]*\) .*|\1|p; s|^\t*\(/[^ ]*\) .*|\1|p')"
 		fi

@@ -10,6 +10,8 @@
 #               BUG, WARN, lockdep, KASAN, UBSAN, hung-task or RCU-stall
 #               report, every kmemleak leak, and a guest that did not
 #               finish (hang, panic, timeout) or never started
+#   kernel:FILE the same console, for the kernel's reports and the guest's
+#               end only: its tests' results are counted elsewhere
 # Exits 1 if anything failed or nothing ran at all.
 set -u
 
@@ -47,8 +49,8 @@ for arg in "$@"; do
 				print pass + 0, fail + 0, 0
 			}' "$file")
 		;;
-	guest)
-		counts=$(awk '
+	guest|kernel)
+		counts=$(awk -v tests=$([ "$kind" = guest ] && echo 1 || echo 0) '
 			function report(msg) { fail++; print "FAIL: " msg > "/dev/stderr" }
 			/^\[ *[0-9]+\.[0-9]+\] / &&
 			/(Kernel panic|BUG:|WARNING:|Oops|general protection fault|kernel BUG at|UBSAN:|INFO: task .* blocked for more than|rcu: INFO:|detected stall)/ {
@@ -58,6 +60,7 @@ for arg in "$@"; do
 			leaks && /^unreferenced object/ { report("kmemleak: " $0) }
 			/^SYSLET-GUEST: done/ { done = 1 }
 			/^SYSLET-HOST: the guest never started/ { never = 1 }
+			!tests { next }
 			/^# selftests: / { binary = $0; totals = 0; binfail = 0; anybinary = 1 }
 			/^# # Totals: / {
 				totals = 1
@@ -76,7 +79,7 @@ for arg in "$@"; do
 			END {
 				if (never) report("the guest never started: see the SYSLET-HOST lines of the console log")
 				else if (!done) report("the guest did not finish: hang, panic or timeout (see the console log)")
-				else if (!anytotals && !anybinary) report("the guest printed no kselftest results")
+				else if (tests && !anytotals && !anybinary) report("the guest printed no kselftest results")
 				print pass + 0, fail + 0, skip + 0
 			}' "$file")
 		;;

@@ -29,21 +29,25 @@ SYSLET-GUEST: done
 LOG
 }
 
-# expect NAME "LAST LINE" EXIT_STATUS: runs summarize on $tmp/log
+# expect NAME "LAST LINE" EXIT_STATUS [KIND:FILE...]: runs summarize on
+# those, by default on guest:$tmp/log
 expect() {
 	n=$((n + 1))
-	out=$("$summarize" "guest:$tmp/log" 2>/dev/null)
+	name=$1 want=$2 want_status=$3
+	shift 3
+	[ $# -gt 0 ] || set -- "guest:$tmp/log"
+	out=$("$summarize" "$@" 2>/dev/null)
 	status=$?
 	last=$(printf '%s\n' "$out" | tail -n 1)
-	if [ "$last" = "$2" ] && [ $status -eq $3 ]; then
-		echo "ok $n - $1"
+	if [ "$last" = "$want" ] && [ $status -eq $want_status ]; then
+		echo "ok $n - $name"
 	else
-		echo "not ok $n - $1: got '$last' (exit $status)"
+		echo "not ok $n - $name: got '$last' (exit $status)"
 		fails=$((fails + 1))
 	fi
 }
 
-echo "1..11"
+echo "1..13"
 
 clean_log > "$tmp/log"
 expect "clean run counts totals and skips" "2 passed, 0 failed, 1 skipped" 0
@@ -83,5 +87,14 @@ printf '%s\n' "SYSLET-HOST: accel=KVM" \
 	"SYSLET-HOST: the guest never started (QEMU exit status 134); QEMU's last lines:" \
 	> "$tmp/log"
 expect "guest that never started is a failure" "0 passed, 1 failed" 1
+
+# kernel: the console's kernel reports and end only; results come from TAP.
+printf '1..2\nok 1 a\nok 2 b\n' > "$tmp/tap"
+clean_log | sed 's/pass:2 fail:0/pass:1 fail:1/' > "$tmp/log"
+expect "kernel kind leaves kselftest totals to others" "2 passed, 0 failed" 0 \
+	"tap:$tmp/tap" "kernel:$tmp/log"
+clean_log | sed '2a [   12.345678] Oops: general protection fault' > "$tmp/log"
+expect "kernel kind counts a kernel report" "2 passed, 1 failed" 1 \
+	"tap:$tmp/tap" "kernel:$tmp/log"
 
 [ $fails -eq 0 ]
