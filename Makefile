@@ -33,6 +33,8 @@ JOBS ?= $(shell nproc)
 FRAGMENTS := $(TOP)/config/guest.config
 VM_MEM := 1G
 VM_TIMEOUT := 900
+# The guest's command line for the tests: every chain also runs audit.
+GUEST_CMDLINE := audit=1
 ifeq ($(PROFILE),debug)
 FRAGMENTS += $(TOP)/config/debug.config
 VM_MEM := 2G
@@ -205,7 +207,7 @@ host-check: tree
 vm-check: initramfs
 	$(call step,boot: kselftests under qemu-system-x86_64 -smp 2 (log: $(OUT)/console-check.log))
 	@scripts/run-vm.sh $(BZIMAGE) $(INITRAMFS) check $(OUT)/console-check.log \
-		$(VM_TIMEOUT) $(VM_MEM) audit=1
+		$(VM_TIMEOUT) $(VM_MEM) "$(GUEST_CMDLINE)"
 
 check: host-check vm-check
 	$(call step,results)
@@ -306,7 +308,7 @@ FUZZ_CALLS ?= 100000
 fuzz: initramfs
 	$(call step,boot: syslet_fuzz for $(FUZZ_CHAINS) chains and trinity for $(FUZZ_CALLS) calls twice (log: $(OUT)/console-fuzz.log))
 	@scripts/run-vm.sh $(BZIMAGE) $(INITRAMFS) fuzz $(OUT)/console-fuzz.log \
-		14400 $(VM_MEM) "audit=1 syslet_fuzz=$(FUZZ_CHAINS) syslet_trinity=$(FUZZ_CALLS)"
+		14400 $(VM_MEM) "$(GUEST_CMDLINE) syslet_fuzz=$(FUZZ_CHAINS) syslet_trinity=$(FUZZ_CALLS)"
 	$(call step,results)
 	@sed -n '/^SYSLET-GUEST: trinity begin/,/^SYSLET-GUEST: trinity end/p' \
 		$(OUT)/console-fuzz.log | tr -d '\r' | grep -v '^SYSLET-GUEST:' \
