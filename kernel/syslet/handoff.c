@@ -87,25 +87,6 @@ bool syslet_may_move(struct task_struct *tsk)
 	       arch_syslet_may_move(tsk);
 }
 
-/* Count a chain that had a ring and still ran synchronously. */
-int syslet_count_sync_chain(struct async_head_user __user *uahu)
-{
-	u64 __user *counter = &uahu->sync_chains;
-	u64 old;
-
-	if (get_user(old, counter))
-		return -EFAULT;
-	if (!user_access_begin(counter, sizeof(*counter)))
-		return -EFAULT;
-	while (!unsafe_try_cmpxchg_user(counter, &old, old + 1, efault))
-		;
-	user_access_end();
-	return 0;
-efault:
-	user_access_end();
-	return -EFAULT;
-}
-
 /**
  * syslet_arm - decide whether the coming chain may go asynchronous
  * @st:		the current task's syslet state, its chain read

@@ -268,7 +268,7 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	if (global)
 		syslet_swap_children(donor, new);
 	syslet_swap_registrations(donor, new);
-	/* A task that finished a chain, taking a caller back: see retire. */
+	/* What a kernel-only task was sent itself is nobody's: see retire. */
 	if (st->kernel_only)
 		syslet_drop_own_signals();
 	syslet_swap_signals(donor, new);
@@ -346,10 +346,4 @@ void syslet_give_back_tgid(struct task_struct *tsk)
 	syslet_unlock_pi(tsk, leader);
 	swap(tsk->start_time, leader->start_time);
 	swap(tsk->start_boottime, leader->start_boottime);
-}
-
-bool __syslet_untraceable(struct task_struct *p)
-{
-	lockdep_assert_held(&p->sighand->siglock);
-	return p->syslet->kernel_only;
 }

@@ -49,44 +49,6 @@
 
 #include <trace/events/syslet.h>
 
-struct syslet_task *syslet_task_alloc(void)
-{
-	struct syslet_task *st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
-
-	if (st) {
-		init_completion(&st->park);
-		INIT_LIST_HEAD(&st->park_node);
-		INIT_LIST_HEAD(&st->lent_node);
-	}
-	return st;
-}
-
-void syslet_task_free(struct task_struct *tsk)
-{
-	struct syslet_task *st = tsk->syslet;
-
-	if (!st)
-		return;
-	/*
-	 * A reservation lasts only as long as the system call that made it,
-	 * or the threadlet: one that an execve() ended holds a thread that
-	 * de_thread() killed.
-	 */
-	WARN_ON_ONCE(st->reserved && st->state != SYSLET_THREADLET);
-	if (st->reserved)
-		put_task_struct(st->reserved);
-	if (st->cached)
-		put_task_struct(st->cached);
-	/* An offer made to a spare that was exiting. */
-	if (st->donor)
-		put_task_struct(st->donor);
-	/* Killed while it finished a moved chain. */
-	put_pid(st->caller);
-	kfree(st->lent);
-	kfree(st);
-	tsk->syslet = NULL;
-}
-
 void syslet_group_free(struct signal_struct *sig)
 {
 	kfree(sig->syslet);
@@ -149,6 +111,13 @@ void syslet_get_signal(void)
 	    fatal_signal_pending(current))
 		do_group_exit(SIGKILL);
 	get_signal(&ksig);
+}
+
+/* A kernel-only task is nobody's to trace: ptrace_attach() asks. */
+bool __syslet_untraceable(struct task_struct *p)
+{
+	lockdep_assert_held(&p->sighand->siglock);
+	return p->syslet->kernel_only;
 }
 
 /**

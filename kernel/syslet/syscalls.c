@@ -5,7 +5,9 @@
  */
 #include <linux/errno.h>
 #include <linux/log2.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/syscalls.h>
@@ -70,6 +72,63 @@ int syslet_head_read(struct async_head_user *ahu,
 efault:
 	user_read_access_end();
 	return -EFAULT;
+}
+
+/* Count a chain that had a ring and still ran synchronously. */
+int syslet_count_sync_chain(struct async_head_user __user *uahu)
+{
+	u64 __user *counter = &uahu->sync_chains;
+	u64 old;
+
+	if (get_user(old, counter))
+		return -EFAULT;
+	if (!user_access_begin(counter, sizeof(*counter)))
+		return -EFAULT;
+	while (!unsafe_try_cmpxchg_user(counter, &old, old + 1, efault))
+		;
+	user_access_end();
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
+struct syslet_task *syslet_task_alloc(void)
+{
+	struct syslet_task *st = kzalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
+
+	if (st) {
+		init_completion(&st->park);
+		INIT_LIST_HEAD(&st->park_node);
+		INIT_LIST_HEAD(&st->lent_node);
+	}
+	return st;
+}
+
+void syslet_task_free(struct task_struct *tsk)
+{
+	struct syslet_task *st = tsk->syslet;
+
+	if (!st)
+		return;
+	/*
+	 * A reservation lasts only as long as the system call that made it,
+	 * or the threadlet: one that an execve() ended holds a thread that
+	 * de_thread() killed.
+	 */
+	WARN_ON_ONCE(st->reserved && st->state != SYSLET_THREADLET);
+	if (st->reserved)
+		put_task_struct(st->reserved);
+	if (st->cached)
+		put_task_struct(st->cached);
+	/* An offer made to a spare that was exiting. */
+	if (st->donor)
+		put_task_struct(st->donor);
+	/* Killed while it finished a moved chain. */
+	put_pid(st->caller);
+	kfree(st->lent);
+	kfree(st);
+	tsk->syslet = NULL;
 }
 
 /* Allocated on the first chain, reused after that, freed with the task. */
