@@ -315,9 +315,14 @@ fuzz: initramfs
 		> $(OUT)/guest-trinity.tap
 	@scripts/summarize.sh guest:$(OUT)/console-fuzz.log tap:$(OUT)/guest-trinity.tap
 
+# make patches: the series, checked; then the kernel is built at the end
+# of each of its steps, in a farm of the unpatched tree (log:
+# $(B)/kernel-steps/step<n>.log), incrementally and through ccache.
 patches: tree
-	$(call step,patches: git format-patch series in $(B)/series)
-	@scripts/make-series.sh $(TOP) $(TREE) $(B)/series
+	$(call step,patches: git format-patch series in $(B)/series; each step built)
+	@scripts/vanilla-tree.sh $(TREE) $(VANILLA)
+	@scripts/make-series.sh $(TOP) $(TREE) $(B)/series \
+		$(VANILLA) $(B)/linux-steps $(B)/kernel-steps $(FRAGMENTS)
 
 clean:
 	rm -rf $(OUT) $(KOUT) $(HOST) $(REPORT)

@@ -55,7 +55,8 @@ if ! diff -r -q "$applied" "$project/patches" >/dev/null 2>&1; then
 		fi
 	done
 	cp -a "$pristine/." "$staging/"
-	for p in $(ls "$project/patches" | sort); do
+	# patches/steps/ holds the series' steps (series-steps.sh), not hooks.
+	for p in $(cd "$project/patches" && ls -- *.patch | sort); do
 		patch -s -N -p1 -d "$staging" < "$project/patches/$p" ||
 			{ echo "patches/$p does not apply to this tree" >&2; exit 1; }
 	done

@@ -7,6 +7,7 @@
 #include <linux/nospec.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
+#include <linux/syscalls.h>
 #include <linux/sched/task_stack.h>
 #include <linux/string.h>
 #include <asm/fpu/api.h>
