@@ -39,6 +39,8 @@ ifeq ($(PROFILE),debug)
 FRAGMENTS += $(TOP)/config/debug.config
 VM_MEM := 2G
 VM_TIMEOUT := 2400
+# TOMOYO, built in by debug.config, enabled: an LSM with per-task state.
+GUEST_CMDLINE += lsm=tomoyo
 endif
 
 # ccache keys on paths relative to the clone, so a fresh clone reuses it.

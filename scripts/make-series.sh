@@ -164,6 +164,7 @@ ptrace, seccomp and audit inside atoms." \
 hook selftests-run-the-syslet-tests
 built
 
+hook security-add-hooks-for-syslet
 step 2 "syslet: keep spare threads for chains that may block
 
 A chain that may go asynchronous needs a thread ready to take over
@@ -193,7 +194,6 @@ hook futex-look-again-for-a-PI-owner
 hook exit-signal-report-a-thread-group-leader
 hook sys-setpgid-and-setsid
 hook exec-keep-the-TGID
-hook security-add-hooks-for-syslet
 step 3 "syslet: hand the caller on to a spare when a chain blocks
 
 If an atom blocks, the sched hook in sched_submit_work() offers the

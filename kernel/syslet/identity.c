@@ -37,7 +37,6 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
-#include <linux/security.h>
 #include <linux/syslet.h>
 
 #include "syslet.h"
@@ -144,8 +143,7 @@ static bool syslet_claim_refused(struct task_struct *donor,
 		return true;
 	return donor->ptrace || syslet_owns_pi_waiters(donor) ||
 	       syslet_owns_pi_waiters(spare) ||
-	       !syslet_spare_fits(spare, donor) ||
-	       security_syslet_takeover(donor, spare);
+	       !syslet_spare_fits(spare, donor);
 }
 
 /* Both tasks' pi_lock, in address order; interrupts are off. */

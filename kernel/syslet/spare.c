@@ -25,7 +25,7 @@
  * over by itself (credentials, seccomp filter, files, fs and namespaces,
  * cgroup, scheduling policy, deadline parameters, utilization clamps,
  * core-scheduling cookie and affinity, NUMA policy, TSC and CPUID
- * faulting): syslet_spare_fits() says which
+ * faulting, per-task LSM state): syslet_spare_fits() says which
  * parked spare may serve a caller, and a new spare, made by the caller,
  * has all of it from birth.
  *
@@ -42,6 +42,7 @@
 #include <linux/pid.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/syslet.h>
 
@@ -215,7 +216,8 @@ bool syslet_spare_fits(struct task_struct *spare, struct task_struct *tsk)
 	    spare->static_prio != tsk->static_prio ||
 	    spare->rt_priority != tsk->rt_priority ||
 	    !cpumask_equal(&spare->cpus_mask, &tsk->cpus_mask) ||
-	    !arch_syslet_fits(spare, tsk))
+	    !arch_syslet_fits(spare, tsk) ||
+	    security_syslet_takeover(tsk, spare))
 		return false;
 #ifdef CONFIG_SECCOMP
 	if (spare->seccomp.mode != tsk->seccomp.mode)

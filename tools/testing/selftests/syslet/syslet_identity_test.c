@@ -3,8 +3,8 @@
  * The identity table of Documentation/syslet.rst, row by row, for the rows
  * syslet_miss_test.c does not check: what a thread may change on its own
  * (credentials, file table, cwd, namespaces, cgroup, scheduling, affinity,
- * speculation control) is what it has after a miss, even when a spare made
- * before the change is parked; children and their pdeath signal, and a
+ * speculation control, TOMOYO's domain) is what it has after a miss, even
+ * when a spare made before the change is parked; children and their pdeath signal, and a
  * POSIX timer aimed at the TID, follow the head; the refused cases run
  * synchronously and are counted; the rows that may differ behave as the
  * table says.
@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -204,6 +205,65 @@ static void *fork_miss_exit(void *arg)
 	close(ready[0]);
 	*ok = waitpid(child_pid, &status, WNOHANG | __WNOTHREAD) == 0;
 	return NULL;
+}
+
+#define TOMOYO "/sys/kernel/security/tomoyo/"
+
+/* The TOMOYO domain of the calling thread; -1 without TOMOYO. */
+static int tomoyo_domain(char *buf, size_t size)
+{
+	int fd = open(TOMOYO "self_domain", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+static int tomoyo_write(const char *file, const char *text)
+{
+	int fd = open(file, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/*
+ * Per-task LSM state: TOMOYO keeps a domain per task, and a thread the
+ * policy allows may move itself to another (self_domain). A spare parked
+ * before that keeps the old domain, and the caller must not go on in it.
+ * TOMOYO rides in the debug guest (lsm=...,tomoyo), without a policy
+ * loaded, so that root may write the one rule this needs.
+ */
+TEST(lsm_domain_must_match)
+{
+	char domain[512], moved[600], policy[1300], now[600];
+
+	/* Mounted already, or not: the read below tells. */
+	mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
+	if (tomoyo_domain(domain, sizeof(domain)))
+		SKIP(return, "TOMOYO is not active");
+	snprintf(moved, sizeof(moved), "%s /syslet-moved", domain);
+	snprintf(policy, sizeof(policy),
+		 "%s\ntask manual_domain_transition %s\n", domain, moved);
+	ASSERT_EQ(0, tomoyo_write(TOMOYO "domain_policy", policy));
+
+	PARK_A_SPARE();
+	ASSERT_EQ(0, tomoyo_write(TOMOYO "self_domain", moved));
+	ASSERT_EQ(0, tomoyo_domain(now, sizeof(now)));
+	ASSERT_STREQ(moved, now);
+	ASSERT_EQ(0, miss_once());
+	ASSERT_EQ(0, tomoyo_domain(now, sizeof(now)));
+	EXPECT_STREQ(moved, now);
 }
 
 TEST(children_and_their_pdeath_signal_follow_the_head)
