@@ -330,6 +330,7 @@ for p in "$out"/[0-9][0-9][0-9][0-9]-[!c]*.patch; do
 done
 count=$(ls "$out"/[0-9][0-9][0-9][0-9]-[!c]*.patch | wc -l)
 echo "    $count patches in $out: they apply with git am; checkpatch --strict: $problems with remarks"
+[ "$problems" -eq 0 ] || exit 1
 
 [ $# -ge 4 ] || exit 0
 vanilla=$(realpath "$1")
