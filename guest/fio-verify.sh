@@ -14,7 +14,7 @@ dev=/dev/syslet-verify
 n=0
 log=/tmp/fio-verify.log
 
-echo "1..8"
+echo "1..10"
 
 result()
 {
@@ -70,6 +70,22 @@ fio_verify threadlet-tmpfs-sync --filename=/tmp/fio-verify.dat --rw=randwrite \
 	--iodepth=8 --sync=1 --fdatasync=3 --syslet_mode=threadlet \
 	--threadlet_threads=2
 result $? "threadlet mode, O_SYNC writes with fdatasync, 2 threads for QD8, verified"
+
+# Syslets switched off: chain mode stops at init and says why, with no
+# I/O; threadlet mode says that it measures the library's user-space
+# pool instead, and still moves the right bytes.
+echo 0 > /proc/sys/kernel/syslet/enabled
+fio --name=off --ioengine=external:$engine --filename=/tmp/fio-verify.dat \
+	--rw=read --size=1m > $log 2>&1
+[ $? -ne 0 ] && grep -q "syslets are switched off" $log &&
+	! grep -q "read: IOPS" $log
+result $? "chain mode with kernel.syslet.enabled=0 stops at init, saying why"
+
+fio_verify threadlet-off --filename=/tmp/fio-verify.dat --rw=randwrite \
+	--iodepth=4 --syslet_mode=threadlet --thread &&
+	grep -q "runs on the library's user-space thread pool" $log
+result $? "threadlet mode with syslets off says it runs on a user-space pool, verified"
+echo 1 > /proc/sys/kernel/syslet/enabled
 rm -f /tmp/fio-verify.dat
 
 # Bad options give fio's error and no job: no crash, no I/O.

@@ -87,26 +87,16 @@ struct syslet_fio_data {
 	bool stats;
 };
 
+/* The ring's entry count for @v: a power of two, 0 if above 2^31. */
 static unsigned int round_up_pow2(unsigned int v)
 {
 	unsigned int p = 1;
 
+	if (v > 1U << 31)
+		return 0;
 	while (p < v)
 		p <<= 1;
 	return p;
-}
-
-static bool kernel_has_syslets(void)
-{
-	char buf[16] = "";
-	int fd = open("/proc/sys/kernel/syslet/abi_version", O_RDONLY);
-
-	if (fd < 0)
-		return false;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return atoi(buf) == SYSLET_ABI_VERSION;
 }
 
 static void syslet_io_prepare(struct syslet_io *s, struct io_u *io_u)
@@ -376,14 +366,23 @@ static int syslet_fio_init(struct thread_data *td)
 	struct syslet_fio_options *o = td->eo;
 	unsigned int depth = td->o.iodepth ? td->o.iodepth : 1;
 	unsigned int entries = round_up_pow2(depth);
+	const char *unusable = fio_syslet_unusable();
 	struct syslet_fio_data *sd;
 	char why[128] = "";
 
-	if (o->mode == SYSLET_FIO_CHAIN && !kernel_has_syslets()) {
-		log_err("syslet: this kernel has no syslets (no /proc/sys/kernel/syslet/abi_version %d)\n",
-			SYSLET_ABI_VERSION);
+	if (!entries) {
+		log_err("syslet: iodepth %u: a ring holds at most 2^31 entries\n",
+			depth);
 		return 1;
 	}
+	if (o->mode == SYSLET_FIO_CHAIN && unusable) {
+		log_err("syslet: %s: chain mode needs them\n", unusable);
+		return 1;
+	}
+	/* Measured as "threadlet", it must not pass for the kernel's. */
+	if (o->mode == SYSLET_FIO_THREADLET && unusable)
+		log_info("syslet: %s: threadlet mode runs on the library's user-space thread pool\n",
+			 unusable);
 	sd = calloc(1, sizeof(*sd));
 	if (!sd)
 		return 1;
@@ -399,10 +398,12 @@ static int syslet_fio_init(struct thread_data *td)
 
 	if (sd->mode == SYSLET_FIO_THREADLET) {
 		unsigned int threads = o->threadlet_threads ?: depth;
+		unsigned int events = round_up_pow2(max(depth, threads));
 
-		sd->pool = fio_threadlet_pool_create(threads,
-						     round_up_pow2(max(depth, threads)),
-						     why, sizeof(why));
+		sd->pool = events ? fio_threadlet_pool_create(threads, events,
+							     why, sizeof(why)) : NULL;
+		if (!events)
+			snprintf(why, sizeof(why), "more than 2^31 threads");
 		if (!sd->pool) {
 			log_err("syslet: threadlet pool of %u threads: %s\n",
 				threads, why);

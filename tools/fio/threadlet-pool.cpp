@@ -20,6 +20,19 @@ struct fio_threadlet_pool {
 		: pool(o) {}
 };
 
+extern "C" const char *fio_syslet_unusable(void)
+{
+	const syslet::kernel_info &k = syslet::kernel_support();
+
+	if (k.usable())
+		return nullptr;
+	if (!k.abi_version)
+		return "this kernel has no syslets (no /proc/sys/kernel/syslet)";
+	if (k.abi_version != SYSLET_ABI_VERSION)
+		return "this kernel's syslet ABI is not the one the engine was built for";
+	return "syslets are switched off for this process (kernel.syslet.enabled)";
+}
+
 extern "C" struct fio_threadlet_pool *
 fio_threadlet_pool_create(unsigned int threads, unsigned int ring_entries,
 			  char *why, size_t why_size)

@@ -17,6 +17,12 @@ extern "C" {
 struct fio_threadlet_pool;
 
 /*
+ * 0 when this process may use syslets (the library's probe: the ABI
+ * version, and kernel.syslet.enabled for this caller), else why not.
+ */
+const char *fio_syslet_unusable(void);
+
+/*
  * @threads lent threads and a ring of @ring_entries (a power of two) for
  * the events of threadlets that went asynchronous. NULL on failure, with
  * a reason written to @why.
