@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <asm/prctl.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -736,6 +737,151 @@ TEST(cgroup_freezer_freezes_at_any_point_of_a_miss)
 		TH_LOG("not frozen within 5 s in round %d", failed);
 	}
 	EXPECT_TRUE(WIFSIGNALED(status));
+}
+
+/* What the PI test's two processes share. */
+struct pi_shared {
+	__u32 lock;
+	__u32 owner_ready;
+	__u32 done, owner_may_exit;
+	long moved, attempts;
+	__u32 owner_tid, word_taken;
+	long waiter_cpu_ns, waiter_wall_ns;
+};
+
+static long clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static void pin_to_cpu0(void)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+}
+
+/* Own the PI lock, then miss in a loop: chains that sleep 200 us. */
+static void pi_owner(struct pi_shared *sh)
+{
+	struct async_head_user ahu;
+	__u64 slots[4];
+	struct nap n;
+
+	pin_to_cpu0();
+	if (syscall(SYS_futex, &sh->lock, FUTEX_LOCK_PI, 0, NULL, NULL, 0))
+		_exit(1);
+	sh->owner_tid = gettid();
+	__atomic_store_n(&sh->owner_ready, 1, __ATOMIC_RELEASE);
+	ring_init(&ahu, slots, 4);
+	while (!__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE)) {
+		nap_init(&n, 200000);
+		if (async_exec(&n.atom, &ahu))
+			continue;
+		sh->moved++;
+		if (ring_next(&ahu, slots, 4) != uptr(&n.atom))
+			_exit(2);
+	}
+	/* Exiting with the lock held would hand it to the waiter. */
+	while (!__atomic_load_n(&sh->owner_may_exit, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	_exit(0);
+}
+
+/*
+ * Try for the lock with a 50 ms timeout, then let go for 10 ms so that
+ * the owner's chains may move in between, on the owner's CPU, SCHED_FIFO.
+ */
+static void pi_waiter(struct pi_shared *sh)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+	long cpu0, wall0;
+
+	pin_to_cpu0();
+	if (sched_setscheduler(0, SCHED_FIFO, &sp))
+		_exit(3);
+	cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	wall0 = clock_ns(CLOCK_MONOTONIC);
+	while (!__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE)) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 50000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		/* The owner never lets go: only a timeout may end this. */
+		if (!syscall(SYS_futex, &sh->lock, FUTEX_LOCK_PI, 0, &until,
+			     NULL, 0)) {
+			sh->word_taken = sh->lock;
+			_exit(4);
+		}
+		sh->attempts++;
+		usleep(10000);
+	}
+	sh->waiter_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+	sh->waiter_wall_ns = clock_ns(CLOCK_MONOTONIC) - wall0;
+	_exit(0);
+}
+
+/*
+ * The first handoff fenced a moving TID: a PI waiter that found the owner
+ * while its TID moved retried with only cond_resched() until the spare
+ * ran, at 100% of a CPU while the spare was stopped. Here the owner
+ * misses in a loop while its process is stopped and continued at moments
+ * spread over 40 rounds, and a SCHED_FIFO waiter in another process, on
+ * the owner's CPU, keeps trying for the lock: it must sleep, not spin.
+ */
+TEST(pi_waiters_sleep_while_the_owner_misses_and_stops)
+{
+	struct pi_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t owner, waiter;
+	int i, status;
+
+	ASSERT_NE(MAP_FAILED, sh);
+	owner = fork();
+	if (!owner)
+		pi_owner(sh);
+	ASSERT_LT(0, owner);
+	while (!__atomic_load_n(&sh->owner_ready, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	waiter = fork();
+	if (!waiter)
+		pi_waiter(sh);
+	ASSERT_LT(0, waiter);
+	for (i = 0; i < 40; i++) {
+		usleep(10000 + (i % 7) * 3000);
+		kill(owner, SIGSTOP);
+		usleep(20000 + (i % 5) * 7000);
+		kill(owner, SIGCONT);
+	}
+	__atomic_store_n(&sh->done, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, wait_child(waiter, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	__atomic_store_n(&sh->owner_may_exit, 1, __ATOMIC_RELEASE);
+	kill(owner, SIGCONT);
+	ASSERT_EQ(0, wait_child(owner, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	TH_LOG("owner: %ld chains moved; waiter: %ld attempts, %ld ms of CPU in %ld ms",
+	       sh->moved, sh->attempts, sh->waiter_cpu_ns / 1000000,
+	       sh->waiter_wall_ns / 1000000);
+	if (sh->word_taken)
+		TH_LOG("the waiter took the lock of owner %u: word 0x%x, waiter %d",
+		       sh->owner_tid, sh->word_taken, waiter);
+	EXPECT_LT(0, sh->moved);
+	EXPECT_LT(0, sh->attempts);
+	/* Under 5% of the wall time. */
+	EXPECT_LT(sh->waiter_cpu_ns * 20, sh->waiter_wall_ns);
+	munmap(sh, sizeof(*sh));
 }
 
 TEST_HARNESS_MAIN
