@@ -86,10 +86,10 @@ TEST(namespaces_must_match)
 	EXPECT_STREQ("syslet-ns", u.nodename);
 }
 
-/* The cgroup v2 line of /proc/thread-self/cgroup. */
-static int thread_cgroup(char *buf, size_t size)
+/* The first line of @path, without its newline; -1 if it cannot be read. */
+static int read_first_line(const char *path, char *buf, size_t size)
 {
-	int fd = open("/proc/thread-self/cgroup", O_RDONLY);
+	int fd = open(path, O_RDONLY);
 	ssize_t n;
 
 	if (fd < 0)
@@ -119,7 +119,9 @@ TEST(cgroup_must_match)
 	snprintf(id, sizeof(id), "%d", gettid());
 	ASSERT_EQ(0, write_str(sub, "cgroup.threads", id));
 	ASSERT_EQ(0, miss_once());
-	ASSERT_EQ(0, thread_cgroup(line, sizeof(line)));
+	/* The cgroup v2 line. */
+	ASSERT_EQ(0, read_first_line("/proc/thread-self/cgroup", line,
+				     sizeof(line)));
 	EXPECT_STREQ("0::/t/b", line);
 }
 
@@ -207,35 +209,7 @@ static void *fork_miss_exit(void *arg)
 	return NULL;
 }
 
-#define TOMOYO "/sys/kernel/security/tomoyo/"
-
-/* The TOMOYO domain of the calling thread; -1 without TOMOYO. */
-static int tomoyo_domain(char *buf, size_t size)
-{
-	int fd = open(TOMOYO "self_domain", O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return 0;
-}
-
-static int tomoyo_write(const char *file, const char *text)
-{
-	int fd = open(file, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, strlen(text));
-	close(fd);
-	return n == (ssize_t)strlen(text) ? 0 : -1;
-}
+#define TOMOYO "/sys/kernel/security/tomoyo"
 
 /*
  * Per-task LSM state: TOMOYO keeps a domain per task, and a thread the
@@ -250,19 +224,19 @@ TEST(lsm_domain_must_match)
 
 	/* Mounted already, or not: the read below tells. */
 	mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
-	if (tomoyo_domain(domain, sizeof(domain)))
+	if (read_first_line(TOMOYO "/self_domain", domain, sizeof(domain)))
 		SKIP(return, "TOMOYO is not active");
 	snprintf(moved, sizeof(moved), "%s /syslet-moved", domain);
 	snprintf(policy, sizeof(policy),
 		 "%s\ntask manual_domain_transition %s\n", domain, moved);
-	ASSERT_EQ(0, tomoyo_write(TOMOYO "domain_policy", policy));
+	ASSERT_EQ(0, write_str(TOMOYO, "domain_policy", policy));
 
 	PARK_A_SPARE();
-	ASSERT_EQ(0, tomoyo_write(TOMOYO "self_domain", moved));
-	ASSERT_EQ(0, tomoyo_domain(now, sizeof(now)));
+	ASSERT_EQ(0, write_str(TOMOYO, "self_domain", moved));
+	ASSERT_EQ(0, read_first_line(TOMOYO "/self_domain", now, sizeof(now)));
 	ASSERT_STREQ(moved, now);
 	ASSERT_EQ(0, miss_once());
-	ASSERT_EQ(0, tomoyo_domain(now, sizeof(now)));
+	ASSERT_EQ(0, read_first_line(TOMOYO "/self_domain", now, sizeof(now)));
 	EXPECT_STREQ(moved, now);
 }
 
