@@ -112,7 +112,7 @@ step() {
 
 # The commits a step build builds: the last one of each step.
 built=""
-built() {
+mark_built() {
 	built="$built $(git -C "$work/repo" rev-parse HEAD)"
 }
 
@@ -162,7 +162,7 @@ written, signals and task_work between atoms, threads and fork, and
 ptrace, seccomp and audit inside atoms." \
 	"tools/testing/selftests/syslet/" tests
 hook selftests-run-the-syslet-tests
-built
+mark_built
 
 hook security-add-hooks-for-syslet
 step 2 "syslet: keep spare threads for chains that may block
@@ -187,7 +187,7 @@ adds the per-process state behind signal_struct and the group exit
 hook in kernel/exit.c that the spares need." \
 	"include/trace/events/syslet.h" code syslet-add-per-process-state
 hook ptrace-refuse-to-attach
-built
+mark_built
 
 hook signal-check-under-siglock
 hook futex-look-again-for-a-PI-owner
@@ -217,7 +217,7 @@ exit, SYS_exit of the last real thread, exec, SIGKILL, core dumps, group
 stop, fork and the cgroup freezer; the caller's TID, children, signals,
 credentials and registrations after a cache miss." \
 	"" tests
-built
+mark_built
 
 step 4 "syslet: wait for completions with async_wait()
 
@@ -239,7 +239,7 @@ blocked, 300 chains on 300 pipes), the handoff's races forced in loops
 (user state, stop and freeze at any point, lock counts), and the ring
 shared between processes and its minimum-aware wakeups." \
 	"" tests
-built
+mark_built
 
 step 5 "syslet: run user code as threadlets on lent threads
 
@@ -258,7 +258,7 @@ completions, pools, nesting, chains inside, signals, exec and exit; a
 TCP chain; the ABI edges of every call; and syslet_fuzz, which feeds
 random chains to many threads while others stop, freeze and kill them." \
 	"" tests
-built
+mark_built
 
 add "Documentation: describe syslets
 
