@@ -8,7 +8,7 @@ dir=$(dirname "$0")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cxx="g++ -std=c++20 -O2 -Wall -Werror -I $dir/../../tools/lib/syslet -I $dir/../../include/uapi"
-echo "1..3"
+echo "1..4"
 if out=$($cxx -flto "$dir/link/unit_a.cpp" "$dir/link/unit_b.cpp" -pthread \
 	-o "$tmp/lto" 2>&1) && "$tmp/lto"; then
 	echo "ok 1 - two translation units link with -flto"
@@ -33,4 +33,11 @@ if [ ${#addr} -eq 16 ] && readelf --debug-dump=frames "$tmp/lto" 2>/dev/null |
 	echo "ok 3 - syslet_threadlet_enter has unwind information"
 else
 	echo "not ok 3 - syslet_threadlet_enter has no unwind information"
+fi
+if out=$($cxx -fno-exceptions "$dir/link/no_exceptions.cpp" -pthread \
+	-o "$tmp/noexc" 2>&1) && "$tmp/noexc"; then
+	echo "ok 4 - a program built with -fno-exceptions uses chains and threadlets"
+else
+	echo "not ok 4 - the header does not serve -fno-exceptions"
+	printf '%s\n' "$out" | tail -n 5 | sed 's/^/# /'
 fi

@@ -88,6 +88,14 @@ thread_pool &shared_pool()
 	return pool;
 }
 
+// One that never lets submit() wait for a chain to end: every chain given
+// to it is pending, for the tests of the asynchronous path.
+thread_pool &async_pool()
+{
+	static thread_pool pool(2, 0us);
+	return pool;
+}
+
 // What the kernel does to post a completion: an empty slot, written with
 // release ordering, then kernel_ring_idx.
 void kernel_post(completion_ring &ring, const syslet_uatom &atom)
@@ -526,7 +534,7 @@ TEST(SysletFallback, APoolRunsChainsAsynchronously)
 {
 	pipe_fds p;
 	char ch = 0;
-	completion_ring ring(8, shared_pool(), fallback);
+	completion_ring ring(8, async_pool(), fallback);
 	chain c{sys::read(p.r, &ch, 1)};
 	chain who{sys::call(__NR_gettid)};
 
@@ -564,7 +572,7 @@ TEST(SysletFallback, TenThousandChainsThroughFourThreads)
 		chain<2> c;
 		int submitted = 0, completed = 0;
 	};
-	thread_pool pool(4);
+	thread_pool pool(4, 0us);
 	completion_ring ring(64, pool, fallback);
 	std::vector<std::unique_ptr<job>> jobs;
 	int submitted = 0, completed = 0, wrong = 0;
@@ -615,7 +623,7 @@ TEST(SysletFallback, TenThousandChainsThroughFourThreads)
 // completers wait for free slots, and nothing is overwritten or lost.
 TEST(SysletFallback, AFullRingMakesCompletersWait)
 {
-	thread_pool pool(4);
+	thread_pool pool(4, 0us);
 	completion_ring ring(4, pool, fallback);
 	chain<1> c[12];
 	int seen[12] = {}, n = 0;
@@ -646,7 +654,7 @@ TEST(SysletFallback, AFullRingMakesCompletersWait)
 // on with another ring's chains, as the kernel's completers would.
 TEST(SysletFallback, AFullRingDoesNotHoldUpAnotherRingsChains)
 {
-	syslet::thread_pool pool(1);
+	syslet::thread_pool pool(1, 0us);
 	completion_ring full(2, &pool, fallback), other(2, &pool, fallback);
 	chain a{sys::call(__NR_getpid)}, b{sys::call(__NR_getpid)},
 		c{sys::call(__NR_getpid)}, d{sys::call(__NR_getpid)};
@@ -666,7 +674,7 @@ TEST(SysletFallback, AFullRingDoesNotHoldUpAnotherRingsChains)
 
 TEST(SysletFallback, RingsSharingAPoolGetTheirOwnCompletions)
 {
-	thread_pool pool(3);
+	thread_pool pool(3, 0us);
 	completion_ring a(4, pool, fallback), b(4, pool, fallback);
 	chain<1> ca[50], cb[50];
 	int got_a = 0, got_b = 0, stray = 0;
@@ -699,7 +707,7 @@ enum class where { caller, pool };
 // Run c on the caller's thread or the pool; the atom it ended at.
 std::optional<std::size_t> run_on(where w, syslet::chain_base &c)
 {
-	completion_ring ring(4, w == where::pool ? &shared_pool() : nullptr, fallback);
+	completion_ring ring(4, w == where::pool ? &async_pool() : nullptr, fallback);
 	auto s = syslet::submit(ring, c);
 
 	if (!s || (*s == status::pending) != (w == where::pool))
@@ -827,7 +835,7 @@ TEST(SysletFallback, NoCompleteEndsWithoutACompletion)
 	EXPECT_EQ(&loud, got->chain);
 	EXPECT_EQ(1u, got->last);
 
-	// A destructor waits for a no_complete ending too.
+	// join() waits for a no_complete ending too.
 	pipe_fds p;
 	char ch = 0;
 	std::optional<std::jthread> writer;
@@ -838,17 +846,20 @@ TEST(SysletFallback, NoCompleteEndsWithoutACompletion)
 			std::this_thread::sleep_for(30ms);
 			(void)!write(p.w, "q", 1);
 		});
+		auto last = ring.join(c);
+		ASSERT_TRUE(last);
+		EXPECT_EQ(0u, *last);
 	}
 	EXPECT_EQ('q', ch);
 }
 
-// A chain's storage stays until its completion: the destructor drives the
-// ring, and keeps other chains' completions for pop().
-TEST(SysletFallback, DestructorWaitsAndKeepsOtherCompletions)
+// join() drives the ring until its chain completes, and keeps other
+// chains' completions for pop().
+TEST(SysletFallback, JoinWaitsAndKeepsOtherCompletions)
 {
 	pipe_fds a, b;
 	char ach = 0, bch = 0;
-	completion_ring ring(8, shared_pool(), fallback);
+	completion_ring ring(8, async_pool(), fallback);
 	chain cb{sys::read(b.r, &bch, 1)};
 	std::optional<std::jthread> writer;
 	ASSERT_EQ(1, write(b.w, "b", 1));
@@ -863,6 +874,10 @@ TEST(SysletFallback, DestructorWaitsAndKeepsOtherCompletions)
 		});
 		ASSERT_EQ(status::pending, *syslet::submit(ring, cb));
 		ASSERT_EQ(wait_status::ready, *ring.wait(1, 5s));	// cb's
+		auto last = ring.join(ca);
+		ASSERT_TRUE(last);
+		EXPECT_EQ(0u, *last);
+		EXPECT_EQ(0u, *ring.join(ca));	// done: at once
 	}
 	EXPECT_GE(std::chrono::steady_clock::now() - t0, 50ms);
 	EXPECT_EQ('a', ach);
@@ -871,6 +886,124 @@ TEST(SysletFallback, DestructorWaitsAndKeepsOtherCompletions)
 	EXPECT_EQ(&cb, got->chain);
 	EXPECT_EQ('b', bch);
 	EXPECT_FALSE(ring.pop());
+}
+
+// The fallback runs a chain synchronously until it blocks, as the kernel
+// does: one that ends within the pool's inline_wait completes inside
+// submit() and posts nothing, one that blocks is pending. The long wait
+// makes the first certain on a loaded machine.
+TEST(SysletFallback, FastChainsCompleteInsideSubmitAsOnTheKernel)
+{
+	thread_pool pool(1, 500ms);
+	completion_ring ring(4, pool, fallback);
+	pipe_fds p;
+	char ch = 0;
+	chain fast{sys::call(__NR_gettid)};
+	chain slow{sys::read(p.r, &ch, 1)};
+
+	for (int i = 0; i < 20; i++) {
+		auto s = syslet::submit(ring, fast);
+		ASSERT_TRUE(s);
+		ASSERT_EQ(status::completed, *s) << i;
+		EXPECT_TRUE(fast.done());
+		EXPECT_NE(tid(), fast.ret(0).value());	// on the pool's thread
+		EXPECT_EQ(0u, ring.ready());
+	}
+	EXPECT_EQ(0u, ring.head().kernel_ring_idx);
+
+	ASSERT_EQ(status::pending, *syslet::submit(ring, slow));
+	ASSERT_EQ(1, write(p.w, "s", 1));
+	ASSERT_EQ(wait_status::ready, *ring.wait(1, 5s));
+	EXPECT_EQ(&slow, ring.pop()->chain);
+	EXPECT_FALSE(ring.pop());
+}
+
+// With post_inline every accepted submission yields exactly one completion
+// from pop(), whether it ended inside submit() or later, on every backend
+// and pool: a consumer that counts completions (a reader of many files,
+// say) waits for all of them everywhere. A chain ending at a no_complete
+// atom yields none, as through the kernel's ring.
+TEST(SysletRing, PostInlineDeliversEverySubmissionOnce)
+{
+	thread_pool windowed(2, 500ms);
+	for (thread_pool *pool : {static_cast<thread_pool *>(nullptr), &shared_pool(),
+				  &async_pool(), &windowed}) {
+		completion_ring ring(8, {.pool = pool, .use = fallback, .post_inline = true});
+		constexpr int total = 300, outstanding = 6;
+		chain<1> c[outstanding];
+		int submitted[outstanding] = {}, popped[outstanding] = {};
+		int sent = 0, got = 0, inline_done = 0;
+
+		auto go = [&](int i) {
+			auto s = syslet::submit(ring, c[i]);
+			ASSERT_TRUE(s);
+			inline_done += *s == status::completed;
+			submitted[i]++;
+			sent++;
+		};
+		for (int i = 0; i < outstanding; i++) {
+			ASSERT_TRUE(c[i].add(sys::call(__NR_getppid)));
+			go(i);
+		}
+		while (got < total) {
+			ASSERT_EQ(wait_status::ready, *ring.wait(1, 5s)) << got;
+			for (syslet::completion x : ring.completions()) {
+				auto i = static_cast<chain<1> *>(x.chain) - c;
+				ASSERT_TRUE(i >= 0 && i < outstanding);
+				EXPECT_EQ(getppid(), x.chain->ret(0).value());
+				popped[i]++;
+				got++;
+				if (sent < total)
+					go(static_cast<int>(i));
+			}
+		}
+		EXPECT_EQ(wait_status::timed_out, *ring.wait(1, 10ms));
+		for (int i = 0; i < outstanding; i++)
+			EXPECT_EQ(submitted[i], popped[i]) << i;
+		if (pool != &async_pool()) {
+			EXPECT_LT(0, inline_done);
+		}
+
+		chain quiet{sys::call(__NR_getpid) | opt::no_complete};
+		completion_ring caller(4, {.use = fallback, .post_inline = true});
+		ASSERT_EQ(status::completed, *syslet::submit(caller, quiet));
+		EXPECT_FALSE(caller.pop());
+	}
+}
+
+// A pending chain's storage is written by a pool thread (or the kernel)
+// until it completes: destroying it then is a bug the library stops at,
+// as std::thread does, rather than wait (a loop of chains would silently
+// run them one at a time, an exception's unwinding would hang).
+TEST(SysletFallbackDeathTest, DestroyingAPendingChainAborts)
+{
+	GTEST_FLAG_SET(death_test_style, "threadsafe");
+	EXPECT_DEATH(
+		{
+			alarm(10);	// a destructor that waits would wait for ever
+			pipe_fds p;
+			char ch = 0;
+			completion_ring ring(4, async_pool(), fallback);
+			chain c{sys::read(p.r, &ch, 1)};
+			(void)syslet::submit(ring, c);
+		},
+		"a chain destroyed while it is pending");
+}
+
+TEST(SysletFallback, JoinRefusesAChainOfAnotherRing)
+{
+	pipe_fds p;
+	char ch = 0;
+	completion_ring mine(4, async_pool(), fallback), other(4, async_pool(), fallback);
+	chain c{sys::read(p.r, &ch, 1)};
+	chain never{sys::call(__NR_getpid)};
+
+	EXPECT_FALSE(mine.join(never));	// never submitted
+	ASSERT_EQ(status::pending, *syslet::submit(other, c));
+	auto j = mine.join(c);
+	EXPECT_FALSE(j);
+	ASSERT_EQ(1, write(p.w, "j", 1));
+	EXPECT_EQ(0u, *other.join(c));
 }
 
 TEST(SysletFallback, ResultsOfAPendingChainAreBusy)
@@ -932,7 +1065,7 @@ TEST(SysletFallback, SubmittingAllocatesNothing)
 	pipe_fds p;
 	unsigned char in = 0, out = 'n';
 	completion_ring caller(4, nullptr, fallback);
-	completion_ring pooled(4, shared_pool(), fallback);
+	completion_ring pooled(4, async_pool(), fallback);
 	bool ok = true;
 
 	const long before = t_allocs;
@@ -1024,6 +1157,94 @@ TEST(SysletThreadlet, EveryEventArrivesOnceThroughASmallRing)
 	EXPECT_GT(n, static_cast<int>(pool.ran_in_place()));
 }
 
+// Every frame of a pool of one thread taken (threads + 64): the first
+// threadlet blocks on the thread reading gate, the rest queue behind it.
+// A byte written to gate lets one go.
+void take_every_frame(syslet::threadlet_pool &pool, const pipe_fds &gate)
+{
+	for (std::uint64_t i = 1; i <= pool.threads() + 64; i++) {
+		auto r = syslet::threadlet_exec(pool, i, [fd = gate.r] {
+			char b;
+			(void)!read(fd, &b, 1);
+		});
+		ASSERT_TRUE(r);
+		ASSERT_EQ(0, *r) << i;
+	}
+}
+
+// Until the thread sleeps (in the kernel, where a condition variable
+// waits): how a test knows another thread is inside its wait.
+void wait_until_asleep(pid_t thread)
+{
+	char path[64], stat[512];
+	std::snprintf(path, sizeof(path), "/proc/self/task/%d/stat", thread);
+	for (;;) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, stat, sizeof(stat) - 1);
+		close(fd);
+		const char *paren = n > 0 ? (stat[n] = 0, std::strrchr(stat, ')')) : nullptr;
+		if (!paren || paren[2] == 'S')
+			return;
+		std::this_thread::yield();
+	}
+}
+
+// A busy pool does what it was told: run the threadlet in the caller (the
+// old silent behaviour, now chosen), refuse it with EAGAIN having run
+// nothing, or wait until a frame is free and then run it asynchronously.
+TEST(SysletThreadlet, ABusyPoolRunsInlineFailsOrWaitsAsAsked)
+{
+	using syslet::if_busy;
+	for (if_busy busy : {if_busy::run_inline, if_busy::fail, if_busy::wait}) {
+		auto o = fallback_pool(1, 128);
+		o.when_busy = busy;
+		syslet::threadlet_pool pool(o);
+		pipe_fds gate;
+		std::atomic<long> ran_on{0};
+		std::jthread opener;
+		const int taken = static_cast<int>(pool.threads()) + 64;
+
+		ASSERT_EQ(busy, pool.when_busy());
+		take_every_frame(pool, gate);
+		if (busy == if_busy::wait)
+			opener = std::jthread([&, me = static_cast<pid_t>(tid())] {
+				wait_until_asleep(me);
+				(void)!write(gate.w, std::string(taken, 'g').data(), taken);
+			});
+		auto r = syslet::threadlet_exec(pool, 1000, [&] { ran_on = tid(); });
+		switch (busy) {
+		case if_busy::run_inline:
+			ASSERT_TRUE(r);
+			EXPECT_EQ(1, *r);
+			EXPECT_EQ(tid(), ran_on.load());
+			EXPECT_EQ(1u, pool.ran_in_place());
+			break;
+		case if_busy::fail:
+			ASSERT_FALSE(r);
+			EXPECT_EQ(EAGAIN, r.error());
+			EXPECT_EQ(0, ran_on.load());
+			EXPECT_EQ(0u, pool.ran_in_place());
+			break;
+		case if_busy::wait:
+			ASSERT_TRUE(r);
+			EXPECT_EQ(0, *r);
+			EXPECT_EQ(0u, pool.ran_in_place());
+			break;
+		}
+		if (busy != if_busy::wait) {
+			ASSERT_EQ(taken, write(gate.w, std::string(taken, 'g').data(), taken));
+		}
+		int events = 0;
+		while (pool.in_flight())
+			events += next_event(pool) != 0;
+		EXPECT_EQ(taken + (busy == if_busy::wait), events);
+		if (busy == if_busy::wait) {
+			EXPECT_NE(0, ran_on.load());
+			EXPECT_NE(tid(), ran_on.load());
+		}
+	}
+}
+
 TEST(SysletThreadlet, ZeroEventIsRefusedAndNothingRuns)
 {
 	syslet::threadlet_pool pool(fallback_pool(1, 8));
@@ -1073,6 +1294,40 @@ TEST(SysletThreadlet, StacksHaveAGuardPageBelow)
 		// succeeds only if it is mapped at all.
 		EXPECT_EQ(0, msync(const_cast<void *>(s.guard), s.guard_size, MS_ASYNC));
 	}
+}
+
+// One behaviour for an exception that escapes a threadlet, wherever it
+// runs: std::terminate, as from a std::thread's function. It used to
+// propagate to the caller when the threadlet ran in place.
+TEST(SysletThreadletDeathTest, AnEscapingExceptionTerminatesWhereverItRuns)
+{
+	GTEST_FLAG_SET(death_test_style, "threadsafe");
+	EXPECT_DEATH(
+		{
+			alarm(10);
+			syslet::threadlet_pool pool(fallback_pool(1, 8));
+			(void)syslet::threadlet_exec(pool, 1, [] {
+				throw std::runtime_error("thrown on a pool thread");
+			});
+			(void)pool.wait(1, 5s);
+		},
+		"terminate called after throwing");
+	EXPECT_DEATH(
+		{
+			alarm(10);
+			syslet::threadlet_pool pool(fallback_pool(1, 128));
+			pipe_fds gate;
+			take_every_frame(pool, gate);
+			try {
+				(void)syslet::threadlet_exec(pool, 99, [] {
+					throw std::runtime_error("thrown in place");
+				});
+			} catch (...) {
+				std::fputs("the exception reached the caller\n", stderr);
+				std::_Exit(0);
+			}
+		},
+		"terminate called after throwing");
 }
 
 TEST(SysletThreadletDeathTest, GuardPageStopsAnOverflow)

@@ -111,6 +111,30 @@ private:
 	int err_ = 0;
 };
 
+namespace detail {
+// Misuse the library cannot report as a value (a constructor's bad
+// argument, a failed thread): thrown, or, built with -fno-exceptions,
+// printed before abort(), so that the header serves both kinds of code.
+template <class E>
+[[noreturn]] inline void raise(const E &e)
+{
+#if defined(__cpp_exceptions)
+	throw e;
+#else
+	std::fprintf(stderr, "syslet: %s\n", e.what());
+	std::abort();
+#endif
+}
+
+// Misuse that would let the kernel or a pool thread write into freed
+// memory: always fatal, with the reason.
+[[noreturn]] inline void misuse(const char *what) noexcept
+{
+	std::fprintf(stderr, "syslet: %s\n", what);
+	std::abort();
+}
+} // namespace detail
+
 /* ---------------------------------------------------------------------- */
 /* Detection                                                               */
 
@@ -520,9 +544,9 @@ protected:
 		if (!r && !error_)
 			error_ = r.error();
 	}
-	// Wait for a submitted chain before its storage goes away: the kernel
-	// (or a pool thread) writes its results until the completion.
-	void settle() noexcept;
+	// Leave the ring's lists before the storage goes; abort while the
+	// kernel or a pool thread may still write into it.
+	void abandon() noexcept;
 
 private:
 	friend struct detail::chain_list;
@@ -558,6 +582,9 @@ private:
 	detail::chain_list *list_ = nullptr;
 	chain_base *qnext_ = nullptr;	// thread_pool's queue, then its ring's overflow
 	__u64 overflowed_ = 0;		// the ring entry it waits to post
+	// Fallback: submit() still waits for it, so the pool thread hands
+	// the ending back instead of posting it (under the ring's mutex).
+	bool submitter_waits_ = false;
 };
 
 namespace detail {
@@ -577,7 +604,13 @@ struct chain_storage {
 // the kernel holds addresses into it; built in place:
 //	syslet::chain c{sys::read(...), sys::write(...)};	// chain<2>
 //	syslet::chain<8> d; d.add(sys::read(...));
-// Its destructor waits for a submitted chain to complete.
+// Like a joinable std::thread, a chain must not be destroyed while it is
+// pending: the kernel or a pool thread would write its results into freed
+// memory, and waiting in the destructor would hang scope exit (exception
+// unwinding too) and silently run a loop's chains one at a time. Its
+// destructor aborts with a message then. Join it first with ring.join(c),
+// or declare it before its ring, whose destructor joins every chain still
+// submitted to it, or co_await it (syslet::async).
 template <std::size_t Cap>
 	requires(Cap >= 1 && Cap <= max_atoms)
 class chain final : private detail::chain_storage<Cap>, public chain_base {
@@ -595,7 +628,7 @@ public:
 		(record(ops), ...);
 	}
 
-	~chain() { settle(); }
+	~chain() { abandon(); }
 };
 
 template <class... Ops>
@@ -614,19 +647,42 @@ struct completion {
 	std::size_t last;
 };
 
+struct ring_options {
+	// Where chains run without kernel support (backend::fallback, or
+	// automatic on a kernel without syslets); none: in submit()'s caller.
+	thread_pool *pool = nullptr;
+	backend use = backend::automatic;
+	// A chain that ends inside submit() (status::completed) is also
+	// delivered by pop(), after the chains that completed before it, so
+	// that every accepted submission yields exactly one completion on
+	// every backend, and a consumer may treat submit()'s status as a
+	// hint. A chain that ends at an opt::no_complete atom yields none,
+	// as it would through the kernel's ring.
+	bool post_inline = false;
+};
+
 // A completion ring with its struct async_head_user, pinned in memory
 // because the kernel or pool threads write to both. entries must be a
 // power of two (else std::invalid_argument). With backend::automatic the
 // kernel runs chains when kernel_support() says so; otherwise they run on
 // the pool given here, or in the caller of submit() without one.
+//
+// On every backend a chain runs synchronously until it blocks: submit()
+// says status::completed for one that ended inside it, status::pending
+// for one whose completion pop() delivers later. The fallback's pool
+// cannot see a chain block, so submit() gives it the pool's inline_wait
+// to end in, and calls it pending after that: fast chains (cached reads,
+// say) complete inline there too, as on the kernel.
 class completion_ring {
 public:
+	completion_ring(std::size_t entries, ring_options o);
 	explicit completion_ring(std::size_t entries, thread_pool *pool = nullptr,
-				 backend b = backend::automatic);
+				 backend b = backend::automatic)
+		: completion_ring(entries, ring_options{.pool = pool, .use = b}) {}
 	completion_ring(std::size_t entries, thread_pool &pool,
 			backend b = backend::automatic)
 		: completion_ring(entries, &pool, b) {}
-	// Waits for every chain still submitted to it.
+	// Joins every chain still submitted to it.
 	~completion_ring();
 	completion_ring(const completion_ring &) = delete;
 	completion_ring &operator=(const completion_ring &) = delete;
@@ -644,6 +700,13 @@ public:
 
 	// The next completion, or nullopt when there is none yet.
 	std::optional<completion> pop() noexcept;
+
+	// Wait until c, submitted to this ring, has completed; completions
+	// of other chains taken meanwhile stay for pop(), in order. The atom
+	// c ended at; EINVAL when c is pending on another ring. A chain that
+	// completed already (inline, or popped) returns at once. With
+	// post_inline, c's own completion is then no longer delivered.
+	result<std::size_t> join(chain_base &c) noexcept;
 
 	// for (syslet::completion c : ring.completions()): every completion
 	// available, taken one by one; leaving the loop early leaves the rest.
@@ -675,19 +738,22 @@ private:
 	void post(chain_base &c, __u64 entry) noexcept;
 	void refill_locked() noexcept;
 	void settle(chain_base *target) noexcept;
+	bool ended_while_waited(chain_base &c) noexcept;
+	void completed_inline(chain_base &c, std::size_t last) noexcept;
 
 	std::unique_ptr<__u64[]> slots_;
 	std::size_t mask_;
 	async_head_user head_{};
 	thread_pool *pool_;
 	bool kernel_;
+	bool post_inline_;
 	detail::chain_list inflight_;	// submitted, not yet completed
 	detail::chain_list deferred_;	// completed, taken off the ring, not yet popped
 	// Fallback: completed chains the full ring has no room for yet, in
 	// order; the kernel's completers each wait on their own instead.
 	detail::fifo<chain_base, &chain_base::qnext_> overflow_;
 	std::mutex mtx_;		// fallback posting and waiting
-	std::condition_variable ready_cv_, space_cv_;
+	std::condition_variable ready_cv_, space_cv_, ended_cv_;
 };
 
 class completion_ring::range {
@@ -751,7 +817,14 @@ inline completion_ring::range completion_ring::completions() noexcept
 // spares do, so signals go to the application's threads.
 class thread_pool {
 public:
-	explicit thread_pool(unsigned threads = 4);
+	// How long submit() waits for a chain it gave the pool to end before
+	// it calls it pending (see completion_ring): the fallback's stand-in
+	// for "runs synchronously until it blocks". 0: every chain given to
+	// the pool is pending.
+	static constexpr std::chrono::microseconds default_inline_wait{50};
+
+	explicit thread_pool(unsigned threads = 4,
+			     std::chrono::microseconds inline_wait = default_inline_wait);
 	// Rings that use the pool must be destroyed first: destroying it
 	// under them aborts with a message, rather than hang or worse.
 	~thread_pool();
@@ -772,6 +845,7 @@ private:
 	std::condition_variable cv_;
 	detail::fifo<chain_base, &chain_base::qnext_> queue_;
 	bool stop_ = false;
+	std::chrono::microseconds inline_wait_;
 	std::vector<std::thread> threads_;
 	std::atomic<std::size_t> rings_{0};	// completion_rings using it
 };
@@ -980,10 +1054,11 @@ inline bool chain_base::done() noexcept
 	return state_ == state::done;
 }
 
-inline void chain_base::settle() noexcept
+inline void chain_base::abandon() noexcept
 {
-	if (state_ == state::pending)
-		ring_->settle(this);
+	if (state_ == state::pending && !done())
+		detail::misuse("a chain destroyed while it is pending; join it "
+			       "first (completion_ring::join)");
 	if (list_)
 		list_->erase(this);
 }
@@ -1087,13 +1162,13 @@ inline result<wait_status> ring_wait(const async_head_user &head, std::size_t n,
 
 } // namespace detail
 
-inline completion_ring::completion_ring(std::size_t entries, thread_pool *pool,
-					backend b)
-	: mask_(entries - 1), pool_(pool),
-	  kernel_(b == backend::automatic && kernel_support().usable())
+inline completion_ring::completion_ring(std::size_t entries, ring_options o)
+	: mask_(entries - 1), pool_(o.pool),
+	  kernel_(o.use == backend::automatic && kernel_support().usable()),
+	  post_inline_(o.post_inline)
 {
 	if (!entries || (entries & (entries - 1)) || entries > (std::size_t{1} << 32))
-		throw std::invalid_argument("syslet: ring entries must be a power of two");
+		detail::raise(std::invalid_argument("syslet: ring entries must be a power of two"));
 	slots_ = std::make_unique<__u64[]>(entries);
 	head_.size = sizeof(head_);
 	head_.completion_ring = detail::addr(slots_.get());
@@ -1107,7 +1182,8 @@ inline completion_ring::~completion_ring()
 	settle(nullptr);
 	while (deferred_.pop_front())
 		;
-	// A pool thread's entry is visible before it lets go of mtx_.
+	// A pool thread touches the ring (posting, notifying) only while it
+	// holds mtx_: once this has it, none will again.
 	std::lock_guard lk(mtx_);
 	if (pool_)
 		pool_->rings_.fetch_sub(1, std::memory_order_release);
@@ -1150,6 +1226,19 @@ inline std::optional<completion> completion_ring::pop() noexcept
 	return std::nullopt;
 }
 
+inline result<std::size_t> completion_ring::join(chain_base &c) noexcept
+{
+	if (c.pending() && c.ring_ != this)
+		return failure{EINVAL};
+	if (c.pending())
+		settle(&c);
+	else if (c.list_ == &deferred_)
+		deferred_.erase(&c);
+	if (!c.last())
+		return failure{EINVAL};	// never submitted
+	return *c.last();
+}
+
 inline result<wait_status> completion_ring::wait(
 	std::size_t min, std::optional<std::chrono::nanoseconds> timeout) noexcept
 {
@@ -1180,15 +1269,46 @@ inline void completion_ring::track(chain_base &c) noexcept
 // waits in this ring's overflow, as each of the kernel's completers waits
 // on its own, and the pool thread goes on with other chains, other rings'
 // among them; the consumer moves it in as it takes entries.
+//
+// Notified under mtx_: once the consumer can see the entry, it may pop it
+// and destroy the ring, so nothing here may touch the ring after unlocking.
+// A chain whose submit() still waits for it is handed back instead.
 inline void completion_ring::post(chain_base &c, __u64 entry) noexcept
 {
-	{
-		std::lock_guard lk(mtx_);
-		c.overflowed_ = entry;
-		overflow_.push(&c);
-		refill_locked();
+	std::lock_guard lk(mtx_);
+	c.overflowed_ = entry;
+	if (c.submitter_waits_) {
+		c.submitter_waits_ = false;
+		ended_cv_.notify_all();
+		return;
 	}
+	overflow_.push(&c);
+	refill_locked();
 	ready_cv_.notify_all();
+}
+
+// Fallback, in submit(): give the chain the pool's inline_wait to end. On
+// true it ended meanwhile and no pool thread will touch it again; on false
+// a pool thread posts it when it ends.
+inline bool completion_ring::ended_while_waited(chain_base &c) noexcept
+{
+	std::unique_lock lk(mtx_);
+	if (ended_cv_.wait_for(lk, pool_->inline_wait_,
+			       [&] { return !c.submitter_waits_; }))
+		return true;
+	c.submitter_waits_ = false;
+	return false;
+}
+
+// With post_inline, behind every completion posted before it.
+inline void completion_ring::completed_inline(chain_base &c, std::size_t last) noexcept
+{
+	c.finish(last);
+	if (!post_inline_ || (c.atoms_[last].flags & SYSLET_NO_COMPLETE))
+		return;
+	while (__u64 e = take())
+		deferred_.push_back(map(e).chain);
+	deferred_.push_back(&c);
 }
 
 // Read everything of a chain before its entry is visible: once it is,
@@ -1238,23 +1358,28 @@ inline void completion_ring::settle(chain_base *target) noexcept
 	}
 }
 
-inline thread_pool::thread_pool(unsigned threads)
+inline thread_pool::thread_pool(unsigned threads, std::chrono::microseconds inline_wait)
+	: inline_wait_(inline_wait)
 {
 	if (!threads)
-		throw std::invalid_argument("syslet: a thread_pool needs a thread");
+		detail::raise(std::invalid_argument("syslet: a thread_pool needs a thread"));
 	// Threads inherit the mask: block everything before they exist.
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+#if defined(__cpp_exceptions)
 	try {
+#endif
 		threads_.reserve(threads);
 		for (unsigned i = 0; i < threads; i++)
 			threads_.emplace_back([this] { work(); });
+#if defined(__cpp_exceptions)
 	} catch (...) {
 		pthread_sigmask(SIG_SETMASK, &old, nullptr);
 		stop();
 		throw;
 	}
+#endif
 	pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
@@ -1301,7 +1426,9 @@ inline void thread_pool::work() noexcept
 				return;
 		}
 		// Everything needed after the run is read first: once its
-		// results are stored the chain may already be gone.
+		// results are stored the chain may already be gone. A chain
+		// with no_complete atoms is never waited for (submit() sees
+		// to it), as its end may post nothing.
 		completion_ring *r = c->ring_;
 		const syslet_uatom *atoms = c->atoms_;
 		const detail::outcome o = detail::interpret(atoms, c->n_);
@@ -1327,15 +1454,21 @@ inline result<status> submit(completion_ring &ring, chain_base &c) noexcept
 			ring.track(c);
 			return status::pending;
 		}
-		c.finish(c.index_of(static_cast<std::uint64_t>(r)));
+		ring.completed_inline(c, c.index_of(static_cast<std::uint64_t>(r)));
 		return status::completed;
 	}
 	if (ring.pool_) {
+		const bool wait = ring.pool_->inline_wait_.count() > 0 && !c.quiet_;
+
 		ring.track(c);
+		c.submitter_waits_ = wait;
 		ring.pool_->enqueue(c);
-		return status::pending;
+		if (!wait || !ring.ended_while_waited(c))
+			return status::pending;
+		ring.completed_inline(c, c.index_of(c.overflowed_));
+		return status::completed;
 	}
-	c.finish(detail::interpret(c.atoms_, c.n_).last);
+	ring.completed_inline(c, detail::interpret(c.atoms_, c.n_).last);
 	return status::completed;
 }
 
@@ -1535,6 +1668,20 @@ struct stack_region {
 // Pool threads block every signal but those a fault raises (SIGSEGV,
 // SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS). Lifetimes: the pool outlives the
 // threadlets run on it; its destructor waits for the ones in flight.
+
+// What threadlet_exec() does when the pool has no room for another
+// threadlet that may go asynchronous: every frame is in use (threads + 64
+// of them), or, with kernel support, no lent thread is parked because all
+// carry threadlets that blocked. A threadlet that cannot move for other
+// reasons (a traced caller, say: see threadlet_on(2)) still runs in place.
+enum class if_busy : std::uint8_t {
+	run_inline,	// call it in the caller, as a plain call (ran_in_place())
+	fail,		// EAGAIN with nothing run: pop events, then try again
+	wait,		// until a frame or a lent thread is free; EAGAIN only
+			// when the pool's ring is full (lent threads wait for
+			// pop() to post), where waiting could never end
+};
+
 class threadlet_pool {
 public:
 	struct options {
@@ -1542,6 +1689,7 @@ public:
 		std::size_t stack_size = 256 * 1024;	// each, guard not included
 		std::size_t ring_entries = 256;		// a power of two
 		backend use = backend::automatic;
+		if_busy when_busy = if_busy::run_inline;
 	};
 
 	threadlet_pool() : threadlet_pool(options{}) {}
@@ -1561,8 +1709,9 @@ public:
 	{
 		return in_flight_.load(std::memory_order_relaxed);
 	}
+	if_busy when_busy() const noexcept { return when_busy_; }
 	// Threadlets that ran as a plain call: the kernel found no lent
-	// thread that fits, or all frames were in use.
+	// thread that fits, or all frames were in use (if_busy::run_inline).
 	std::uint64_t ran_in_place() const noexcept
 	{
 		return std::atomic_ref<__u64>(const_cast<__u64 &>(head_.sync_chains))
@@ -1588,6 +1737,7 @@ private:
 	detail::threadlet_frame *take_frame() noexcept;
 	void give_frame(detail::threadlet_frame *f) noexcept;
 	result<int> exec(detail::threadlet_frame *f, std::uint64_t event) noexcept;
+	bool await_lent_thread() noexcept;
 	std::size_t posted() const noexcept;
 	void post(std::uint64_t event) noexcept;
 	void lend() noexcept;
@@ -1599,8 +1749,10 @@ private:
 	std::size_t mask_;
 	async_head_user head_{};
 	bool kernel_;
+	if_busy when_busy_;
 	std::unique_ptr<detail::threadlet_frame[]> frames_;
 	std::mutex frames_mtx_;
+	std::condition_variable frame_freed_;
 	detail::threadlet_frame *free_ = nullptr;
 	std::atomic<std::size_t> in_flight_{0};
 	std::atomic<std::uint64_t> in_place_{0};
@@ -1618,14 +1770,18 @@ private:
 };
 
 // Run fn() as a threadlet on pool: 1 when it ran to its end before this
-// returns (in the caller, on a pool thread's TLS and stack), 0 when it
+// returns (in the caller, on a pool thread's TLS and stack, or as a plain
+// call when the pool is busy and says if_busy::run_inline), 0 when it
 // went asynchronous (it blocked; or, without kernel support, always): its
 // event then arrives in the pool's ring when fn() has returned. event
 // must not be 0 (EINVAL). fn is moved (or copied) into the pool: it must
 // fit threadlet_capture_max, and an exception from that copy propagates
-// with nothing run. An exception escaping fn() calls std::terminate().
-// Errors (nothing ran): EINVAL, EPERM (syslets switched off since the
-// pool was made).
+// with nothing run. An exception escaping fn() calls std::terminate()
+// wherever fn() runs, in the caller or on a pool thread, as one escaping
+// a std::thread's function does; a threadlet that can fail reports it
+// through what it captured. Errors (nothing ran): EINVAL, EAGAIN (the
+// pool is busy and says if_busy::fail, or if_busy::wait with its ring
+// full), EPERM (syslets switched off since the pool was made).
 template <class F>
 result<int> threadlet_exec(threadlet_pool &pool, std::uint64_t event, F &&fn)
 {
@@ -1639,16 +1795,22 @@ result<int> threadlet_exec(threadlet_pool &pool, std::uint64_t event, F &&fn)
 		return failure{EINVAL};
 	detail::threadlet_frame *f = pool.take_frame();
 	if (!f) {
+		if (pool.when_busy_ != if_busy::run_inline)
+			return failure{EAGAIN};
 		pool.in_place_.fetch_add(1, std::memory_order_relaxed);
-		std::invoke(fn);
+		[&fn]() noexcept { std::invoke(fn); }();
 		return 1;
 	}
+#if defined(__cpp_exceptions)
 	try {
 		::new (static_cast<void *>(f->storage)) Fn(std::forward<F>(fn));
 	} catch (...) {
 		pool.give_frame(f);
 		throw;
 	}
+#else
+	::new (static_cast<void *>(f->storage)) Fn(std::forward<F>(fn));
+#endif
 	f->run = [](detail::threadlet_frame *fr) noexcept {
 		Fn *c = std::launder(reinterpret_cast<Fn *>(fr->storage));
 		std::invoke(*c);
@@ -1671,18 +1833,22 @@ inline void detail::threadlet_entry(void *frame) noexcept
 
 inline threadlet_pool::threadlet_pool(options o)
 	: mask_(o.ring_entries - 1),
-	  kernel_(o.use == backend::automatic && kernel_support().usable())
+	  kernel_(o.use == backend::automatic && kernel_support().usable()),
+	  when_busy_(o.when_busy)
 {
 	if (!o.threads)
-		throw std::invalid_argument("syslet: a threadlet_pool needs a thread");
+		detail::raise(std::invalid_argument("syslet: a threadlet_pool needs a thread"));
 	if (!o.ring_entries || (o.ring_entries & mask_))
-		throw std::invalid_argument("syslet: ring entries must be a power of two");
+		detail::raise(std::invalid_argument("syslet: ring entries must be a power of two"));
 	if (o.stack_size < 64 * 1024)
-		throw std::invalid_argument("syslet: threadlet stacks need 64 KiB at least");
+		detail::raise(std::invalid_argument("syslet: threadlet stacks need 64 KiB at least"));
 	slots_ = std::make_unique<__u64[]>(o.ring_entries);
 	head_.size = sizeof(head_);
 	head_.completion_ring = detail::addr(slots_.get());
 	head_.ring_size_bytes = o.ring_entries * sizeof(__u64);
+	// threadlet_on() then says EAGAIN instead of running in place.
+	if (when_busy_ != if_busy::run_inline)
+		head_.flags = SYSLET_AHU_EAGAIN_AT_LIMIT;
 
 	const std::size_t nframes = o.threads + 64;
 	frames_ = std::make_unique<detail::threadlet_frame[]>(nframes);
@@ -1742,8 +1908,8 @@ inline threadlet_pool::threadlet_pool(options o)
 	pthread_sigmask(SIG_SETMASK, &old, nullptr);
 	if (err) {
 		shut_down();
-		throw std::system_error(err, std::generic_category(),
-					"syslet: threadlet_pool");
+		detail::raise(std::system_error(err, std::generic_category(),
+						"syslet: threadlet_pool"));
 	}
 	if (kernel_)
 		await_lent();
@@ -1835,9 +2001,13 @@ inline void threadlet_pool::shut_down() noexcept
 	stacks_.clear();
 }
 
+// A frame is in use until its threadlet has ended, whoever runs it, so
+// waiting for one never depends on the consumer popping events.
 inline detail::threadlet_frame *threadlet_pool::take_frame() noexcept
 {
-	std::lock_guard lk(frames_mtx_);
+	std::unique_lock lk(frames_mtx_);
+	if (when_busy_ == if_busy::wait)
+		frame_freed_.wait(lk, [&] { return free_ != nullptr; });
 	detail::threadlet_frame *f = free_;
 
 	if (f)
@@ -1850,6 +2020,21 @@ inline void threadlet_pool::give_frame(detail::threadlet_frame *f) noexcept
 	std::lock_guard lk(frames_mtx_);
 	f->next_free = free_;
 	free_ = f;
+	frame_freed_.notify_one();
+}
+
+// A lent thread comes back when the threadlet it carries ends: it posts
+// that threadlet's event, then parks again. So wait for the next posting,
+// bounded, since the park follows the post: false when the ring is full,
+// where the lent threads wait for pop() and waiting here would not end.
+inline bool threadlet_pool::await_lent_thread() noexcept
+{
+	const std::size_t ready = posted();
+
+	if (ready > mask_)
+		return false;
+	(void)detail::ring_wait(head_, ready + 1, std::chrono::milliseconds(1));
+	return true;
 }
 
 inline result<int> threadlet_pool::exec(detail::threadlet_frame *f,
@@ -1866,11 +2051,14 @@ inline result<int> threadlet_pool::exec(detail::threadlet_frame *f,
 		return 0;
 	}
 #if defined(__x86_64__) && !defined(__ILP32__)
-	// Counted before: the event may be popped before the count would be.
-	in_flight_.fetch_add(1, std::memory_order_relaxed);
-	const long r = syslet_threadlet_enter(detail::threadlet_entry, f, &head_, event);
-	if (r != 0)
-		in_flight_.fetch_sub(1, std::memory_order_relaxed);
+	long r;
+	do {
+		// Counted before: the event may be popped before the count would be.
+		in_flight_.fetch_add(1, std::memory_order_relaxed);
+		r = syslet_threadlet_enter(detail::threadlet_entry, f, &head_, event);
+		if (r != 0)
+			in_flight_.fetch_sub(1, std::memory_order_relaxed);
+	} while (r == -EAGAIN && when_busy_ == if_busy::wait && await_lent_thread());
 	if (r < 0) {
 		f->drop(f);
 		give_frame(f);
