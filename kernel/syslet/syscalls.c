@@ -222,7 +222,7 @@ SYSCALL_DEFINE3(threadlet_on, unsigned long, restore_stack,
 	st = syslet_task_get();
 	if (!st)
 		return -ENOMEM;
-	return syslet_threadlet_on(st, restore_stack, restore_ip, uahu);
+	return syslet_threadlet_on(st, restore_stack, restore_ip, &ahu, uahu);
 }
 
 SYSCALL_DEFINE0(threadlet_off)

@@ -292,6 +292,7 @@ int syslet_count_sync_chain(struct async_head_user __user *uahu);
 bool syslet_in_threadlet(struct syslet_task *st);
 long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
 			 unsigned long restore_ip,
+			 const struct async_head_user *ahu,
 			 struct async_head_user __user *uahu);
 long syslet_threadlet_off(struct syslet_task *st);
 long syslet_lend(struct syslet_task *st, u64 event,

@@ -91,17 +91,20 @@ static void syslet_borrow(struct syslet_task *st,
  * @st:			the current task's syslet state
  * @restore_stack:	stack pointer the caller goes on with if it blocks
  * @restore_ip:		and instruction pointer
- * @uahu:		the pool's async_head_user, read and checked
+ * @ahu:		the pool's async_head_user, read and checked
+ * @uahu:		its user address, which names the pool
  *
  * Return: the stack pointer to run the threadlet with, on the borrowed
  * thread's stack, with fs base switched to its TLS; 0 if the threadlet
  * cannot move (nested, on a lent thread, a caller that cannot be handed
  * on, or no thread lent with @uahu fits), counted in @uahu's sync_chains:
- * then it is to run as a plain call; -EINVAL for a restore point outside
- * user space; or -EFAULT.
+ * then it is to run as a plain call; -EAGAIN instead when no lent thread
+ * fits and @ahu asks for that; -EINVAL for a restore point outside user
+ * space; or -EFAULT.
  */
 long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
 			 unsigned long restore_ip,
+			 const struct async_head_user *ahu,
 			 struct async_head_user __user *uahu)
 {
 	struct task_struct *lent;
@@ -115,6 +118,11 @@ long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
 	}
 	syslet_borrow(st, uahu);
 	if (!st->reserved) {
+		if (ahu->flags & SYSLET_AHU_EAGAIN_AT_LIMIT) {
+			trace_syslet_sync_fallback(uahu,
+						   SYSLET_SYNC_REFUSED_EAGAIN);
+			return -EAGAIN;
+		}
 		trace_syslet_sync_fallback(uahu, SYSLET_SYNC_NO_LENT);
 		return syslet_count_sync_chain(uahu);
 	}

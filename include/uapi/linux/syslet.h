@@ -333,7 +333,11 @@ struct async_head_user {
  *	move either (see above), or no lent thread that fits (same
  *	credentials, seccomp filter, files, fs, namespaces, cgroup,
  *	scheduling policy and affinity): the caller then runs it as a plain
- *	call. -EINVAL for a restore point outside user space.
+ *	call. With SYSLET_AHU_EAGAIN_AT_LIMIT in @ahu's flags, no lent thread
+ *	that fits gives -EAGAIN instead (not counted; nothing switched), so
+ *	that the caller can wait for a lent thread to come back rather than
+ *	run the threadlet in place. -EINVAL for a restore point outside user
+ *	space or a structure async_exec() would refuse.
  *
  * long threadlet_off(void)
  *	Ends the threadlet. 1: it never blocked, the caller's fs base is

@@ -353,6 +353,33 @@ TEST(no_lent_thread_runs_in_place_and_counts)
 	EXPECT_EQ(1, p.ahu.sync_chains);
 }
 
+/*
+ * Asked for, "no lent thread" is -EAGAIN before anything ran: an event
+ * loop can wait for a thread to come back instead of blocking on a
+ * threadlet that runs in place. A lent thread that fits still serves it.
+ */
+TEST(no_lent_thread_is_eagain_when_asked)
+{
+	static struct pool p;
+	int tid = 0;
+
+	ring_init(&p.ahu, p.slots, RING);
+	p.ahu.flags = SYSLET_AHU_EAGAIN_AT_LIMIT;
+	errno = 0;
+	EXPECT_EQ(-1, syscall(__NR_threadlet_on, 0, 0, &p.ahu));
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(-EAGAIN, threadlet_exec(set_flag, &tid, &p.ahu, 1));
+	EXPECT_EQ(0, tid);
+	EXPECT_EQ(0, p.ahu.sync_chains);
+
+	ASSERT_EQ(0, pool_start(&p, 1));
+	p.ahu.flags = SYSLET_AHU_EAGAIN_AT_LIMIT;
+	EXPECT_EQ(1, threadlet_exec(set_flag, &tid, &p.ahu, 1));
+	EXPECT_NE(0, tid);
+	EXPECT_EQ(0, p.ahu.sync_chains);
+	EXPECT_EQ(1, pool_stop(&p));
+}
+
 TEST(threads_lent_to_another_pool_are_not_borrowed)
 {
 	static struct pool p;
