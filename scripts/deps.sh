@@ -8,7 +8,7 @@ set -eu
 packages="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils
 gzip rsync ccache qemu-system-x86 busybox-static libgtest-dev gcc-multilib
 g++-multilib liburing-dev libaio-dev e2fsprogs gnuplot-nox trinity
-libcap-dev"
+libcap-dev mandoc"
 [ -n "${1:-}" ] || packages="$packages linux-source-6.12"
 
 missing=""

@@ -70,7 +70,8 @@ fi
 for d in kernel/syslet include/uapi/linux/syslet.h include/linux/syslet.h \
 	 include/trace/events/syslet.h arch/x86/include/asm/syslet.h \
 	 arch/x86/kernel/syslet.c \
-	 Documentation/syslet.rst tools/testing/selftests/syslet; do
+	 Documentation/userspace-api/syslet.rst Documentation/core-api/syslet.rst \
+	 tools/testing/selftests/syslet; do
 	[ -e "$project/$d" ] || continue
 	if [ -d "$project/$d" ]; then
 		mkdir -p "$tree/$d"

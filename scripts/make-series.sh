@@ -260,13 +260,23 @@ random chains to many threads while others stop, freeze and kill them." \
 	"" tests
 mark_built
 
+# The documents come in one patch with their entries in the indexes, so
+# that no commit of the series has a toctree naming a missing file.
+git -C "$work/repo" apply --index "$project"/patches/*Documentation-list-the-syslet*.patch
 add "Documentation: describe syslets
 
-The ABI, flow control, every limit and error, how atoms meet seccomp,
-ptrace and audit, cache misses with the table of per-thread attributes
-across one, completion rings, threadlets and their contract with user
-space, and the footprint on existing files." \
-	Documentation/syslet.rst Documentation/syslet.rst
+For user space, in userspace-api: the ABI, flow control, every limit
+and error, how atoms meet seccomp, ptrace and audit, which system calls
+may be atoms, spare threads as the process sees them, the table of
+per-thread attributes across a cache miss, completion rings and
+async_wait(), threadlets and their contract with user space.
+
+For the kernel, in core-api: the design, how a blocked chain hands its
+caller on to a spare, the locking of the identity swap, the ring's
+posting, what a threadlet costs, the tracepoints and the footprint on
+existing files." \
+	"Documentation/core-api/syslet.rst Documentation/userspace-api/syslet.rst" \
+	Documentation/core-api/syslet.rst Documentation/userspace-api/syslet.rst
 
 # The series ends with the project's own files, exactly.
 for f in $(git -C "$work/repo" ls-files); do
@@ -289,8 +299,9 @@ validated up front, and run in the caller's own context with results
 fed from atom to atom; when an atom blocks, the caller goes on in a
 spare thread with its identity intact and the completion arrives in a
 ring. Threadlets run user code the same way, on the TLS and stack of a
-thread the application lent. Documentation/syslet.rst says what is done
-and why; the selftests show it.
+thread the application lent. Documentation/userspace-api/syslet.rst says
+what is done, Documentation/core-api/syslet.rst how and why; the
+selftests show it.
 EOF
 sed -i "/\*\*\* BLURB HERE \*\*\*/{
 r $cover

@@ -24,7 +24,8 @@ rm -rf "$vanilla/.syslet-pristine" "$vanilla/.syslet-applied-patches"
 # Files the series adds, then those it changes, as 6.12 has them.
 for f in kernel/syslet include/uapi/linux/syslet.h include/linux/syslet.h \
 	 include/trace/events/syslet.h arch/x86/include/asm/syslet.h \
-	 arch/x86/kernel/syslet.c Documentation/syslet.rst \
+	 arch/x86/kernel/syslet.c Documentation/userspace-api/syslet.rst \
+	 Documentation/core-api/syslet.rst \
 	 tools/testing/selftests/syslet; do
 	rm -rf "${vanilla:?}/$f"
 done

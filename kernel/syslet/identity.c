@@ -23,7 +23,7 @@
  *
  * What a spare cannot take over it already shares (syslet_spare_fits());
  * the rest, per-thread CPU clocks, timers and rusage among them, stays
- * with the tasks: Documentation/syslet.rst has the table.
+ * with the tasks: Documentation/userspace-api/syslet.rst has the table.
  *
  * Senders look a TID up under RCU only; the swap happens under siglock,
  * where a thread-directed signal is queued, and the sender checks there

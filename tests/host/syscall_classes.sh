@@ -8,7 +8,7 @@
 #   refused:      the table in include/uapi/linux/syslet.h (with reasons),
 #                 syslet_nr_refused() in kernel/syslet/chain.c, and the
 #                 refused_nrs[] of the selftests (syslet_chain_test.c)
-#   allowed:      the list in Documentation/syslet.rst
+#   allowed:      the list in Documentation/userspace-api/syslet.rst
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 table=${1:?usage: syscall_classes.sh KERNEL_TREE}/arch/x86/entry/syscalls/syscall_64.tbl
@@ -47,7 +47,7 @@ sed -n '/^static const long refused_nrs\[\] = {/,/^};/p' \
 	"$top/tools/testing/selftests/syslet/syslet_chain_test.c" |
 	grep -o '__NR_[a-z0-9_]*' | sed 's/^__NR_//' | sort > "$tmp/selftest"
 sed -n '/^\.\. syslet-allowed-syscalls begin/,/^\.\. syslet-allowed-syscalls end/p' \
-	"$top/Documentation/syslet.rst" | grep '^    ' | tr ' ' '\n' |
+	"$top/Documentation/userspace-api/syslet.rst" | grep '^    ' | tr ' ' '\n' |
 	grep -v '^$' | sort > "$tmp/allowed"
 
 [ -s "$tmp/table" ] && [ -s "$tmp/header" ] && [ -s "$tmp/allowed" ] ||

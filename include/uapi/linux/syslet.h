@@ -194,9 +194,9 @@
  * atom runs, so these are refused then, with -EINVAL as the atom's result.
  *
  * Every other system call of the x86_64 table may be an atom; the list is
- * in Documentation/syslet.rst, and a test fails for any call of the table
- * that is in neither, so a call added by a later kernel is refused or
- * allowed by a decision, never by default.
+ * in Documentation/userspace-api/syslet.rst, and a test fails for any
+ * call of the table that is in neither, so a call added by a later kernel
+ * is refused or allowed by a decision, never by default.
  */
 struct syslet_uatom {
 	__aligned_u64	flags;

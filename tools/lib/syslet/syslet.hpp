@@ -5,7 +5,7 @@
  * liburing's shape seen through modern C++: small free functions and value
  * types, errors as values (syslet::result), no hidden threads and no
  * allocation on the cached path. The ABI and its rules are documented in
- * include/uapi/linux/syslet.h and Documentation/syslet.rst.
+ * include/uapi/linux/syslet.h and Documentation/userspace-api/syslet.rst.
  *
  *	syslet::completion_ring ring(64, pool_or_nullptr);
  *	syslet::chain copy{sys::read(fd, buf, n) | opt::stop_on_non_positive,

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The identity table of Documentation/syslet.rst, row by row, for the rows
- * syslet_miss_test.c does not check: what a thread may change on its own
- * (credentials, file table, cwd, namespaces, cgroup, scheduling, affinity,
- * speculation control, TOMOYO's domain) is what it has after a miss, even
- * when a spare made before the change is parked; children and their pdeath signal, and a
- * POSIX timer aimed at the TID, follow the head; the refused cases run
- * synchronously and are counted; the rows that may differ behave as the
- * table says.
+ * The identity table of Documentation/userspace-api/syslet.rst, row by
+ * row, for the rows syslet_miss_test.c does not check: what a thread may
+ * change on its own (credentials, file table, cwd, namespaces, cgroup,
+ * scheduling, affinity, speculation control, TOMOYO's domain) is what it
+ * has after a miss, even when a spare made before the change is parked;
+ * children and their pdeath signal, and a POSIX timer aimed at the TID,
+ * follow the head; the refused cases run synchronously and are counted;
+ * the rows that may differ behave as the table says.
  *
  * "Must already be the same" is tested the hard way: a first miss leaves a
  * spare parked, the thread then changes the attribute, and a second miss
