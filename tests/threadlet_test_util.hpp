@@ -5,11 +5,16 @@
 #ifndef SYSLET_THREADLET_TEST_UTIL_HPP
 #define SYSLET_THREADLET_TEST_UTIL_HPP
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <functional>
-#include <unistd.h>
+#include <thread>
 
 #include "syslet.hpp"
 
@@ -24,6 +29,23 @@ inline std::uint64_t next_event(syslet::threadlet_pool &pool)
 			return 0;
 	}
 	return 0;
+}
+
+// Until @thread sleeps (in the kernel, where a condition variable or
+// async_wait() waits): how a test knows another thread is inside its wait.
+inline void wait_until_asleep(pid_t thread)
+{
+	char path[64], stat[512];
+	std::snprintf(path, sizeof(path), "/proc/self/task/%d/stat", thread);
+	for (;;) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, stat, sizeof(stat) - 1);
+		close(fd);
+		const char *paren = n > 0 ? (stat[n] = 0, std::strrchr(stat, ')')) : nullptr;
+		if (!paren || paren[2] == 'S')
+			return;
+		std::this_thread::yield();
+	}
 }
 
 // Whether @p lies on one of the stacks @pool made.

@@ -1172,23 +1172,6 @@ void take_every_frame(syslet::threadlet_pool &pool, const pipe_fds &gate)
 	}
 }
 
-// Until the thread sleeps (in the kernel, where a condition variable
-// waits): how a test knows another thread is inside its wait.
-void wait_until_asleep(pid_t thread)
-{
-	char path[64], stat[512];
-	std::snprintf(path, sizeof(path), "/proc/self/task/%d/stat", thread);
-	for (;;) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd < 0 ? -1 : read(fd, stat, sizeof(stat) - 1);
-		close(fd);
-		const char *paren = n > 0 ? (stat[n] = 0, std::strrchr(stat, ')')) : nullptr;
-		if (!paren || paren[2] == 'S')
-			return;
-		std::this_thread::yield();
-	}
-}
-
 // A busy pool does what it was told: run the threadlet in the caller (the
 // old silent behaviour, now chosen), refuse it with EAGAIN having run
 // nothing, or wait until a frame is free and then run it asynchronously.

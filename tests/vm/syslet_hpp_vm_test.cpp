@@ -211,3 +211,105 @@ TEST(SysletExamples, ServerServesEveryClient)
 	// that blocked threadlets move is the kselftests' and the tests above.
 	EXPECT_NE(std::string::npos, out.find("(kernel threadlets)"));
 }
+
+// The kernel completes most chains inside async_exec() and posts nothing
+// for them; with post_inline the ring delivers those too, so a consumer
+// that counts one completion per submission (the reader of many files
+// that hung) sees every one, as on the fallback.
+TEST(SysletKernel, PostInlineDeliversEveryChainOnce)
+{
+	syslet::completion_ring ring(16, syslet::ring_options{.post_inline = true});
+	pipe_pair p;
+	char cached = 0, piped[100] = {};
+	const int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_TRUE(ring.uses_kernel());
+	std::vector<std::unique_ptr<syslet::chain<1>>> chains;
+	int inline_done = 0, pending = 0, popped = 0;
+
+	for (int i = 0; i < 300; i++) {
+		auto &c = *chains.emplace_back(std::make_unique<syslet::chain<1>>());
+		// Every third blocks on the pipe until the byte written below.
+		const syslet::op o = i % 3 == 2 ? sys::read(p.fd[0], &piped[i / 3], 1)
+						: sys::pread(fd, &cached, 1, 0);
+		ASSERT_TRUE(c.add(o));
+		auto s = syslet::submit(ring, c);
+		ASSERT_TRUE(s) << i;
+		(*s == syslet::status::completed ? inline_done : pending)++;
+		if (i % 3 == 2) {
+			ASSERT_EQ(1, write(p.fd[1], "p", 1));
+		}
+		for (auto got : ring.completions())
+			popped += got.chain != nullptr;
+	}
+	while (popped < 300) {
+		ASSERT_EQ(syslet::wait_status::ready, *ring.wait(1, std::chrono::seconds(10)))
+			<< popped;
+		for (auto got : ring.completions())
+			popped += got.chain != nullptr;
+	}
+	EXPECT_EQ(300, popped);
+	EXPECT_FALSE(ring.pop());
+	EXPECT_LT(0, inline_done);
+	EXPECT_LT(0, pending);
+	for (auto &c : chains)
+		EXPECT_TRUE(c->done());
+	close(fd);
+}
+
+// A pool of one lent thread whose threadlet blocked has no thread for the
+// next one: if_busy::fail is EAGAIN with nothing run (the kernel refuses
+// before switching), if_busy::wait waits until the lent thread is back,
+// and if_busy::run_inline runs it in the caller.
+TEST(SysletKernel, ABusyPoolFailsWaitsOrRunsInlineAsAsked)
+{
+	using syslet::if_busy;
+	for (if_busy busy : {if_busy::run_inline, if_busy::fail, if_busy::wait}) {
+		auto o = kernel_pool(1);
+		o.when_busy = busy;
+		syslet::threadlet_pool pool(o);
+		pipe_pair p;
+		const pid_t me = gettid();
+		std::atomic<pid_t> ran_on{0};
+		std::jthread opener;
+
+		auto first = syslet::threadlet_exec(pool, 1, [&] {
+			char c;
+			(void)!read(p.fd[0], &c, 1);
+		});
+		ASSERT_TRUE(first);
+		ASSERT_EQ(0, *first);
+		if (busy == if_busy::wait)
+			opener = std::jthread([&] {
+				wait_until_asleep(me);
+				(void)!write(p.fd[1], "w", 1);
+			});
+		auto r = syslet::threadlet_exec(pool, 2, [&] { ran_on = gettid(); });
+		switch (busy) {
+		case if_busy::run_inline:
+			ASSERT_TRUE(r);
+			EXPECT_EQ(1, *r);
+			EXPECT_EQ(me, ran_on.load());
+			EXPECT_EQ(1u, pool.ran_in_place());
+			break;
+		case if_busy::fail:
+			ASSERT_FALSE(r);
+			EXPECT_EQ(EAGAIN, r.error());
+			EXPECT_EQ(0, ran_on.load());
+			EXPECT_EQ(0u, pool.ran_in_place());
+			break;
+		case if_busy::wait:
+			ASSERT_TRUE(r);
+			EXPECT_NE(0, ran_on.load());	// on the lent thread's stack, as me
+			EXPECT_EQ(0u, pool.ran_in_place());
+			break;
+		}
+		if (busy != if_busy::wait) {
+			ASSERT_EQ(1, write(p.fd[1], "w", 1));
+		}
+		EXPECT_EQ(1u, next_event(pool));
+		if (busy == if_busy::wait && *r == 0) {
+			EXPECT_EQ(2u, next_event(pool));
+		}
+	}
+}

@@ -41,7 +41,10 @@ static void serve_one(int fd)
 int main(int argc, char **argv)
 {
 	const int n = argc > 1 ? std::atoi(argv[1]) : 32;
-	syslet::threadlet_pool pool;
+	// With every lent thread carrying a client that blocked, the next
+	// client waits for one to come back rather than run in this thread,
+	// where blocking would stall every other client behind it.
+	syslet::threadlet_pool pool({.when_busy = syslet::if_busy::wait});
 	std::vector<client> clients(n > 0 ? n : 0);
 	std::size_t in_caller = 0;
 
