@@ -10,11 +10,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <optional>
 #include <ranges>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -1355,3 +1358,142 @@ TEST(SysletThreadlet, RunningAThreadletAllocatesNothing)
 	EXPECT_EQ(0, allocs);
 	EXPECT_EQ(1, ran.load());	// only the first had the string's contents
 }
+
+/* ---------------------------------------------------------------------- */
+/* Coroutines                                                              */
+
+namespace {
+
+struct awaited {
+	bool ended = false;
+	long allocs_in_await = -1;
+	std::optional<std::size_t> last;
+	int error = 0;
+};
+
+syslet::detached await_chain(completion_ring &ring, syslet::chain_base &c, awaited &a)
+{
+	const long before = t_allocs;
+	auto r = co_await syslet::async(ring, c);
+	a.allocs_in_await = t_allocs - before;
+	if (r)
+		a.last = *r;
+	else
+		a.error = r.error();
+	a.ended = true;
+}
+
+} // namespace
+
+// A chain that ends inside submit() does not suspend its coroutine: it has
+// ended when the call that started it returns, and nothing was allocated.
+TEST(SysletCoroutine, AChainThatEndsInlineDoesNotSuspend)
+{
+	completion_ring ring(4, {.use = fallback, .post_inline = true});
+	chain c{sys::call(__NR_getppid)};
+	awaited a;
+
+	await_chain(ring, c, a);
+	EXPECT_TRUE(a.ended);
+	EXPECT_EQ(0u, a.last);
+	EXPECT_EQ(0, a.allocs_in_await);
+	EXPECT_EQ(getppid(), c.ret(0).value());
+	EXPECT_FALSE(ring.pop());	// not posted, even with post_inline
+}
+
+// A pending chain resumes its coroutine from pop(), on the thread that
+// drives the ring, and pop() returns nothing for it.
+TEST(SysletCoroutine, APendingChainResumesFromPop)
+{
+	completion_ring ring(4, async_pool(), fallback);
+	pipe_fds p;
+	char ch = 0;
+	chain c{sys::read(p.r, &ch, 1)};
+	chain other{sys::call(__NR_getpid)};
+	awaited a;
+
+	await_chain(ring, c, a);
+	EXPECT_FALSE(a.ended);
+	ASSERT_EQ(status::pending, *syslet::submit(ring, other));
+	ASSERT_EQ(1, write(p.w, "c", 1));
+	ASSERT_EQ(wait_status::ready, *ring.wait(2, 5s));
+	auto got = ring.pop();	// the awaited one resumes; the other is returned
+	ASSERT_TRUE(got);
+	EXPECT_EQ(&other, got->chain);
+	EXPECT_FALSE(ring.pop());
+	EXPECT_TRUE(a.ended);
+	EXPECT_EQ(0u, a.last);
+	EXPECT_EQ('c', ch);
+
+	// A refused chain: the error, nothing run, no suspension.
+	chain<1> empty;
+	awaited b;
+	await_chain(ring, empty, b);
+	EXPECT_TRUE(b.ended);
+	EXPECT_EQ(EINVAL, b.error);
+}
+
+namespace {
+
+syslet::detached await_threadlet(syslet::threadlet_pool &pool, long x, long &out,
+				 std::string &caught, bool &ended)
+{
+	try {
+		auto r = co_await syslet::threadlet(pool, [x] {
+			if (x < 0)
+				throw std::runtime_error("negative");
+			return x * x;
+		});
+		out = r.value_or(-1);
+	} catch (const std::runtime_error &e) {
+		caught = e.what();
+	}
+	ended = true;
+}
+
+} // namespace
+
+// co_await syslet::threadlet gives the function's value, and an exception
+// that escaped it is thrown again in the coroutine; both arrive through
+// pop() on the thread that drives the pool.
+TEST(SysletCoroutine, AThreadletGivesItsValueOrItsException)
+{
+	syslet::threadlet_pool pool(fallback_pool(2, 8));
+	long out = 0, bad = 0;
+	std::string caught, none;
+	bool ended = false, bad_ended = false;
+
+	await_threadlet(pool, 7, out, none, ended);
+	await_threadlet(pool, -1, bad, caught, bad_ended);
+	while (!ended || !bad_ended) {
+		ASSERT_EQ(wait_status::ready, *pool.wait(1, 5s));
+		EXPECT_FALSE(pool.pop());	// resumed, not returned
+	}
+	EXPECT_EQ(49, out);
+	EXPECT_EQ("", none);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ("negative", caught);
+	EXPECT_EQ(0u, pool.in_flight());
+
+	bool ran = false;
+	auto r = syslet::threadlet_exec(pool, syslet::detail::awaiter_event | 1,
+					[&ran] { ran = true; });
+	EXPECT_FALSE(r);
+	EXPECT_EQ(EINVAL, r.error());
+	EXPECT_FALSE(ran);
+}
+
+#ifdef SYSLET_EXAMPLES_DIR
+// The examples on the fallback, with their output checked.
+TEST(SysletExamples, CoroutineServerServesEveryClientOnTheFallback)
+{
+	FILE *f = popen(SYSLET_EXAMPLES_DIR "/coroutine_server 48", "r");
+	ASSERT_TRUE(f);
+	char line[256] = {};
+	ASSERT_TRUE(std::fgets(line, sizeof(line), f));
+	EXPECT_EQ(0, pclose(f));
+	EXPECT_EQ(0, std::strncmp(line, "48 of 48 clients served correctly by coroutines;", 48))
+		<< line;
+	EXPECT_NE(nullptr, std::strstr(line, "(fallback pools)")) << line;
+}
+#endif

@@ -47,11 +47,13 @@
 #include <climits>
 #include <concepts>
 #include <condition_variable>
+#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <iterator>
 #include <memory>
@@ -62,6 +64,7 @@
 #include <system_error>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace syslet {
@@ -434,6 +437,7 @@ inline op lseek(arg<int> fd, arg<off_t> off, arg<int> whence) noexcept
 class chain_base;
 class completion_ring;
 class thread_pool;
+class chain_awaiter;
 
 enum class status { completed, pending };
 
@@ -552,6 +556,7 @@ private:
 	friend struct detail::chain_list;
 	friend class completion_ring;
 	friend class thread_pool;
+	friend class chain_awaiter;
 	friend result<status> submit(completion_ring &, chain_base &) noexcept;
 	friend result<std::size_t> run(chain_base &) noexcept;
 
@@ -578,6 +583,7 @@ private:
 	state state_ = state::idle;
 	bool quiet_ = false;	// has an opt::no_complete atom
 	completion_ring *ring_ = nullptr;
+	std::coroutine_handle<> awaiter_;	// resumed by pop() when pending ends
 	chain_base *lprev_ = nullptr, *lnext_ = nullptr;
 	detail::chain_list *list_ = nullptr;
 	chain_base *qnext_ = nullptr;	// thread_pool's queue, then its ring's overflow
@@ -1217,13 +1223,23 @@ inline completion completion_ring::map(__u64 entry) noexcept
 	return {c, i};
 }
 
+// A chain a coroutine awaits (syslet::async) is not returned: its
+// coroutine resumes here, on the thread that drives the ring.
 inline std::optional<completion> completion_ring::pop() noexcept
 {
-	if (chain_base *c = deferred_.pop_front())
-		return completion{c, c->last_};
-	if (__u64 e = take())
-		return map(e);
-	return std::nullopt;
+	for (;;) {
+		completion got;
+
+		if (chain_base *c = deferred_.pop_front())
+			got = {c, c->last_};
+		else if (__u64 e = take())
+			got = map(e);
+		else
+			return std::nullopt;
+		if (!got.chain->awaiter_)
+			return got;
+		std::exchange(got.chain->awaiter_, nullptr).resume();
+	}
 }
 
 inline result<std::size_t> completion_ring::join(chain_base &c) noexcept
@@ -1300,11 +1316,12 @@ inline bool completion_ring::ended_while_waited(chain_base &c) noexcept
 	return false;
 }
 
-// With post_inline, behind every completion posted before it.
+// With post_inline, behind every completion posted before it; never for a
+// chain a coroutine awaits, which goes on without suspending.
 inline void completion_ring::completed_inline(chain_base &c, std::size_t last) noexcept
 {
 	c.finish(last);
-	if (!post_inline_ || (c.atoms_[last].flags & SYSLET_NO_COMPLETE))
+	if (!post_inline_ || c.awaiter_ || (c.atoms_[last].flags & SYSLET_NO_COMPLETE))
 		return;
 	while (__u64 e = take())
 		deferred_.push_back(map(e).chain);
@@ -1521,6 +1538,11 @@ inline constexpr long nr_threadlet_on = 466;
 inline constexpr long nr_threadlet_off = 467;
 #endif
 
+// Events with this bit are the library's: the address of a coroutine
+// awaiting a threadlet (syslet::threadlet), resumed by pop(). User space
+// addresses never have it, and threadlet_exec() refuses such events.
+inline constexpr std::uint64_t awaiter_event = std::uint64_t{1} << 63;
+
 struct threadlet_frame {
 	void (*run)(threadlet_frame *) noexcept;	// calls, then destroys
 	void (*drop)(threadlet_frame *) noexcept;	// destroys, never called
@@ -1531,6 +1553,10 @@ struct threadlet_frame {
 };
 
 void threadlet_entry(void *frame) noexcept;
+
+// threadlet_exec() without the check of event, for syslet::threadlet.
+template <class F>
+result<int> start_threadlet(threadlet_pool &pool, std::uint64_t event, F &&fn);
 
 } // namespace detail
 
@@ -1731,7 +1757,7 @@ public:
 
 private:
 	template <class F>
-	friend result<int> threadlet_exec(threadlet_pool &, std::uint64_t, F &&);
+	friend result<int> detail::start_threadlet(threadlet_pool &, std::uint64_t, F &&);
 	friend void detail::threadlet_entry(void *) noexcept;
 
 	detail::threadlet_frame *take_frame() noexcept;
@@ -1774,7 +1800,8 @@ private:
 // call when the pool is busy and says if_busy::run_inline), 0 when it
 // went asynchronous (it blocked; or, without kernel support, always): its
 // event then arrives in the pool's ring when fn() has returned. event
-// must not be 0 (EINVAL). fn is moved (or copied) into the pool: it must
+// must not be 0, nor have bit 63 set, which the library's own coroutine
+// events have (EINVAL). fn is moved (or copied) into the pool: it must
 // fit threadlet_capture_max, and an exception from that copy propagates
 // with nothing run. An exception escaping fn() calls std::terminate()
 // wherever fn() runs, in the caller or on a pool thread, as one escaping
@@ -1791,8 +1818,16 @@ result<int> threadlet_exec(threadlet_pool &pool, std::uint64_t event, F &&fn)
 		      "capture less by value: a threadlet must fit syslet::threadlet_capture_max");
 	static_assert(alignof(Fn) <= alignof(std::max_align_t));
 
-	if (!event)
+	if (!event || (event & detail::awaiter_event))
 		return failure{EINVAL};
+	return detail::start_threadlet(pool, event, std::forward<F>(fn));
+}
+
+template <class F>
+result<int> detail::start_threadlet(threadlet_pool &pool, std::uint64_t event, F &&fn)
+{
+	using Fn = std::decay_t<F>;
+
 	detail::threadlet_frame *f = pool.take_frame();
 	if (!f) {
 		if (pool.when_busy_ != if_busy::run_inline)
@@ -2083,16 +2118,25 @@ inline void threadlet_pool::post(std::uint64_t event) noexcept
 	ready_cv_.notify_all();
 }
 
+// The event of a threadlet a coroutine awaits (syslet::threadlet) is not
+// returned: its coroutine resumes here.
 inline std::optional<std::uint64_t> threadlet_pool::pop() noexcept
 {
-	const __u64 v = detail::ring_take(head_, slots_.get(), mask_);
+	for (;;) {
+		const __u64 v = detail::ring_take(head_, slots_.get(), mask_);
 
-	if (!v)
-		return std::nullopt;
-	in_flight_.fetch_sub(1, std::memory_order_relaxed);
-	if (!kernel_)
-		space_cv_.notify_all();
-	return v;
+		if (!v)
+			return std::nullopt;
+		in_flight_.fetch_sub(1, std::memory_order_relaxed);
+		if (!kernel_)
+			space_cv_.notify_all();
+		if (!(v & detail::awaiter_event))
+			return v;
+		std::coroutine_handle<>::from_address(
+			reinterpret_cast<void *>(static_cast<std::uintptr_t>(
+				v & ~detail::awaiter_event)))
+			.resume();
+	}
 }
 
 inline result<wait_status> threadlet_pool::wait(
@@ -2104,6 +2148,154 @@ inline result<wait_status> threadlet_pool::wait(
 		return detail::ring_wait(head_, min, timeout);
 	return detail::ring_wait(head_, min, timeout, mtx_, ready_cv_, space_cv_);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Coroutines                                                              */
+
+// co_await syslet::async(ring, c): submit c and go on once it has ended.
+// A chain that ends inside submit() does not suspend the coroutine at
+// all: nothing is allocated or switched on the cached path. A pending one
+// resumes it from the ring's pop() (or completions()) on the thread that
+// drives the ring, on every backend. The result: the atom c ended at, or
+// submit()'s error, with nothing run. c must stay put until then (in the
+// coroutine's frame, say); the ring must not be destroyed while a
+// coroutine awaits one of its chains.
+class chain_awaiter {
+public:
+	chain_awaiter(completion_ring &ring, chain_base &c) noexcept
+		: ring_(ring), c_(c) {}
+
+	bool await_ready() const noexcept { return false; }
+	bool await_suspend(std::coroutine_handle<> h) noexcept
+	{
+		// Set first, so that an inline ending is not posted (post_inline).
+		c_.awaiter_ = h;
+		auto s = submit(ring_, c_);
+		if (s && *s == status::pending)
+			return true;
+		c_.awaiter_ = nullptr;
+		if (!s)
+			err_ = s.error();
+		return false;
+	}
+	result<std::size_t> await_resume() const noexcept
+	{
+		if (err_)
+			return failure{err_};
+		return *c_.last();
+	}
+
+private:
+	completion_ring &ring_;
+	chain_base &c_;
+	int err_ = 0;
+};
+
+inline chain_awaiter async(completion_ring &ring, chain_base &c) noexcept
+{
+	return {ring, c};
+}
+
+namespace detail {
+// What a threadlet's function returned, or the exception that escaped it.
+template <class R>
+struct threadlet_outcome {
+	std::optional<R> value;
+	void set(auto &fn) { value.emplace(std::invoke(fn)); }
+	R take() { return std::move(*value); }
+};
+template <>
+struct threadlet_outcome<void> {
+	void set(auto &fn) { std::invoke(fn); }
+	void take() noexcept {}
+};
+} // namespace detail
+
+// co_await syslet::threadlet(pool, fn): run fn() as a threadlet and go on
+// with what it returned. One that runs to its end in the caller (cached)
+// does not suspend the coroutine; one that blocked resumes it from the
+// pool's pop() (or wait() and pop()) on the thread that drives the pool,
+// on every backend. The result: fn()'s value, or threadlet_exec()'s
+// error (EAGAIN from a busy pool that says if_busy::fail, say). Unlike
+// threadlet_exec(), an exception escaping fn() is caught where fn() ran
+// and thrown again from co_await, in the coroutine. fn is kept in the
+// coroutine's frame; the pool's frame holds only a pointer to it.
+template <class F>
+class threadlet_awaiter {
+	using R = std::invoke_result_t<F &>;
+
+public:
+	threadlet_awaiter(threadlet_pool &pool, F fn) : pool_(pool), fn_(std::move(fn)) {}
+
+	bool await_ready() const noexcept { return false; }
+	bool await_suspend(std::coroutine_handle<> h) noexcept
+	{
+		const auto event = detail::awaiter_event |
+				   static_cast<std::uint64_t>(
+					   reinterpret_cast<std::uintptr_t>(h.address()));
+		auto r = detail::start_threadlet(pool_, event, [this]() noexcept { run(); });
+		if (!r) {
+			err_ = r.error();
+			return false;
+		}
+		return *r == 0;
+	}
+	result<R> await_resume()
+	{
+#if defined(__cpp_exceptions)
+		if (thrown_)
+			std::rethrow_exception(std::exchange(thrown_, nullptr));
+#endif
+		if (err_)
+			return failure{err_};
+		if constexpr (std::is_void_v<R>)
+			return {};
+		else
+			return out_.take();
+	}
+
+private:
+	void run() noexcept
+	{
+#if defined(__cpp_exceptions)
+		try {
+			out_.set(fn_);
+		} catch (...) {
+			thrown_ = std::current_exception();
+		}
+#else
+		out_.set(fn_);
+#endif
+	}
+
+	threadlet_pool &pool_;
+	F fn_;
+	detail::threadlet_outcome<R> out_;
+#if defined(__cpp_exceptions)
+	std::exception_ptr thrown_;
+#endif
+	int err_ = 0;
+};
+
+template <class F>
+threadlet_awaiter<std::decay_t<F>> threadlet(threadlet_pool &pool, F &&fn)
+{
+	return {pool, std::forward<F>(fn)};
+}
+
+// A coroutine type to use them with, for code that has none: it starts
+// at once, runs until it first suspends, and frees its frame when it
+// ends; an exception escaping it calls std::terminate(). The awaiters
+// above work with any coroutine type.
+struct detached {
+	struct promise_type {
+		detached get_return_object() noexcept { return {}; }
+		std::suspend_never initial_suspend() noexcept { return {}; }
+		std::suspend_never final_suspend() noexcept { return {}; }
+		void return_void() noexcept {}
+		void unhandled_exception() noexcept { std::terminate(); }
+	};
+};
 
 } // namespace syslet
 
