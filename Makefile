@@ -10,6 +10,9 @@
 #                             twice (beside chains, and through atoms)
 #   make regress              the kernel's own selftests of the areas the
 #                             hooks touch, patched against unpatched
+#   make install PREFIX=/usr/local [DESTDIR=]
+#                             the C++ library, its UAPI header, syslet.pc
+#                             and the CMake package (host tools only)
 #
 # KDIR=/path/to/linux-6.12 uses that tree instead of Debian's
 # linux-source-6.12 (it is copied, never modified). JOBS= sets the build
@@ -63,7 +66,7 @@ INITRAMFS := $(OUT)/initramfs.cpio.gz
 step = @printf '==> [%s] %s\n' "$(PROFILE)" "$(1)"
 
 .PHONY: all demo check bench profile fuzz regress deps tree kernel userspace initramfs \
-	host-check vm-check patches clean distclean
+	host-check vm-check patches install clean distclean
 
 all: demo
 
@@ -325,6 +328,13 @@ patches: tree
 	@scripts/vanilla-tree.sh $(TREE) $(VANILLA)
 	@scripts/make-series.sh $(TOP) $(TREE) $(B)/series \
 		$(VANILLA) $(B)/linux-steps $(B)/kernel-steps $(FRAGMENTS)
+
+# make install: the header-only C++ library for programs outside this
+# tree; nothing here needs the kernel (tests/host/install_test.sh).
+PREFIX ?= /usr/local
+install:
+	@printf '==> install: the C++ library in %s\n' "$(DESTDIR)$(PREFIX)"
+	@scripts/install-lib.sh $(TOP) "$(DESTDIR)" "$(PREFIX)"
 
 clean:
 	rm -rf $(OUT) $(KOUT) $(HOST) $(REPORT)
