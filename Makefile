@@ -190,7 +190,7 @@ demo: initramfs
 
 HOST := $(B)/host
 host-check: tree
-	$(call step,host tests: ABI layout (-m64 GoogleTest and -m32) + the C++ library and how it links + the console scanner + the accelerator choice + the system call classes)
+	$(call step,host tests: ABI layout (-m64 GoogleTest and -m32) + the C++ library and how it links and installs + the console scanner + the accelerator choice + the system call classes)
 	@mkdir -p $(HOST) $(OUT)
 	@g++ -std=c++20 -O2 -Wall -I include/uapi tests/host/abi_test.cpp \
 		-lgtest -lgtest_main -pthread -o $(HOST)/abi_test
@@ -208,6 +208,7 @@ host-check: tree
 	@tests/host/accel_test.sh > $(OUT)/host-accel.tap 2>&1 || true
 	@tests/host/syscall_classes.sh $(TREE) > $(OUT)/host-syscall-classes.tap 2>&1 || true
 	@tests/host/link_test.sh > $(OUT)/host-link.tap 2>&1 || true
+	@tests/host/install_test.sh > $(OUT)/host-install.tap 2>&1 || true
 
 vm-check: initramfs
 	$(call step,boot: kselftests under qemu-system-x86_64 -smp 2 (log: $(OUT)/console-check.log))
@@ -224,6 +225,7 @@ check: host-check vm-check
 	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log gtest:$(OUT)/host-syslet-hpp.log tap:$(OUT)/host-abi32.tap \
 		tap:$(OUT)/host-summarize.tap tap:$(OUT)/host-accel.tap \
 		tap:$(OUT)/host-syscall-classes.tap tap:$(OUT)/host-link.tap \
+		tap:$(OUT)/host-install.tap \
 		guest:$(OUT)/console-check.log \
 		gtest:$(OUT)/guest-syslet-hpp.log tap:$(OUT)/guest-fio-verify.tap
 
