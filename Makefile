@@ -190,19 +190,20 @@ demo: initramfs
 
 HOST := $(B)/host
 host-check: tree
-	$(call step,host tests: ABI layout (-m64 GoogleTest and -m32) + the C++ library and how it links and installs + the console scanner + the accelerator choice + the system call classes)
+	$(call step,host tests: ABI layout (-m64 GoogleTest and -m32) + the C++ library and its examples + how it links and installs + the console scanner + the accelerator choice + the system call classes)
 	@mkdir -p $(HOST) $(OUT)
 	@g++ -std=c++20 -O2 -Wall -I include/uapi tests/host/abi_test.cpp \
 		-lgtest -lgtest_main -pthread -o $(HOST)/abi_test
 	@$(HOST)/abi_test > $(OUT)/host-gtest.log 2>&1 || true
-	@g++ $(HOST_CXXFLAGS) tests/host/syslet_hpp_test.cpp -lgtest -lgtest_main \
-		-pthread -o $(HOST)/syslet_hpp_test
+	@g++ $(HOST_CXXFLAGS) tests/host/syslet_hpp_test.cpp tests/host/examples_test.cpp \
+		-lgtest -lgtest_main -pthread -o $(HOST)/syslet_hpp_test
 	@for ex in $(EXAMPLES); do \
 		g++ $(HOST_CXXFLAGS) tools/lib/syslet/examples/$$ex.cpp -pthread \
 			-o $(HOST)/$$ex || exit 1; \
 	done
 	@# A lost completion would hang a chain's destructor: bound the run.
-	@timeout 300 $(HOST)/syslet_hpp_test > $(OUT)/host-syslet-hpp.log 2>&1 || true
+	@SYSLET_EXAMPLES_DIR=$(HOST) timeout 300 $(HOST)/syslet_hpp_test \
+		> $(OUT)/host-syslet-hpp.log 2>&1 || true
 	@tests/host/abi32.sh > $(OUT)/host-abi32.tap 2>&1 || true
 	@tests/host/summarize_test.sh > $(OUT)/host-summarize.tap 2>&1 || true
 	@tests/host/accel_test.sh > $(OUT)/host-accel.tap 2>&1 || true
