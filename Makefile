@@ -190,7 +190,7 @@ demo: initramfs
 
 HOST := $(B)/host
 host-check: tree
-	$(call step,host tests: ABI layout (-m64 GoogleTest and -m32) + the C++ library and its examples + how it links and installs + the console scanner + the accelerator choice + the system call classes)
+	$(call step,host tests: ABI layout (-m64 GoogleTest and -m32) + the C++ library and its examples (also under ASan+UBSan and TSan) + how it links and installs + the console scanner + the accelerator choice + the system call classes)
 	@mkdir -p $(HOST) $(OUT)
 	@g++ -std=c++20 -O2 -Wall -I include/uapi tests/host/abi_test.cpp \
 		-lgtest -lgtest_main -pthread -o $(HOST)/abi_test
@@ -204,6 +204,9 @@ host-check: tree
 	@# A lost completion would hang a chain's destructor: bound the run.
 	@SYSLET_EXAMPLES_DIR=$(HOST) timeout 300 $(HOST)/syslet_hpp_test \
 		> $(OUT)/host-syslet-hpp.log 2>&1 || true
+	@# The same tests and examples built with clang under ASan+UBSan and
+	@# under TSan: $(OUT)/host-syslet-hpp-{asan,tsan}.log.
+	@tests/host/sanitizers.sh $(HOST) $(OUT)
 	@tests/host/abi32.sh > $(OUT)/host-abi32.tap 2>&1 || true
 	@tests/host/summarize_test.sh > $(OUT)/host-summarize.tap 2>&1 || true
 	@tests/host/accel_test.sh > $(OUT)/host-accel.tap 2>&1 || true
@@ -223,7 +226,9 @@ check: host-check vm-check
 	@sed -n '/^SYSLET-GUEST: fio-verify begin/,/^SYSLET-GUEST: fio-verify end/p' \
 		$(OUT)/console-check.log | tr -d '\r' | grep -v '^SYSLET-GUEST:' \
 		> $(OUT)/guest-fio-verify.tap
-	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log gtest:$(OUT)/host-syslet-hpp.log tap:$(OUT)/host-abi32.tap \
+	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log gtest:$(OUT)/host-syslet-hpp.log \
+		gtest:$(OUT)/host-syslet-hpp-asan.log gtest:$(OUT)/host-syslet-hpp-tsan.log \
+		tap:$(OUT)/host-abi32.tap \
 		tap:$(OUT)/host-summarize.tap tap:$(OUT)/host-accel.tap \
 		tap:$(OUT)/host-syscall-classes.tap tap:$(OUT)/host-link.tap \
 		tap:$(OUT)/host-install.tap \

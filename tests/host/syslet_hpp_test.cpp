@@ -456,6 +456,13 @@ TEST(SysletRing, LeavingTheLoopEarlyLeavesTheRest)
 
 TEST(SysletRing, AnAdaptorTakesOnlyWhatItDelivers)
 {
+#if defined(__clang__) && __clang_major__ < 15 && defined(_GLIBCXX_RELEASE) && \
+	_GLIBCXX_RELEASE >= 12
+	// clang 14 checks view_interface's constraints on a still incomplete
+	// view, so no adaptor of libstdc++ 12 compiles (std::vector{} |
+	// std::views::take(1) neither): the clang (sanitizer) builds say skip.
+	GTEST_SKIP() << "clang < 15 cannot use libstdc++ 12's range adaptors";
+#else
 	completion_ring ring(4, nullptr, fallback);
 	chain c{sys::call(__NR_getpid), sys::call(__NR_getpid), sys::call(__NR_getpid)};
 
@@ -469,6 +476,7 @@ TEST(SysletRing, AnAdaptorTakesOnlyWhatItDelivers)
 	EXPECT_EQ(1u, delivered);
 	EXPECT_EQ(2u, ring.ready());
 	EXPECT_EQ(1u, ring.pop()->last);
+#endif
 }
 
 TEST(SysletRing, RingsAreIndependent)
