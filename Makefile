@@ -10,6 +10,9 @@
 #                             twice (beside chains, and through atoms)
 #   make regress              the kernel's own selftests of the areas the
 #                             hooks touch, patched against unpatched
+#   make install PREFIX=/usr/local [DESTDIR=]
+#                             the C++ library, its UAPI header, syslet.pc
+#                             and the CMake package (host tools only)
 #
 # KDIR=/path/to/linux-6.12 uses that tree instead of Debian's
 # linux-source-6.12 (it is copied, never modified). JOBS= sets the build
@@ -63,7 +66,7 @@ INITRAMFS := $(OUT)/initramfs.cpio.gz
 step = @printf '==> [%s] %s\n' "$(PROFILE)" "$(1)"
 
 .PHONY: all demo check bench profile fuzz regress deps tree kernel userspace initramfs \
-	host-check vm-check patches clean distclean
+	host-check vm-check patches install clean distclean
 
 all: demo
 
@@ -107,7 +110,7 @@ HOST_CXXFLAGS := $(LIB_CXXFLAGS) -I include/uapi
 VM_GTEST := $(OUT)/bin/syslet-hpp-vm-test
 THREADLET_BENCH := $(OUT)/bin/syslet-threadlet-bench
 # The library's examples, run and checked in the guest by the VM tests.
-EXAMPLES := chained_copy threadlet_read threadlet_server
+EXAMPLES := chained_copy threadlet_read threadlet_server coroutine_server
 VM_EXAMPLES := $(EXAMPLES:%=$(OUT)/bin/%)
 $(VM_EXAMPLES): $(OUT)/bin/%: tools/lib/syslet/examples/%.cpp tools/lib/syslet/syslet.hpp \
 		$(KHDR)/linux/syslet.h
@@ -187,25 +190,30 @@ demo: initramfs
 
 HOST := $(B)/host
 host-check: tree
-	$(call step,host tests: ABI layout (-m64 GoogleTest and -m32) + the C++ library and how it links + the console scanner + the accelerator choice + the system call classes + mandoc lint of the man pages)
+	$(call step,host tests: ABI layout (-m64 GoogleTest and -m32) + the C++ library and its examples (also under ASan+UBSan and TSan) + how it links and installs + the console scanner + the accelerator choice + the system call classes + mandoc lint of the man pages)
 	@mkdir -p $(HOST) $(OUT)
 	@g++ -std=c++20 -O2 -Wall -I include/uapi tests/host/abi_test.cpp \
 		-lgtest -lgtest_main -pthread -o $(HOST)/abi_test
 	@$(HOST)/abi_test > $(OUT)/host-gtest.log 2>&1 || true
-	@g++ $(HOST_CXXFLAGS) tests/host/syslet_hpp_test.cpp -lgtest -lgtest_main \
-		-pthread -o $(HOST)/syslet_hpp_test
+	@g++ $(HOST_CXXFLAGS) tests/host/syslet_hpp_test.cpp tests/host/examples_test.cpp \
+		-lgtest -lgtest_main -pthread -o $(HOST)/syslet_hpp_test
 	@for ex in $(EXAMPLES); do \
 		g++ $(HOST_CXXFLAGS) tools/lib/syslet/examples/$$ex.cpp -pthread \
 			-o $(HOST)/$$ex || exit 1; \
 	done
 	@# A lost completion would hang a chain's destructor: bound the run.
-	@timeout 300 $(HOST)/syslet_hpp_test > $(OUT)/host-syslet-hpp.log 2>&1 || true
+	@SYSLET_EXAMPLES_DIR=$(HOST) timeout 300 $(HOST)/syslet_hpp_test \
+		> $(OUT)/host-syslet-hpp.log 2>&1 || true
+	@# The same tests and examples built with clang under ASan+UBSan and
+	@# under TSan: $(OUT)/host-syslet-hpp-{asan,tsan}.log.
+	@tests/host/sanitizers.sh $(HOST) $(OUT) $(EXAMPLES)
 	@tests/host/abi32.sh > $(OUT)/host-abi32.tap 2>&1 || true
 	@tests/host/summarize_test.sh > $(OUT)/host-summarize.tap 2>&1 || true
 	@tests/host/accel_test.sh > $(OUT)/host-accel.tap 2>&1 || true
 	@tests/host/syscall_classes.sh $(TREE) > $(OUT)/host-syscall-classes.tap 2>&1 || true
 	@tests/host/link_test.sh > $(OUT)/host-link.tap 2>&1 || true
 	@tests/host/man_lint.sh > $(OUT)/host-man-lint.tap 2>&1 || true
+	@tests/host/install_test.sh > $(OUT)/host-install.tap 2>&1 || true
 
 vm-check: initramfs
 	$(call step,boot: kselftests under qemu-system-x86_64 -smp 2 (log: $(OUT)/console-check.log))
@@ -219,10 +227,12 @@ check: host-check vm-check
 	@sed -n '/^SYSLET-GUEST: fio-verify begin/,/^SYSLET-GUEST: fio-verify end/p' \
 		$(OUT)/console-check.log | tr -d '\r' | grep -v '^SYSLET-GUEST:' \
 		> $(OUT)/guest-fio-verify.tap
-	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log gtest:$(OUT)/host-syslet-hpp.log tap:$(OUT)/host-abi32.tap \
+	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log gtest:$(OUT)/host-syslet-hpp.log \
+		gtest:$(OUT)/host-syslet-hpp-asan.log gtest:$(OUT)/host-syslet-hpp-tsan.log \
+		tap:$(OUT)/host-abi32.tap \
 		tap:$(OUT)/host-summarize.tap tap:$(OUT)/host-accel.tap \
 		tap:$(OUT)/host-syscall-classes.tap tap:$(OUT)/host-link.tap \
-		tap:$(OUT)/host-man-lint.tap \
+		tap:$(OUT)/host-man-lint.tap tap:$(OUT)/host-install.tap \
 		guest:$(OUT)/console-check.log \
 		gtest:$(OUT)/guest-syslet-hpp.log tap:$(OUT)/guest-fio-verify.tap
 
@@ -327,6 +337,13 @@ patches: tree
 	@scripts/vanilla-tree.sh $(TREE) $(VANILLA)
 	@scripts/make-series.sh $(TOP) $(TREE) $(B)/series \
 		$(VANILLA) $(B)/linux-steps $(B)/kernel-steps $(FRAGMENTS)
+
+# make install: the header-only C++ library for programs outside this
+# tree; nothing here needs the kernel (tests/host/install_test.sh).
+PREFIX ?= /usr/local
+install:
+	@printf '==> install: the C++ library in %s\n' "$(DESTDIR)$(PREFIX)"
+	@scripts/install-lib.sh $(TOP) "$(DESTDIR)" "$(PREFIX)"
 
 clean:
 	rm -rf $(OUT) $(KOUT) $(HOST) $(REPORT)

@@ -3,12 +3,17 @@
 # when everything is there: one dpkg-query, no apt call.
 #
 # usage: deps.sh [KDIR]   (with KDIR, linux-source-6.12 is not needed)
+#
+# clang with its sanitizer runtimes (libclang-rt-14-dev, only recommended
+# by clang, and apt here takes no recommends) and llvm's symbolizer build
+# and explain the sanitizer runs of the host tests; cmake and pkgconf
+# build the consumer of make install.
 set -eu
 
 packages="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils
 gzip rsync ccache qemu-system-x86 busybox-static libgtest-dev gcc-multilib
 g++-multilib liburing-dev libaio-dev e2fsprogs gnuplot-nox trinity
-libcap-dev mandoc"
+libcap-dev mandoc clang libclang-rt-14-dev llvm cmake pkgconf"
 [ -n "${1:-}" ] || packages="$packages linux-source-6.12"
 
 missing=""

@@ -3,7 +3,9 @@
 # plain line "N passed, N failed".
 #
 # usage: summarize.sh KIND:FILE...
-#   gtest:FILE  GoogleTest output; a run that did not finish counts 1 failure
+#   gtest:FILE  GoogleTest output; a run that did not finish counts 1 failure,
+#               and so does every sanitizer report in it (ASan, UBSan, TSan,
+#               LeakSanitizer), which a test that passed may have printed
 #   tap:FILE    plain TAP ("ok N ..." / "not ok N ..."); needs a plan line
 #   guest:FILE  serial console of a guest that ran run_kselftest.sh: the
 #               kselftest totals, plus one failure for every kernel oops,
@@ -33,6 +35,9 @@ for arg in "$@"; do
 			/^\[       OK \] .* \([0-9]+ ms\)$/ { pass++ }
 			/^\[  FAILED  \] .* \([0-9]+ ms\)$/ { fail++; print "FAIL: " $0 > "/dev/stderr" }
 			/^\[  SKIPPED \] .* \([0-9]+ ms\)$/ { skip++ }
+			/^(==[0-9]+==)?ERROR: [A-Za-z]+Sanitizer|^WARNING: ThreadSanitizer:|: runtime error: / {
+				fail++; print "FAIL: " $0 > "/dev/stderr"
+			}
 			/^\[==========\] .* ran\./ { done = 1 }
 			END {
 				if (!done) { fail++; print "FAIL: GoogleTest run did not finish" > "/dev/stderr" }

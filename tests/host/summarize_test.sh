@@ -47,7 +47,7 @@ expect() {
 	fi
 }
 
-echo "1..13"
+echo "1..16"
 
 clean_log > "$tmp/log"
 expect "clean run counts totals and skips" "2 passed, 0 failed, 1 skipped" 0
@@ -96,5 +96,23 @@ expect "kernel kind leaves kselftest totals to others" "2 passed, 0 failed" 0 \
 clean_log | sed '2a [   12.345678] Oops: general protection fault' > "$tmp/log"
 expect "kernel kind counts a kernel report" "2 passed, 1 failed" 1 \
 	"tap:$tmp/tap" "kernel:$tmp/log"
+
+# gtest: a sanitizer's report fails the run even where the test passed.
+gtest_log() {
+	echo "[==========] Running 1 test from 1 test suite."
+	echo "[ RUN      ] Suite.Test"
+	printf '%s' "$1"
+	echo "[       OK ] Suite.Test (3 ms)"
+	echo "[==========] 1 test from 1 test suite ran. (3 ms total)"
+}
+gtest_log "" > "$tmp/gtest"
+expect "clean GoogleTest run" "1 passed, 0 failed" 0 "gtest:$tmp/gtest"
+gtest_log "WARNING: ThreadSanitizer: data race (pid=12)
+" > "$tmp/gtest"
+expect "TSan report counted" "1 passed, 1 failed" 1 "gtest:$tmp/gtest"
+gtest_log "a.cpp:3:9: runtime error: signed integer overflow
+==12==ERROR: AddressSanitizer: heap-use-after-free on address 0x1
+" > "$tmp/gtest"
+expect "UBSan and ASan reports counted" "1 passed, 2 failed" 1 "gtest:$tmp/gtest"
 
 [ $fails -eq 0 ]

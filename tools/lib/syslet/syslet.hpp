@@ -31,7 +31,18 @@
 #define SYSLET_HPP
 
 #include <fcntl.h>
+/*
+ * The ABI: a kernel's headers with syslets, or in this tree include/uapi
+ * (every build here gives -I include/uapi); else the copy of it that
+ * make install puts beside this header, so consumers need neither.
+ */
+#if __has_include(<linux/syslet.h>)
 #include <linux/syslet.h>
+#elif __has_include("linux_syslet.h")
+#include "linux_syslet.h"
+#else
+#error "no <linux/syslet.h>: use the installed library (make install) or -I include/uapi"
+#endif
 #include <linux/time_types.h>
 #include <pthread.h>
 #include <signal.h>
