@@ -14,7 +14,7 @@ dev=/dev/syslet-verify
 n=0
 log=/tmp/fio-verify.log
 
-echo "1..10"
+echo "1..13"
 
 result()
 {
@@ -70,6 +70,46 @@ fio_verify threadlet-tmpfs-sync --filename=/tmp/fio-verify.dat --rw=randwrite \
 	--iodepth=8 --sync=1 --fdatasync=3 --syslet_mode=threadlet \
 	--threadlet_threads=2
 result $? "threadlet mode, O_SYNC writes with fdatasync, 2 threads for QD8, verified"
+
+# max_ns DDIR STAT: the largest of STAT (clat_ns, lat_ns) fio reported
+# for DDIR (trim, sync) in its JSON output. Both count from the issue
+# time for these: a trim's clat, and every sync's lat.
+max_ns()
+{
+	awk -v d="\"$1\"" -v k="\"$2\"" '$1 == d && $3 == "{" { in_d = 1 }
+		in_d && $1 == k { in_k = 1 }
+		in_d && in_k && $1 == "\"max\"" { gsub(/,/, "", $3); print $3; exit }' $log
+}
+
+# Trims and sync_file_range run synchronously in ->queue(): each must be
+# stamped there, or fio measures from a stale (or zero) issue time and
+# reports seconds, or the time since boot, for microseconds of work.
+nullb_create syslet-trim 16 20000 64 1 1 ||
+	echo "# no /dev/syslet-trim: the trim job fails"
+fio --name=trim --ioengine=external:$engine --filename=/dev/syslet-trim \
+	--rw=randtrim --bs=4k --size=4m --iodepth=8 --output-format=json > $log 2>&1
+lat=$(max_ns trim clat_ns)
+[ -n "$lat" ] && [ "$lat" -lt 1000000000 ]
+result $? "trims are timed from when they were issued (max ${lat:-?} ns)"
+nullb_remove syslet-trim
+
+fio --name=sfr --ioengine=external:$engine --filename=/tmp/fio-verify.dat \
+	--rw=write --bs=4k --size=4m --iodepth=16 --sync_file_range=write:1 \
+	--output-format=json > $log 2>&1
+lat=$(max_ns sync lat_ns)
+[ -n "$lat" ] && [ "$lat" -lt 1000000000 ]
+result $? "sync_file_range is timed from when it was issued (max ${lat:-?} ns)"
+
+# A batch is stamped when ->commit() submits it, and fio then has the
+# submission latency (slat) of every I/O, as with libaio.
+fio --name=slat --ioengine=external:$engine --filename=/tmp/fio-verify.dat \
+	--rw=randread --bs=4k --size=4m --iodepth=16 --iodepth_batch=8 \
+	--output-format=json > $log 2>&1
+awk '$1 == "\"read\"" && $3 == "{" { r = 1 }
+	r && $1 == "\"slat_ns\"" { s = 1 }
+	r && s && $1 == "\"N\"" { gsub(/,/, "", $3); exit !($3 + 0 > 0) }
+	END { if (!s) exit 1 }' $log
+result $? "batched reads have their submission latency"
 
 # Syslets switched off: chain mode stops at init and says why, with no
 # I/O; threadlet mode says that it measures the library's user-space

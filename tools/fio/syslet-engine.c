@@ -23,7 +23,10 @@
  * iodepth_batch_complete_min/max arrive as getevents' min and max.
  *
  * Trim and sync_file_range run synchronously in ->queue(), after any
- * batch collected so far has been submitted.
+ * batch collected so far has been submitted; fio stamps a trim's issue
+ * time itself (FIO_ASYNCIO_SYNC_TRIM), ->queue() a sync_file_range's.
+ * Every other I/O is stamped when it is submitted: in ->queue(), or, for
+ * a batch, once in ->commit(), as libaio does.
  *
  * Built against the fio whose source made the fio binary in the guest
  * (see scripts/fio-build.sh); fio refuses an engine whose ops version
@@ -74,6 +77,7 @@ struct syslet_fio_data {
 	struct fio_threadlet_pool *pool;	/* threadlet mode */
 	unsigned int mode;
 	unsigned int batch;	/* submit from ->commit() */
+	unsigned int depth;	/* entries of pending, done and events */
 
 	struct io_u **pending;	/* collected, not submitted */
 	unsigned int nr_pending;
@@ -82,6 +86,7 @@ struct syslet_fio_data {
 	struct io_u **events;	/* the last ->getevents() */
 	unsigned int nr_events;
 	unsigned int submitted;	/* not yet told to io_u_mark_submit() */
+	unsigned int in_flight;	/* went asynchronous, not yet reaped */
 	uint64_t nr_ios;	/* submitted, for syslet_stats */
 	uint64_t nr_async;	/* of which completed through the ring */
 	bool stats;
@@ -163,6 +168,7 @@ static int syslet_io_submit(struct syslet_fio_data *sd, struct syslet_io *s)
 		r = r < 0 ? -errno : r > 0;
 	}
 	sd->nr_async += !r;
+	sd->in_flight += !r;
 	return r;
 }
 
@@ -176,12 +182,28 @@ static void syslet_io_finish(struct syslet_io *s)
 		io_u->resid = io_u->xfer_buflen - s->ret;
 }
 
+/* Its issue time, and the submission latency fio derives from it. */
+static void syslet_io_issued(struct thread_data *td, struct io_u *io_u,
+			     const struct timespec *now)
+{
+	io_u->issue_time = *now;
+	io_u_queued(td, io_u);
+	if (td->o.read_iolog_file)	/* only used for iolog */
+		td->last_issue = *now;
+}
+
 /* Submit the collected batch; what did not block waits for getevents. */
 static int syslet_fio_commit(struct thread_data *td)
 {
 	struct syslet_fio_data *sd = td->io_ops_data;
+	struct timespec now;
 	unsigned int i;
 
+	if (sd->nr_pending && fio_fill_issue_time(td)) {
+		fio_gettime(&now, NULL);
+		for (i = 0; i < sd->nr_pending; i++)
+			syslet_io_issued(td, sd->pending[i], &now);
+	}
 	for (i = 0; i < sd->nr_pending; i++) {
 		struct io_u *io_u = sd->pending[i];
 		struct syslet_io *s = io_u->engine_data;
@@ -208,6 +230,7 @@ static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 {
 	struct syslet_fio_data *sd = td->io_ops_data;
 	struct syslet_io *s = io_u->engine_data;
+	struct timespec now;
 	int r;
 
 	fio_ro_check(td, io_u);
@@ -215,21 +238,28 @@ static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 	if (io_u->ddir == DDIR_TRIM || io_u->ddir == DDIR_SYNC_FILE_RANGE) {
 		if (sd->nr_pending)
 			return FIO_Q_BUSY;
-		if (io_u->ddir == DDIR_TRIM)
+		if (io_u->ddir == DDIR_TRIM) {
 			do_io_u_trim(td, io_u);
-		else
+		} else {
+			if (fio_fill_issue_time(td)) {
+				fio_gettime(&now, NULL);
+				syslet_io_issued(td, io_u, &now);
+			}
 			do_io_u_sync(td, io_u);
+		}
 		io_u_mark_submit(td, 1);
 		io_u_mark_complete(td, 1);
 		return FIO_Q_COMPLETED;
 	}
 
 	syslet_io_prepare(s, io_u);
-	if (fio_fill_issue_time(td))
-		fio_gettime(&io_u->issue_time, NULL);
 	if (sd->batch) {
 		sd->pending[sd->nr_pending++] = io_u;
 		return FIO_Q_QUEUED;
+	}
+	if (fio_fill_issue_time(td)) {
+		fio_gettime(&now, NULL);
+		syslet_io_issued(td, io_u, &now);
 	}
 
 	r = syslet_io_submit(sd, s);
@@ -272,6 +302,7 @@ static void syslet_fio_reap(struct syslet_fio_data *sd, unsigned int max)
 		if (!v)
 			return;
 		s = (struct syslet_io *)(uintptr_t)v;
+		sd->in_flight--;
 		syslet_io_finish(s);
 		sd->events[sd->nr_events++] = s->io_u;
 	}
@@ -334,12 +365,39 @@ static struct io_u *syslet_fio_event(struct thread_data *td, int event)
 	return sd->events[event];
 }
 
+/*
+ * Wait for every I/O still in flight, dropping its event: until then the
+ * kernel, or a lent thread, writes its result into the io_u's syslet_io
+ * and its completion into the ring. fio normally reaps everything before
+ * it tears a job down, but not after getevents() failed; and it frees the
+ * io_us (->io_u_free()) before ->cleanup().
+ */
+static void syslet_fio_drain(struct syslet_fio_data *sd)
+{
+	while (sd->in_flight) {
+		int r;
+
+		sd->nr_events = 0;
+		syslet_fio_reap(sd, sd->depth);
+		if (!sd->in_flight)
+			break;
+		r = syslet_fio_wait(sd, 1, NULL);
+		if (r < 0 && r != -EINTR) {
+			log_err("syslet: %u I/Os still in flight: %s\n",
+				sd->in_flight, strerror(-r));
+			abort();	/* rather than let them write into freed memory */
+		}
+	}
+	sd->nr_events = 0;
+}
+
 static void syslet_fio_cleanup(struct thread_data *td)
 {
 	struct syslet_fio_data *sd = td->io_ops_data;
 
 	if (!sd)
 		return;
+	syslet_fio_drain(sd);
 	if (sd->stats) {
 		uint64_t in_place = sd->pool ?
 			fio_threadlet_ran_in_place(sd->pool) :
@@ -390,6 +448,7 @@ static int syslet_fio_init(struct thread_data *td)
 	sd->mode = o->mode;
 	sd->stats = o->stats;
 	sd->batch = td->o.iodepth_batch > 1;
+	sd->depth = depth;
 	sd->pending = calloc(depth, sizeof(*sd->pending));
 	sd->done = calloc(depth, sizeof(*sd->done));
 	sd->events = calloc(depth, sizeof(*sd->events));
@@ -444,6 +503,10 @@ static int syslet_fio_io_u_init(struct thread_data *td, struct io_u *io_u)
 
 static void syslet_fio_io_u_free(struct thread_data *td, struct io_u *io_u)
 {
+	struct syslet_fio_data *sd = td->io_ops_data;
+
+	if (sd)
+		syslet_fio_drain(sd);
 	free(io_u->engine_data);
 	io_u->engine_data = NULL;
 }
@@ -497,7 +560,8 @@ static struct fio_option options[] = {
 struct ioengine_ops ioengine = {
 	.name			= "syslet",
 	.version		= FIO_IOOPS_VERSION,
-	.flags			= FIO_ASYNCIO_SETS_ISSUE_TIME,
+	.flags			= FIO_ASYNCIO_SYNC_TRIM |
+				  FIO_ASYNCIO_SETS_ISSUE_TIME,
 	.init			= syslet_fio_init,
 	.queue			= syslet_fio_queue,
 	.commit			= syslet_fio_commit,
