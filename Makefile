@@ -194,12 +194,19 @@ host-check: tree
 	@$(HOST)/abi_test > $(OUT)/host-gtest.log 2>&1 || true
 	@g++ $(HOST_CXXFLAGS) tests/host/syslet_hpp_test.cpp -lgtest -lgtest_main \
 		-pthread -o $(HOST)/syslet_hpp_test
+	@# result<T> is the library's class in C++20, std::expected in C++23.
+	@g++ $(HOST_CXXFLAGS) tests/host/syslet_api_test.cpp -lgtest -lgtest_main \
+		-pthread -o $(HOST)/syslet_api_test
+	@g++ $(HOST_CXXFLAGS) -std=c++23 tests/host/syslet_api_test.cpp -lgtest \
+		-lgtest_main -pthread -o $(HOST)/syslet_api_test23
 	@for ex in $(EXAMPLES); do \
 		g++ $(HOST_CXXFLAGS) tools/lib/syslet/examples/$$ex.cpp -pthread \
 			-o $(HOST)/$$ex || exit 1; \
 	done
 	@# A lost completion would hang a chain's destructor: bound the run.
 	@timeout 300 $(HOST)/syslet_hpp_test > $(OUT)/host-syslet-hpp.log 2>&1 || true
+	@timeout 300 $(HOST)/syslet_api_test > $(OUT)/host-syslet-api.log 2>&1 || true
+	@timeout 300 $(HOST)/syslet_api_test23 > $(OUT)/host-syslet-api23.log 2>&1 || true
 	@tests/host/abi32.sh > $(OUT)/host-abi32.tap 2>&1 || true
 	@tests/host/summarize_test.sh > $(OUT)/host-summarize.tap 2>&1 || true
 	@tests/host/accel_test.sh > $(OUT)/host-accel.tap 2>&1 || true
@@ -218,7 +225,8 @@ check: host-check vm-check
 	@sed -n '/^SYSLET-GUEST: fio-verify begin/,/^SYSLET-GUEST: fio-verify end/p' \
 		$(OUT)/console-check.log | tr -d '\r' | grep -v '^SYSLET-GUEST:' \
 		> $(OUT)/guest-fio-verify.tap
-	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log gtest:$(OUT)/host-syslet-hpp.log tap:$(OUT)/host-abi32.tap \
+	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log gtest:$(OUT)/host-syslet-hpp.log \
+		gtest:$(OUT)/host-syslet-api.log gtest:$(OUT)/host-syslet-api23.log tap:$(OUT)/host-abi32.tap \
 		tap:$(OUT)/host-summarize.tap tap:$(OUT)/host-accel.tap \
 		tap:$(OUT)/host-syscall-classes.tap tap:$(OUT)/host-link.tap \
 		guest:$(OUT)/console-check.log \

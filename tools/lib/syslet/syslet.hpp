@@ -63,6 +63,10 @@
 #include <thread>
 #include <type_traits>
 #include <vector>
+#include <version>
+#if defined(__cpp_lib_expected) && __cpp_lib_expected >= 202202L
+#include <expected>
+#endif
 
 namespace syslet {
 
@@ -75,41 +79,133 @@ inline constexpr std::int64_t not_run = INT64_MIN;
 /* ---------------------------------------------------------------------- */
 /* Errors as values                                                        */
 
-// An errno value (positive, never 0) that a result<T> carries.
+// result<T> is std::expected<T, std::error_code> where the standard
+// library has it (C++23), else a class with the same surface: has_value(),
+// explicit bool, value(), error(), operator*, operator->, value_or().
+// Code that keeps to that surface builds in both modes; error() is a
+// std::error_code of the generic category (compare it with std::errc, or
+// take error().value() for the errno) and, as for std::expected, means
+// something only when there is no value. value() on an error throws
+// (std::bad_expected_access<std::error_code>, or std::system_error: catch
+// std::exception for both); built without exceptions it aborts instead.
+#if defined(__cpp_lib_expected) && __cpp_lib_expected >= 202202L
+inline constexpr bool uses_std_expected = true;
+
+template <class T>
+using result = std::expected<T, std::error_code>;
+
+// An errno value (positive, never 0): how the library returns an error,
+// return failure{EINVAL}; the one conversion works for every result<T>.
+struct failure {
+	int code;
+
+	operator std::unexpected<std::error_code>() const noexcept
+	{
+		return std::unexpected(std::error_code(code, std::generic_category()));
+	}
+	template <class T>
+	operator std::expected<T, std::error_code>() const noexcept
+	{
+		return static_cast<std::unexpected<std::error_code>>(*this);
+	}
+};
+#else
+inline constexpr bool uses_std_expected = false;
+
+// An errno value (positive, never 0): how the library returns an error,
+// return failure{EINVAL}.
 struct failure {
 	int code;
 };
 
-// A T or an errno. value() throws std::system_error (generic category)
-// when it holds an error; operator* does not check.
+namespace detail {
+[[noreturn]] inline void bad_result_access(std::error_code e)
+{
+#if __cpp_exceptions
+	throw std::system_error(e);
+#else
+	std::fprintf(stderr, "syslet: value() of a result that holds an error: %s\n",
+		     std::strerror(e.value()));
+	std::abort();
+#endif
+}
+} // namespace detail
+
+// Holds a T, so T must be default constructible here (std::expected
+// does not ask that); every T of the library is.
 template <class T>
 class [[nodiscard]] result {
 	static_assert(std::is_default_constructible_v<T>);
 
 public:
-	constexpr result(T v) noexcept : v_(v) {}
-	constexpr result(failure f) noexcept : err_(f.code) {}
+	using value_type = T;
+	using error_type = std::error_code;
 
-	constexpr bool ok() const noexcept { return err_ == 0; }
-	constexpr explicit operator bool() const noexcept { return ok(); }
-	constexpr int error() const noexcept { return err_; }
-	std::error_code error_code() const noexcept
+	result() = default;
+	result(T v) noexcept(std::is_nothrow_move_constructible_v<T>)
+		: v_(std::move(v)) {}
+	result(failure f) noexcept
+		: err_(f.code, std::generic_category()), has_(false) {}
+
+	bool has_value() const noexcept { return has_; }
+	explicit operator bool() const noexcept { return has_; }
+	std::error_code error() const noexcept { return err_; }
+
+	const T &value() const &
 	{
-		return {err_, std::generic_category()};
-	}
-	const T &value() const
-	{
-		if (!ok())
-			throw std::system_error(error_code());
+		if (!has_)
+			detail::bad_result_access(err_);
 		return v_;
 	}
-	constexpr const T &operator*() const noexcept { return v_; }
-	constexpr T value_or(T other) const noexcept { return ok() ? v_ : other; }
+	T &value() &
+	{
+		if (!has_)
+			detail::bad_result_access(err_);
+		return v_;
+	}
+	// Unchecked, as for std::expected.
+	const T &operator*() const & noexcept { return v_; }
+	T &operator*() & noexcept { return v_; }
+	const T *operator->() const noexcept { return &v_; }
+	T *operator->() noexcept { return &v_; }
+	template <class U>
+	T value_or(U &&other) const &
+	{
+		return has_ ? v_ : static_cast<T>(std::forward<U>(other));
+	}
 
 private:
 	T v_{};
-	int err_ = 0;
+	std::error_code err_;
+	bool has_ = true;
 };
+
+// Success or an errno: return {} or failure{e}.
+template <>
+class [[nodiscard]] result<void> {
+public:
+	using value_type = void;
+	using error_type = std::error_code;
+
+	result() = default;
+	result(failure f) noexcept
+		: err_(f.code, std::generic_category()), has_(false) {}
+
+	bool has_value() const noexcept { return has_; }
+	explicit operator bool() const noexcept { return has_; }
+	std::error_code error() const noexcept { return err_; }
+	void value() const
+	{
+		if (!has_)
+			detail::bad_result_access(err_);
+	}
+	void operator*() const noexcept {}
+
+private:
+	std::error_code err_;
+	bool has_ = true;
+};
+#endif
 
 /* ---------------------------------------------------------------------- */
 /* Detection                                                               */
@@ -518,7 +614,7 @@ protected:
 	{
 		auto r = add(o);
 		if (!r && !error_)
-			error_ = r.error();
+			error_ = r.error().value();
 	}
 	// Wait for a submitted chain before its storage goes away: the kernel
 	// (or a pool thread) writes its results until the completion.
