@@ -31,11 +31,15 @@
 #define SYSLET_HPP
 
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/openat2.h>
 #include <linux/syslet.h>
 #include <linux/time_types.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -331,6 +335,19 @@ constexpr bool stop_holds(std::uint64_t flags, std::int64_t r) noexcept
 inline constexpr std::uint16_t link_default = 0xffff;	// the next atom added
 inline constexpr std::uint16_t link_end = 0xfffe;
 
+// The calls that take a struct __kernel_timespec: its 64-bit time has
+// numbers of its own on 32-bit ABIs (the fallback's only).
+#ifdef __NR_futex_time64
+inline constexpr long nr_futex = __NR_futex_time64;
+#else
+inline constexpr long nr_futex = __NR_futex;
+#endif
+#ifdef __NR_clock_nanosleep_time64
+inline constexpr long nr_clock_nanosleep = __NR_clock_nanosleep_time64;
+#else
+inline constexpr long nr_clock_nanosleep = __NR_clock_nanosleep;
+#endif
+
 } // namespace detail
 
 // Feeds an earlier atom's result into an argument: the kernel reads each
@@ -389,6 +406,9 @@ template <class T>
 struct arg : argument {
 	arg(T v) noexcept : argument(v) {}
 	arg(result_ref r) noexcept : argument(r) {}
+	// Not through a conversion to T: 1.5 would be a file descriptor.
+	template <std::floating_point F>
+	arg(F) = delete;
 };
 
 struct flag_opt {
@@ -497,6 +517,150 @@ inline op fsync(arg<int> fd) noexcept { return op(__NR_fsync, fd); }
 inline op lseek(arg<int> fd, arg<off_t> off, arg<int> whence) noexcept
 {
 	return op(__NR_lseek, fd, off, whence);
+}
+inline op fdatasync(arg<int> fd) noexcept { return op(__NR_fdatasync, fd); }
+inline op sync_file_range(arg<int> fd, arg<off_t> off, arg<off_t> n,
+			  arg<unsigned int> flags) noexcept
+{
+	return op(__NR_sync_file_range, fd, off, n, flags);
+}
+inline op ftruncate(arg<int> fd, arg<off_t> len) noexcept
+{
+	return op(__NR_ftruncate, fd, len);
+}
+inline op fallocate(arg<int> fd, arg<int> mode, arg<off_t> off,
+		    arg<off_t> len) noexcept
+{
+	return op(__NR_fallocate, fd, mode, off, len);
+}
+inline op fstat(arg<int> fd, arg<struct stat *> st) noexcept
+{
+	return op(__NR_fstat, fd, st);
+}
+inline op statx(arg<int> dirfd, arg<const char *> path, arg<int> flags,
+		arg<unsigned int> mask, arg<struct statx *> buf) noexcept
+{
+	return op(__NR_statx, dirfd, path, flags, mask, buf);
+}
+// size is the struct open_how the caller knows: it grows like clone3's.
+inline op openat2(arg<int> dirfd, arg<const char *> path,
+		  arg<const open_how *> how,
+		  arg<std::size_t> size = sizeof(open_how)) noexcept
+{
+	return op(__NR_openat2, dirfd, path, how, size);
+}
+inline op mkdirat(arg<int> dirfd, arg<const char *> path, arg<mode_t> mode) noexcept
+{
+	return op(__NR_mkdirat, dirfd, path, mode);
+}
+inline op unlinkat(arg<int> dirfd, arg<const char *> path,
+		   arg<int> flags = 0) noexcept
+{
+	return op(__NR_unlinkat, dirfd, path, flags);
+}
+inline op renameat2(arg<int> olddirfd, arg<const char *> oldpath,
+		    arg<int> newdirfd, arg<const char *> newpath,
+		    arg<unsigned int> flags = 0u) noexcept
+{
+	return op(__NR_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}
+// count is the kernel's unsigned int: glibc's size_t is cut to it anyway.
+inline op getdents64(arg<int> fd, arg<void *> dirp, arg<unsigned int> count) noexcept
+{
+	return op(__NR_getdents64, fd, dirp, count);
+}
+inline op splice(arg<int> fd_in, arg<loff_t *> off_in, arg<int> fd_out,
+		 arg<loff_t *> off_out, arg<std::size_t> len,
+		 arg<unsigned int> flags = 0u) noexcept
+{
+	return op(__NR_splice, fd_in, off_in, fd_out, off_out, len, flags);
+}
+inline op copy_file_range(arg<int> fd_in, arg<loff_t *> off_in, arg<int> fd_out,
+			  arg<loff_t *> off_out, arg<std::size_t> len,
+			  arg<unsigned int> flags = 0u) noexcept
+{
+	return op(__NR_copy_file_range, fd_in, off_in, fd_out, off_out, len, flags);
+}
+
+inline op socket(arg<int> domain, arg<int> type, arg<int> protocol = 0) noexcept
+{
+	return op(__NR_socket, domain, type, protocol);
+}
+inline op connect(arg<int> fd, arg<const sockaddr *> addr, arg<socklen_t> len) noexcept
+{
+	return op(__NR_connect, fd, addr, len);
+}
+inline op accept4(arg<int> fd, arg<sockaddr *> addr, arg<socklen_t *> len,
+		  arg<int> flags = 0) noexcept
+{
+	return op(__NR_accept4, fd, addr, len, flags);
+}
+// send() and recv() are sendto() and recvfrom() without an address, as
+// in glibc: x86-64 has no system calls of their own for them.
+inline op send(arg<int> fd, arg<const void *> buf, arg<std::size_t> n,
+	       arg<int> flags = 0) noexcept
+{
+	return op(__NR_sendto, fd, buf, n, flags, nullptr, socklen_t{0});
+}
+inline op recv(arg<int> fd, arg<void *> buf, arg<std::size_t> n,
+	       arg<int> flags = 0) noexcept
+{
+	return op(__NR_recvfrom, fd, buf, n, flags, nullptr, nullptr);
+}
+inline op sendto(arg<int> fd, arg<const void *> buf, arg<std::size_t> n,
+		 arg<int> flags, arg<const sockaddr *> addr,
+		 arg<socklen_t> len) noexcept
+{
+	return op(__NR_sendto, fd, buf, n, flags, addr, len);
+}
+inline op recvfrom(arg<int> fd, arg<void *> buf, arg<std::size_t> n,
+		   arg<int> flags, arg<sockaddr *> addr,
+		   arg<socklen_t *> len) noexcept
+{
+	return op(__NR_recvfrom, fd, buf, n, flags, addr, len);
+}
+inline op sendmsg(arg<int> fd, arg<const msghdr *> msg, arg<int> flags = 0) noexcept
+{
+	return op(__NR_sendmsg, fd, msg, flags);
+}
+inline op recvmsg(arg<int> fd, arg<msghdr *> msg, arg<int> flags = 0) noexcept
+{
+	return op(__NR_recvmsg, fd, msg, flags);
+}
+
+// FUTEX_WAIT and FUTEX_WAKE on a futex word of this process: the
+// _PRIVATE operations, which need no lookup of a shared mapping. The
+// _shared builders are for a word in memory that other processes map
+// too. A timeout is relative; nullptr waits for ever. futex_wait() is 0
+// when woken, EAGAIN when *uaddr was not expected; futex_wake() is how
+// many it woke. (The PI operations are refused in a chain with a ring.)
+inline op futex_wait(arg<const std::uint32_t *> uaddr, arg<std::uint32_t> expected,
+		     arg<const __kernel_timespec *> timeout = nullptr) noexcept
+{
+	return op(detail::nr_futex, uaddr, FUTEX_WAIT_PRIVATE, expected, timeout);
+}
+inline op futex_wake(arg<const std::uint32_t *> uaddr, arg<int> n) noexcept
+{
+	return op(detail::nr_futex, uaddr, FUTEX_WAKE_PRIVATE, n);
+}
+inline op futex_wait_shared(arg<const std::uint32_t *> uaddr,
+			    arg<std::uint32_t> expected,
+			    arg<const __kernel_timespec *> timeout = nullptr) noexcept
+{
+	return op(detail::nr_futex, uaddr, FUTEX_WAIT, expected, timeout);
+}
+inline op futex_wake_shared(arg<const std::uint32_t *> uaddr, arg<int> n) noexcept
+{
+	return op(detail::nr_futex, uaddr, FUTEX_WAKE, n);
+}
+
+// The system call, not glibc's function: an error is a negative result
+// (ret() gives its errno), not a positive return value.
+inline op clock_nanosleep(arg<clockid_t> clock, arg<int> flags,
+			  arg<const __kernel_timespec *> req,
+			  arg<__kernel_timespec *> rem = nullptr) noexcept
+{
+	return op(detail::nr_clock_nanosleep, clock, flags, req, rem);
 }
 } // namespace sys
 
