@@ -74,6 +74,11 @@ long ret(const syslet::chain_base &c, std::size_t i)
 
 // What argument k of an atom is when it runs: the __u64 its arg_ptr
 // points to, or 0 for none.
+__u64 detail_addr(const void *p)
+{
+	return reinterpret_cast<std::uintptr_t>(p);
+}
+
 __u64 arg_value(const syslet_uatom &a, int k)
 {
 	return a.arg_ptr[k] ? *reinterpret_cast<const __u64 *>(
@@ -290,6 +295,7 @@ BUILDER(futex_wait);
 BUILDER(futex_wake);
 BUILDER(clock_nanosleep);
 BUILDER(lseek);
+BUILDER(read);
 #undef BUILDER
 
 using ref = syslet::result_ref;
@@ -689,6 +695,205 @@ TEST(SysletBuild, NewBuildersAllocateNothing)
 	EXPECT_EQ(before, t_allocs);
 	ASSERT_TRUE(r.has_value());
 	EXPECT_EQ(1, ret(c, 1));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Chains that are reused                                                   */
+
+using syslet::bindable;
+using syslet::value_ref;
+
+static_assert(bindable<std::int64_t> && bindable<std::uint64_t> && bindable<off_t> &&
+	      bindable<std::size_t> && bindable<char *> && bindable<const void *>);
+static_assert(!bindable<int> && !bindable<unsigned> && !bindable<bool> &&
+	      !bindable<double> && !bindable<std::uint32_t>);
+// Of an lvalue only: a temporary would be gone when the atom runs.
+template <class T>
+concept refable = requires(T &&x) { syslet::ref(std::forward<T>(x)); };
+static_assert(refable<std::int64_t &> && refable<const std::int64_t &>);
+static_assert(!refable<std::int64_t> && !refable<const std::int64_t>);
+static_assert(std::is_same_v<decltype(syslet::ref(std::declval<const off_t &>())),
+			     value_ref<off_t>>);
+// Typed as the value would be: an int64_t is a file descriptor, not a path.
+static_assert(std::is_constructible_v<syslet::arg<int>, value_ref<std::int64_t>>);
+static_assert(std::is_constructible_v<syslet::arg<void *>, value_ref<char *>>);
+static_assert(!std::is_constructible_v<syslet::arg<const char *>, value_ref<std::int64_t>>);
+static_assert(!std::is_constructible_v<syslet::arg<char *>, value_ref<const char *>>);
+static_assert(read_takes<value_ref<std::int64_t>, char *, value_ref<std::size_t>>);
+static_assert(!read_takes<value_ref<char *>, char *, std::size_t>);
+
+// Built once, run again and again: the bound fd, length and offset are
+// read when the atom runs, so each run reads what they hold then.
+TEST(SysletReuse, BoundArgumentsAreReadWhenTheAtomRuns)
+{
+	temp_dir d;
+	int a = d.file("a", "0123456789"), b = d.file("b", "abcdefghij");
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	alignas(8) char buf[16];
+	std::int64_t fd64 = a;
+	std::size_t len = 3;
+	off_t off = 0;
+
+	chain c{sys::pread(syslet::ref(fd64), buf, syslet::ref(len), syslet::ref(off))};
+	ASSERT_EQ(0, c.build_error());
+	EXPECT_EQ(detail_addr(&fd64), c.atoms()[0].arg_ptr[0]);
+	EXPECT_EQ(detail_addr(&len), c.atoms()[0].arg_ptr[2]);
+	EXPECT_EQ(detail_addr(&off), c.atoms()[0].arg_ptr[3]);
+
+	struct {
+		std::int64_t fd;
+		std::size_t len;
+		off_t off;
+		const char *want;
+	} const runs[] = {
+		{a, 3, 0, "012"}, {a, 4, 6, "6789"}, {b, 2, 1, "bc"}, {b, 5, 8, "ij"},
+	};
+	for (const auto &r : runs) {
+		fd64 = r.fd;
+		len = r.len;
+		off = r.off;
+		std::memset(buf, 0, sizeof(buf));
+		ASSERT_TRUE(syslet::run(c).has_value());
+		EXPECT_EQ(static_cast<long>(std::strlen(r.want)), ret(c, 0));
+		EXPECT_STREQ(r.want, buf);
+	}
+
+	// The same through a ring, on a pool thread.
+	syslet::thread_pool pool(1);
+	syslet::completion_ring ring(4, pool);
+	for (off = 0; off < 10; off += 5) {
+		std::memset(buf, 0, sizeof(buf));
+		auto st = syslet::submit(ring, c);
+		ASSERT_TRUE(st.has_value());
+		if (*st == syslet::status::pending) {
+			ASSERT_TRUE(ring.wait(1, 10s).has_value());
+			ASSERT_TRUE(ring.pop().has_value());
+		}
+		EXPECT_EQ(std::string("abcdefghij").substr(off, 5), buf);
+	}
+	close(a);
+	close(b);
+}
+
+// A bound object can feed a later atom too, alongside result references.
+TEST(SysletReuse, BoundObjectsMixWithResultsAndValues)
+{
+	fd_pair p;
+	ASSERT_LE(0, p.a);
+	std::int64_t out = p.b;
+	const char *msg = "one";
+	std::size_t n = 3;
+	char buf[8] = {};
+
+	chain c{sys::write(syslet::ref(out), syslet::ref(msg), syslet::ref(n)),
+		sys::read(p.a, buf, prev_result)};
+	ASSERT_TRUE(syslet::run(c).has_value());
+	EXPECT_STREQ("one", buf);
+	msg = "three";
+	n = 5;
+	ASSERT_TRUE(syslet::run(c).has_value());
+	EXPECT_STREQ("three", buf);
+	// sys::call() takes them as well.
+	chain d{sys::call(__NR_write, syslet::ref(out), syslet::ref(msg), syslet::ref(n)),
+		sys::read(p.a, buf, prev_result)};
+	msg = "two";
+	n = 3;
+	std::memset(buf, 0, sizeof(buf));
+	ASSERT_TRUE(syslet::run(d).has_value());
+	EXPECT_STREQ("two", buf);
+}
+
+TEST(SysletReuse, ClearDropsEveryAtomForARebuild)
+{
+	fd_pair p;
+	ASSERT_LE(0, p.a);
+	char buf[8] = {};
+	chain<4> c;
+	c.user_data = 42;
+	ASSERT_TRUE(c.add(sys::write(p.b, "ab", 2)).has_value());
+	ASSERT_TRUE(c.add(sys::call(__NR_getpid) | opt::no_complete).has_value());
+	ASSERT_TRUE(syslet::run(c).has_value());
+	EXPECT_EQ(1u, c.last());
+
+	ASSERT_TRUE(c.clear().has_value());
+	EXPECT_EQ(0u, c.size());
+	EXPECT_EQ(4u, c.capacity());
+	EXPECT_FALSE(c.last());
+	EXPECT_EQ(ERANGE, err(c, 0));
+	EXPECT_EQ(42u, c.user_data);
+	EXPECT_EQ(EINVAL, syslet::run(c).error().value());	// empty
+
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(static_cast<std::size_t>(i),
+			  c.add(sys::read(p.a, buf + i, 1)).value());
+	EXPECT_EQ(E2BIG, c.add(sys::call(__NR_getpid)).error().value());
+	ASSERT_EQ(2, write(p.b, "cd", 2));
+	ASSERT_TRUE(syslet::run(c).has_value());
+	EXPECT_STREQ("abcd", buf);
+	EXPECT_EQ(3u, c.last());
+}
+
+TEST(SysletReuse, ClearForgetsABuildError)
+{
+	chain c{sys::call(__NR_getpid), sys::call(__NR_exit, 0)};
+	EXPECT_EQ(EINVAL, c.build_error());
+	EXPECT_EQ(1u, c.size());
+
+	ASSERT_TRUE(c.clear().has_value());
+	EXPECT_EQ(0, c.build_error());
+	ASSERT_TRUE(c.add(sys::call(__NR_getpid)).has_value());
+	ASSERT_TRUE(syslet::run(c).has_value());
+	EXPECT_EQ(getpid(), ret(c, 0));
+}
+
+TEST(SysletReuse, ClearIsRefusedWhilePending)
+{
+	syslet::thread_pool pool(1);
+	syslet::completion_ring ring(4, pool);
+	fd_pair p;
+	ASSERT_LE(0, p.a);
+	char buf[4] = {};
+	chain c{sys::read(p.a, buf, 1)};
+
+	auto st = syslet::submit(ring, c);
+	ASSERT_TRUE(st.has_value());
+	ASSERT_EQ(syslet::status::pending, *st);
+	EXPECT_EQ(std::errc::device_or_resource_busy, c.clear().error());
+	EXPECT_EQ(1u, c.size());
+	ASSERT_EQ(1, write(p.b, "z", 1));
+	ASSERT_TRUE(ring.wait(1, 10s).has_value());
+	ASSERT_TRUE(ring.pop().has_value());
+	EXPECT_EQ(1, ret(c, 0));
+	EXPECT_TRUE(c.clear().has_value());
+	EXPECT_EQ(0u, c.size());
+}
+
+// A chain done while its completion waits to be popped: clear() drops
+// the completion, as submitting the chain again does.
+TEST(SysletReuse, ClearDropsAnUnpoppedCompletion)
+{
+	syslet::thread_pool pool(1);
+	syslet::completion_ring ring(4, pool);
+	fd_pair p;
+	ASSERT_LE(0, p.a);
+	ASSERT_EQ(2, write(p.b, "12", 2));
+	char x = 0, y = 0;
+	chain kept{sys::read(p.a, &x, 1)};
+
+	ASSERT_TRUE(syslet::submit(ring, kept).has_value());
+	{
+		// One pool thread: kept completes first. Destroying this
+		// chain waits for it and keeps kept's completion for pop().
+		chain gone{sys::read(p.a, &y, 1)};
+		ASSERT_TRUE(syslet::submit(ring, gone).has_value());
+	}
+	ASSERT_TRUE(kept.done());
+	EXPECT_EQ(1u, ring.ready());
+	EXPECT_TRUE(kept.clear().has_value());
+	EXPECT_EQ(0u, ring.ready());
+	EXPECT_FALSE(ring.pop().has_value());
+	EXPECT_EQ("12", (std::string{x, y}));
 }
 
 } // namespace

@@ -367,13 +367,48 @@ template <class T>
 concept syscall_value = std::is_integral_v<T> || std::is_pointer_v<T> ||
 			std::is_enum_v<T> || std::is_null_pointer_v<T>;
 
-// One system call argument: a value the chain will own, or a result_ref.
+// What syslet::ref() can bind: the kernel reads an argument as the __u64
+// its arg_ptr points to, so only an object of exactly that size can be
+// pointed at. On x86-64: std::int64_t, std::uint64_t, off_t, size_t,
+// long, any pointer, an enum over one of those; never an int or a bool.
+template <class T>
+concept bindable = (std::is_integral_v<T> || std::is_pointer_v<T> ||
+		    std::is_enum_v<T>) && sizeof(T) == sizeof(__u64);
+
+// An object whose value an atom reads when it runs, made by syslet::ref().
+template <class T>
+struct value_ref {
+	static_assert(bindable<T>,
+		      "syslet::ref(x): the kernel reads every argument as a __u64, "
+		      "so x must be an 8-byte integer, enum or pointer; keep an "
+		      "int (a file descriptor, say) in a std::int64_t to bind it");
+	const T *object;
+};
+
+// Bind an argument to x itself instead of copying its value: each run of
+// the chain passes what x holds when the atom runs, so a chain built once
+// can be submitted again after x changed. x must outlive the chain's
+// runs, be 8-byte aligned (add() refuses it with EINVAL otherwise, as the
+// kernel would) and not change while the chain is pending.
+template <class T>
+value_ref<std::remove_cv_t<T>> ref(T &x) noexcept
+{
+	return {&x};
+}
+template <class T>
+void ref(const T &&) = delete;	// a temporary would be gone when the atom runs
+
+// One system call argument: a value the chain will own, an earlier
+// atom's result (result_ref) or an object of the caller's (value_ref).
 class argument {
 public:
 	argument() = default;
 	template <syscall_value T>
 	argument(T v) noexcept : kind_(kind::value), v_(to_u64(v)) {}
 	argument(result_ref r) noexcept : kind_(kind::result), ref_(r) {}
+	template <class T>
+	argument(value_ref<T> r) noexcept
+		: kind_(kind::object), v_(reinterpret_cast<std::uintptr_t>(r.object)) {}
 
 private:
 	friend class chain_base;
@@ -394,18 +429,22 @@ private:
 			return static_cast<std::uint64_t>(v);
 	}
 
-	enum class kind : std::uint8_t { none, value, result } kind_ = kind::none;
-	std::uint64_t v_ = 0;
+	enum class kind : std::uint8_t { none, value, result, object } kind_ = kind::none;
+	std::uint64_t v_ = 0;	// the value, or the object's address
 	result_ref ref_{};
 };
 
-// An argument of the C type T, or an earlier atom's result: sys::read()
-// takes arg<int>, arg<void *>, arg<std::size_t>, so a string as a file
-// descriptor does not compile.
+// An argument of the C type T, an earlier atom's result, or a bound
+// object whose type converts to T: sys::read() takes arg<int>,
+// arg<void *>, arg<std::size_t>, so a string as a file descriptor does
+// not compile.
 template <class T>
 struct arg : argument {
 	arg(T v) noexcept : argument(v) {}
 	arg(result_ref r) noexcept : argument(r) {}
+	template <class U>
+		requires std::is_convertible_v<U, T>
+	arg(value_ref<U> r) noexcept : argument(r) {}
 	// Not through a conversion to T: 1.5 would be a file descriptor.
 	template <std::floating_point F>
 	arg(F) = delete;
@@ -726,10 +765,14 @@ public:
 
 	// Append an atom. EBUSY while submitted, E2BIG when full, EINVAL for
 	// unknown or contradictory flags, a refused or impossible system call
-	// number, a result_ref that is not to an earlier atom, or an
+	// number, a result_ref that is not to an earlier atom, a
+	// syslet::ref() to an object that is not 8-byte aligned, or an
 	// opt::next() that does not point forward. The chain is unchanged
 	// on failure.
 	result<std::size_t> add(const op &o) noexcept;
+	// Drop every atom, so that the chain can be built anew; EBUSY while
+	// it is pending. user_data is the application's and stays.
+	result<void> clear() noexcept;
 
 	std::size_t size() const noexcept { return n_; }
 	std::size_t capacity() const noexcept { return cap_; }
@@ -1124,6 +1167,8 @@ inline int chain_base::check(const op &o, std::size_t i) const noexcept
 		if (a.kind_ == argument::kind::result &&
 		    (a.ref_.previous ? i == 0 : a.ref_.index >= i))
 			return EINVAL;
+		if (a.kind_ == argument::kind::object && a.v_ % sizeof(__u64))
+			return EINVAL;
 	}
 	// Links only forward: the chain is acyclic by construction.
 	if (o.next_ != detail::link_default && o.next_ != detail::link_end &&
@@ -1152,6 +1197,8 @@ inline result<std::size_t> chain_base::add(const op &o) noexcept
 		if (g.kind_ == argument::kind::value) {
 			vals_[i][k] = g.v_;
 			a.arg_ptr[k] = detail::addr(&vals_[i][k]);
+		} else if (g.kind_ == argument::kind::object) {
+			a.arg_ptr[k] = g.v_;
 		} else {
 			a.arg_ptr[k] = detail::addr(
 				&rets_[g.ref_.previous ? i - 1 : g.ref_.index]);
@@ -1166,6 +1213,20 @@ inline result<std::size_t> chain_base::add(const op &o) noexcept
 	// needs no pass over the atoms; submit() reports link_error_.
 	link_error_ = link();
 	return i;
+}
+
+inline result<void> chain_base::clear() noexcept
+{
+	if (state_ == state::pending)
+		return failure{EBUSY};
+	// An unpopped completion of its last run goes, as when resubmitted.
+	if (list_)
+		list_->erase(this);
+	n_ = last_ = 0;
+	error_ = link_error_ = 0;
+	quiet_ = false;
+	state_ = state::idle;
+	return {};
 }
 
 // Point every atom's next where its links_ entry says; EINVAL for a link
