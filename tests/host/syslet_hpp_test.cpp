@@ -20,24 +20,8 @@
 #include <vector>
 
 #include "syslet.hpp"
+#include "alloc_count.hpp"
 #include "../threadlet_test_util.hpp"
-
-// Allocations made by the calling thread, to check the cached path.
-static thread_local long t_allocs;
-
-// Out of line, or GCC sees malloc() and free() meet new and delete.
-[[gnu::noinline]] void *operator new(std::size_t n)
-{
-	++t_allocs;
-	if (void *p = std::malloc(n ? n : 1))
-		return p;
-	throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void *p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void *p, std::size_t) noexcept
-{
-	std::free(p);
-}
 
 namespace {
 
