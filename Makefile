@@ -197,6 +197,11 @@ host-check: tree
 	@$(HOST)/abi_test > $(OUT)/host-gtest.log 2>&1 || true
 	@g++ $(HOST_CXXFLAGS) tests/host/syslet_hpp_test.cpp tests/host/examples_test.cpp \
 		-lgtest -lgtest_main -pthread -o $(HOST)/syslet_hpp_test
+	@# result<T> is the library's class in C++20, std::expected in C++23.
+	@g++ $(HOST_CXXFLAGS) tests/host/syslet_api_test.cpp -lgtest -lgtest_main \
+		-pthread -o $(HOST)/syslet_api_test
+	@g++ $(HOST_CXXFLAGS) -std=c++23 tests/host/syslet_api_test.cpp -lgtest \
+		-lgtest_main -pthread -o $(HOST)/syslet_api_test23
 	@for ex in $(EXAMPLES); do \
 		g++ $(HOST_CXXFLAGS) tools/lib/syslet/examples/$$ex.cpp -pthread \
 			-o $(HOST)/$$ex || exit 1; \
@@ -204,6 +209,8 @@ host-check: tree
 	@# A lost completion would hang a chain's destructor: bound the run.
 	@SYSLET_EXAMPLES_DIR=$(HOST) timeout 300 $(HOST)/syslet_hpp_test \
 		> $(OUT)/host-syslet-hpp.log 2>&1 || true
+	@timeout 300 $(HOST)/syslet_api_test > $(OUT)/host-syslet-api.log 2>&1 || true
+	@timeout 300 $(HOST)/syslet_api_test23 > $(OUT)/host-syslet-api23.log 2>&1 || true
 	@# The same tests and examples built with clang under ASan+UBSan and
 	@# under TSan: $(OUT)/host-syslet-hpp-{asan,tsan}.log.
 	@tests/host/sanitizers.sh $(HOST) $(OUT) $(EXAMPLES)
@@ -229,6 +236,7 @@ check: host-check vm-check
 		> $(OUT)/guest-fio-verify.tap
 	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log gtest:$(OUT)/host-syslet-hpp.log \
 		gtest:$(OUT)/host-syslet-hpp-asan.log gtest:$(OUT)/host-syslet-hpp-tsan.log \
+		gtest:$(OUT)/host-syslet-api.log gtest:$(OUT)/host-syslet-api23.log \
 		tap:$(OUT)/host-abi32.tap \
 		tap:$(OUT)/host-summarize.tap tap:$(OUT)/host-accel.tap \
 		tap:$(OUT)/host-syscall-classes.tap tap:$(OUT)/host-link.tap \

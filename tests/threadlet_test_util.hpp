@@ -25,7 +25,7 @@ inline std::uint64_t next_event(syslet::threadlet_pool &pool)
 	for (int i = 0; i < 1000; i++) {
 		if (auto e = pool.pop())
 			return *e;
-		if (!pool.wait(1, std::chrono::milliseconds(10)).ok())
+		if (!pool.wait(1, std::chrono::milliseconds(10)))
 			return 0;
 	}
 	return 0;

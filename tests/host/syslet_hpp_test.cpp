@@ -23,24 +23,8 @@
 #include <vector>
 
 #include "syslet.hpp"
+#include "alloc_count.hpp"
 #include "../threadlet_test_util.hpp"
-
-// Allocations made by the calling thread, to check the cached path.
-static thread_local long t_allocs;
-
-// Out of line, or GCC sees malloc() and free() meet new and delete.
-[[gnu::noinline]] void *operator new(std::size_t n)
-{
-	++t_allocs;
-	if (void *p = std::malloc(n ? n : 1))
-		return p;
-	throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void *p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void *p, std::size_t) noexcept
-{
-	std::free(p);
-}
 
 namespace {
 
@@ -84,6 +68,14 @@ struct pipe_fds {
 
 long tid() { return syscall(__NR_gettid); }
 
+// The errno a result holds, 0 for a value: error() means something only
+// without one, as for std::expected.
+template <class R>
+int errno_of(const R &r)
+{
+	return r ? 0 : r.error().value();
+}
+
 // A pool for the tests that need one; made before anything is measured.
 thread_pool &shared_pool()
 {
@@ -119,14 +111,15 @@ TEST(SysletResult, HoldsAValueOrAnErrno)
 	syslet::result<long> v = 42L;
 	syslet::result<long> e = syslet::failure{EBADF};
 
-	EXPECT_TRUE(v.ok());
+	EXPECT_TRUE(v.has_value());
 	EXPECT_EQ(42, v.value());
-	EXPECT_EQ(0, v.error());
+	EXPECT_EQ(0, errno_of(v));
 	EXPECT_FALSE(e);
-	EXPECT_EQ(EBADF, e.error());
-	EXPECT_EQ(std::errc::bad_file_descriptor, e.error_code());
+	EXPECT_EQ(EBADF, errno_of(e));
+	EXPECT_EQ(std::errc::bad_file_descriptor, e.error());
 	EXPECT_EQ(7, e.value_or(7));
-	EXPECT_THROW((void)e.value(), std::system_error);
+	// bad_expected_access or system_error, by the mode: see syslet.hpp.
+	EXPECT_THROW((void)e.value(), std::exception);
 }
 
 TEST(SysletProbe, SaysUnsupportedOnThisHost)
@@ -257,10 +250,10 @@ TEST(SysletBuild, RefusesFlagsTheKernelWouldRefuse)
 	chain<4> c;
 	auto getpid = sys::call(__NR_getpid);
 
-	EXPECT_EQ(EINVAL, c.add(getpid | opt::raw(1ULL << 8)).error());
-	EXPECT_EQ(EINVAL, c.add(getpid | opt::raw(1ULL << 63)).error());
-	EXPECT_EQ(EINVAL, c.add(getpid | opt::async | opt::sync).error());
-	EXPECT_EQ(EINVAL, c.add(getpid | opt::skip_to_next_on_stop).error());
+	EXPECT_EQ(EINVAL, errno_of(c.add(getpid | opt::raw(1ULL << 8))));
+	EXPECT_EQ(EINVAL, errno_of(c.add(getpid | opt::raw(1ULL << 63))));
+	EXPECT_EQ(EINVAL, errno_of(c.add(getpid | opt::async | opt::sync)));
+	EXPECT_EQ(EINVAL, errno_of(c.add(getpid | opt::skip_to_next_on_stop)));
 	EXPECT_EQ(0u, c.size());	// refused atoms leave the chain as it was
 	EXPECT_TRUE(c.add(getpid | opt::async));
 	EXPECT_EQ(1u, c.size());
@@ -276,24 +269,24 @@ TEST(SysletBuild, RefusesSystemCallsThatCannotBeAtoms)
 				467 /* threadlet_off */};
 
 	for (long nr : refused)
-		EXPECT_EQ(EINVAL, c.add(sys::call(nr)).error()) << nr;
-	EXPECT_EQ(EINVAL, c.add(sys::call(-1)).error());
-	EXPECT_EQ(EINVAL, c.add(sys::call(long{INT_MAX} + 1)).error());
+		EXPECT_EQ(EINVAL, errno_of(c.add(sys::call(nr)))) << nr;
+	EXPECT_EQ(EINVAL, errno_of(c.add(sys::call(-1))));
+	EXPECT_EQ(EINVAL, errno_of(c.add(sys::call(long{INT_MAX} + 1))));
 	// A number nobody implements is an atom whose result is -ENOSYS.
 	ASSERT_TRUE(c.add(sys::call(100000)));
 	ASSERT_TRUE(syslet::run(c));
-	EXPECT_EQ(ENOSYS, c.ret(0).error());
+	EXPECT_EQ(ENOSYS, errno_of(c.ret(0)));
 }
 
 TEST(SysletBuild, ResultsFeedOnlyFromEarlierAtoms)
 {
 	chain<4> c;
 
-	EXPECT_EQ(EINVAL, c.add(sys::close(prev_result)).error());
-	EXPECT_EQ(EINVAL, c.add(sys::close(result_of(0))).error());
+	EXPECT_EQ(EINVAL, errno_of(c.add(sys::close(prev_result))));
+	EXPECT_EQ(EINVAL, errno_of(c.add(sys::close(result_of(0)))));
 	ASSERT_TRUE(c.add(sys::call(__NR_getpid)));
-	EXPECT_EQ(EINVAL, c.add(sys::close(result_of(1))).error());	// itself
-	EXPECT_EQ(EINVAL, c.add(sys::close(result_of(3))).error());	// later
+	EXPECT_EQ(EINVAL, errno_of(c.add(sys::close(result_of(1)))));	// itself
+	EXPECT_EQ(EINVAL, errno_of(c.add(sys::close(result_of(3)))));	// later
 	EXPECT_TRUE(c.add(sys::call(__NR_getpid, result_of(0))));
 	EXPECT_TRUE(c.add(sys::call(__NR_getpid, prev_result, result_of(0))));
 	EXPECT_EQ(c.atoms()[1].ret_ptr, c.atoms()[2].arg_ptr[0]);
@@ -305,7 +298,7 @@ TEST(SysletBuild, ChainsHoldAtMostTheirCapacity)
 	chain<64> big;
 	for (int i = 0; i < 64; i++)
 		ASSERT_TRUE(big.add(sys::call(__NR_getpid))) << i;
-	EXPECT_EQ(E2BIG, big.add(sys::call(__NR_getpid)).error());
+	EXPECT_EQ(E2BIG, errno_of(big.add(sys::call(__NR_getpid))));
 	EXPECT_EQ(64u, big.size());
 	auto last = syslet::run(big);
 	ASSERT_TRUE(last);
@@ -315,7 +308,7 @@ TEST(SysletBuild, ChainsHoldAtMostTheirCapacity)
 	chain<2> small;
 	EXPECT_TRUE(small.add(sys::call(__NR_getpid)));
 	EXPECT_TRUE(small.add(sys::call(__NR_getpid)));
-	EXPECT_EQ(E2BIG, small.add(sys::call(__NR_getpid)).error());
+	EXPECT_EQ(E2BIG, errno_of(small.add(sys::call(__NR_getpid))));
 }
 
 TEST(SysletBuild, ARefusedChainRunsNothing)
@@ -326,8 +319,8 @@ TEST(SysletBuild, ARefusedChainRunsNothing)
 	char ch;
 
 	EXPECT_EQ(EINVAL, c.build_error());
-	EXPECT_EQ(EINVAL, syslet::submit(ring, c).error());
-	EXPECT_EQ(EINVAL, syslet::run(c).error());
+	EXPECT_EQ(EINVAL, errno_of(syslet::submit(ring, c)));
+	EXPECT_EQ(EINVAL, errno_of(syslet::run(c)));
 	EXPECT_EQ(-1, read(p.r, &ch, 1));
 	EXPECT_EQ(EAGAIN, errno);
 	EXPECT_FALSE(c.done());
@@ -339,8 +332,8 @@ TEST(SysletBuild, LinksGoForwardToAtomsOfTheChain)
 	chain<3> c;
 	ASSERT_TRUE(c.add(sys::call(__NR_getpid) | opt::next(2)));
 	ASSERT_TRUE(c.add(sys::call(__NR_getpid) | opt::end));
-	EXPECT_EQ(EINVAL, c.add(sys::call(__NR_getpid) | opt::next(1)).error());
-	EXPECT_EQ(EINVAL, c.add(sys::call(__NR_getpid) | opt::next(2)).error());
+	EXPECT_EQ(EINVAL, errno_of(c.add(sys::call(__NR_getpid) | opt::next(1))));
+	EXPECT_EQ(EINVAL, errno_of(c.add(sys::call(__NR_getpid) | opt::next(2))));
 	ASSERT_TRUE(c.add(sys::call(__NR_getpid)));
 	auto a = c.atoms();
 	EXPECT_EQ(addr(&a[2]), a[0].next);
@@ -349,19 +342,19 @@ TEST(SysletBuild, LinksGoForwardToAtomsOfTheChain)
 	auto last = syslet::run(c);
 	ASSERT_TRUE(last);
 	EXPECT_EQ(2u, *last);
-	EXPECT_EQ(ENODATA, c.ret(1).error());	// jumped over
-	EXPECT_EQ(ERANGE, c.ret(3).error());
+	EXPECT_EQ(ENODATA, errno_of(c.ret(1)));	// jumped over
+	EXPECT_EQ(ERANGE, errno_of(c.ret(3)));
 
 	chain dangling{sys::call(__NR_getpid) | opt::next(5),
 		       sys::call(__NR_getpid)};
-	EXPECT_EQ(EINVAL, syslet::run(dangling).error());
+	EXPECT_EQ(EINVAL, errno_of(syslet::run(dangling)));
 	// The else branch of the last atom would be whatever follows it.
 	chain no_else{sys::call(__NR_getpid),
 		      sys::call(__NR_getpid) | opt::stop_on_zero |
 			      opt::skip_to_next_on_stop};
-	EXPECT_EQ(EINVAL, syslet::run(no_else).error());
+	EXPECT_EQ(EINVAL, errno_of(syslet::run(no_else)));
 	chain<1> empty;
-	EXPECT_EQ(EINVAL, syslet::run(empty).error());
+	EXPECT_EQ(EINVAL, errno_of(syslet::run(empty)));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -516,7 +509,7 @@ TEST(SysletRing, WaitReportsReadyTimeoutAndBadCounts)
 	EXPECT_EQ(wait_status::timed_out, *w);
 	EXPECT_GE(std::chrono::steady_clock::now() - t0, 20ms);
 	EXPECT_EQ(wait_status::ready, *ring.wait(0));
-	EXPECT_EQ(EINVAL, ring.wait(5, 0ms).error());
+	EXPECT_EQ(EINVAL, errno_of(ring.wait(5, 0ms)));
 
 	kernel_post(ring, c.atoms()[0]);
 	EXPECT_EQ(wait_status::ready, *ring.wait(1, 0ms));
@@ -552,8 +545,8 @@ TEST(SysletFallback, APoolRunsChainsAsynchronously)
 	auto s = syslet::submit(ring, c);
 	ASSERT_TRUE(s);
 	ASSERT_EQ(status::pending, *s);
-	EXPECT_EQ(EBUSY, syslet::submit(ring, c).error());
-	EXPECT_EQ(EBUSY, c.add(sys::call(__NR_getpid)).error());
+	EXPECT_EQ(EBUSY, errno_of(syslet::submit(ring, c)));
+	EXPECT_EQ(EBUSY, errno_of(c.add(sys::call(__NR_getpid))));
 	EXPECT_EQ(wait_status::timed_out, *ring.wait(1, 20ms));
 	EXPECT_FALSE(c.done());
 
@@ -764,12 +757,12 @@ TEST_P(SysletFlow, StopConditionsStopWhereTheKernelWould)
 			ASSERT_TRUE(last);
 			EXPECT_EQ(k.stops[r] ? 0u : 1u, *last)
 				<< "flags " << k.flag.bits << " result kind " << r;
-			EXPECT_EQ(k.stops[r], c.ret(1).error() == ENODATA);
+			EXPECT_EQ(k.stops[r], errno_of(c.ret(1)) == ENODATA);
 		}
 	}
 	chain plain{sys::read(-1, buf, 1), sys::call(__NR_getpid)};
 	EXPECT_EQ(1u, run_on(GetParam(), plain));
-	EXPECT_EQ(EBADF, plain.ret(0).error());
+	EXPECT_EQ(EBADF, errno_of(plain.ret(0)));
 	close(null);
 }
 
@@ -790,10 +783,10 @@ TEST_P(SysletFlow, SkipToNextOnStopTakesTheElseBranch)
 		if (fd < 0) {
 			EXPECT_EQ(1u, *last);
 			EXPECT_EQ(getpid(), c.ret(1).value());
-			EXPECT_EQ(ENODATA, c.ret(2).error());
+			EXPECT_EQ(ENODATA, errno_of(c.ret(2)));
 		} else {
 			EXPECT_EQ(2u, *last);
-			EXPECT_EQ(ENODATA, c.ret(1).error());
+			EXPECT_EQ(ENODATA, errno_of(c.ret(1)));
 			EXPECT_LT(0, c.ret(2).value());
 		}
 	}
@@ -1027,7 +1020,7 @@ TEST(SysletFallback, ResultsOfAPendingChainAreBusy)
 	ASSERT_EQ(status::pending, *syslet::submit(ring, c));
 	auto r = c.ret(0);
 	ASSERT_FALSE(r);
-	EXPECT_EQ(EBUSY, r.error());
+	EXPECT_EQ(EBUSY, errno_of(r));
 	ASSERT_EQ(1, write(p.w, "r", 1));
 	ASSERT_EQ(wait_status::ready, *ring.wait(1, 5s));
 	ASSERT_TRUE(ring.pop());
@@ -1130,7 +1123,7 @@ TEST(SysletThreadlet, FallbackRunsLambdasOnPoolStacksWithTheirOwnErrno)
 		close(-1);
 		seen = captured;
 	});
-	ASSERT_TRUE(r.ok());
+	ASSERT_TRUE(r.has_value());
 	EXPECT_EQ(0, *r);
 	EXPECT_EQ(7u, next_event(pool));
 	EXPECT_TRUE(on_stack);
@@ -1149,7 +1142,7 @@ TEST(SysletThreadlet, EveryEventArrivesOnceThroughASmallRing)
 
 	for (int i = 1; i <= n; i++) {
 		auto r = syslet::threadlet_exec(pool, i, [&ran] { ran++; });
-		ASSERT_TRUE(r.ok());
+		ASSERT_TRUE(r.has_value());
 		// Every frame in use: it ran as a plain call, no event comes.
 		if (*r == 1)
 			seen[i]++;
@@ -1215,7 +1208,7 @@ TEST(SysletThreadlet, ABusyPoolRunsInlineFailsOrWaitsAsAsked)
 			break;
 		case if_busy::fail:
 			ASSERT_FALSE(r);
-			EXPECT_EQ(EAGAIN, r.error());
+			EXPECT_EQ(EAGAIN, errno_of(r));
 			EXPECT_EQ(0, ran_on.load());
 			EXPECT_EQ(0u, pool.ran_in_place());
 			break;
@@ -1245,8 +1238,8 @@ TEST(SysletThreadlet, ZeroEventIsRefusedAndNothingRuns)
 	bool ran = false;
 
 	auto r = syslet::threadlet_exec(pool, 0, [&ran] { ran = true; });
-	ASSERT_FALSE(r.ok());
-	EXPECT_EQ(EINVAL, r.error());
+	ASSERT_FALSE(r.has_value());
+	EXPECT_EQ(EINVAL, errno_of(r));
 	EXPECT_FALSE(ran);
 }
 
@@ -1270,7 +1263,7 @@ TEST(SysletThreadlet, DestructorWaitsForThreadletsInFlight)
 			ASSERT_TRUE(syslet::threadlet_exec(pool, i, [&done] {
 				std::this_thread::sleep_for(std::chrono::milliseconds(1));
 				done++;
-			}).ok());
+			}).has_value());
 	}
 	EXPECT_EQ(20, done.load());
 }
@@ -1357,8 +1350,8 @@ TEST(SysletThreadlet, RunningAThreadletAllocatesNothing)
 		auto r = syslet::threadlet_exec(pool, i, [&ran, s = std::move(big)] {
 			ran += s.empty() ? 0 : 1;
 		});
-		ok &= r.ok();
-		ok &= next_event(pool) == static_cast<std::uint64_t>(i) || (r.ok() && *r == 1);
+		ok &= r.has_value();
+		ok &= next_event(pool) == static_cast<std::uint64_t>(i) || (r && *r == 1);
 		big.assign(0, 'x');
 	}
 	const long allocs = t_allocs - before;
@@ -1387,7 +1380,7 @@ syslet::detached await_chain(completion_ring &ring, syslet::chain_base &c, await
 	if (r)
 		a.last = *r;
 	else
-		a.error = r.error();
+		a.error = r.error().value();
 	a.ended = true;
 }
 
@@ -1487,6 +1480,6 @@ TEST(SysletCoroutine, AThreadletGivesItsValueOrItsException)
 	auto r = syslet::threadlet_exec(pool, syslet::detail::awaiter_event | 1,
 					[&ran] { ran = true; });
 	EXPECT_FALSE(r);
-	EXPECT_EQ(EINVAL, r.error());
+	EXPECT_EQ(EINVAL, errno_of(r));
 	EXPECT_FALSE(ran);
 }

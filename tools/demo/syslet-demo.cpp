@@ -33,10 +33,10 @@ static const char *describe(syslet::result<std::int64_t> r, char *buf, std::size
 {
 	if (r)
 		std::snprintf(buf, n, "%lld", static_cast<long long>(*r));
-	else if (r.error() == ENODATA)
+	else if (r.error().value() == ENODATA)
 		std::snprintf(buf, n, "not run");
 	else
-		std::snprintf(buf, n, "%s", std::strerror(r.error()));
+		std::snprintf(buf, n, "%s", std::strerror(r.error().value()));
 	return buf;
 }
 
@@ -65,7 +65,7 @@ static bool file_chain(const char *path)
 	std::fflush(stdout);
 	// No ring: the chain runs synchronously, whatever it meets.
 	if (auto r = syslet::run(c); !r) {
-		std::printf("   async_exec() refused the chain: %s\n", std::strerror(r.error()));
+		std::printf("   async_exec() refused the chain: %s\n", std::strerror(r.error().value()));
 		return false;
 	}
 	print_results(c, names);

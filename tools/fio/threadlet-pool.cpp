@@ -59,7 +59,7 @@ extern "C" int fio_threadlet_run(struct fio_threadlet_pool *p,
 {
 	auto r = syslet::threadlet_exec(p->pool, event, [fn, arg] { fn(arg); });
 
-	return r.ok() ? *r : -r.error();
+	return r ? *r : -r.error().value();
 }
 
 extern "C" uint64_t fio_threadlet_pop(struct fio_threadlet_pool *p)
@@ -76,8 +76,8 @@ extern "C" int fio_threadlet_wait(struct fio_threadlet_pool *p, unsigned int min
 		limit = std::chrono::seconds(timeout->tv_sec) +
 			std::chrono::nanoseconds(timeout->tv_nsec);
 	auto r = p->pool.wait(min, limit);
-	if (!r.ok())
-		return -r.error();
+	if (!r)
+		return -r.error().value();
 	return *r == syslet::wait_status::ready;
 }
 

@@ -31,6 +31,8 @@
 #define SYSLET_HPP
 
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/openat2.h>
 /*
  * The ABI: a kernel's headers with syslets, or in this tree include/uapi
  * (every build here gives -I include/uapi); else the copy of it that
@@ -47,6 +49,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -77,6 +81,10 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+#include <version>
+#if defined(__cpp_lib_expected) && __cpp_lib_expected >= 202202L
+#include <expected>
+#endif
 
 namespace syslet {
 
@@ -89,41 +97,133 @@ inline constexpr std::int64_t not_run = INT64_MIN;
 /* ---------------------------------------------------------------------- */
 /* Errors as values                                                        */
 
-// An errno value (positive, never 0) that a result<T> carries.
+// result<T> is std::expected<T, std::error_code> where the standard
+// library has it (C++23), else a class with the same surface: has_value(),
+// explicit bool, value(), error(), operator*, operator->, value_or().
+// Code that keeps to that surface builds in both modes; error() is a
+// std::error_code of the generic category (compare it with std::errc, or
+// take error().value() for the errno) and, as for std::expected, means
+// something only when there is no value. value() on an error throws
+// (std::bad_expected_access<std::error_code>, or std::system_error: catch
+// std::exception for both); built without exceptions it aborts instead.
+#if defined(__cpp_lib_expected) && __cpp_lib_expected >= 202202L
+inline constexpr bool uses_std_expected = true;
+
+template <class T>
+using result = std::expected<T, std::error_code>;
+
+// An errno value (positive, never 0): how the library returns an error,
+// return failure{EINVAL}; the one conversion works for every result<T>.
+struct failure {
+	int code;
+
+	operator std::unexpected<std::error_code>() const noexcept
+	{
+		return std::unexpected(std::error_code(code, std::generic_category()));
+	}
+	template <class T>
+	operator std::expected<T, std::error_code>() const noexcept
+	{
+		return static_cast<std::unexpected<std::error_code>>(*this);
+	}
+};
+#else
+inline constexpr bool uses_std_expected = false;
+
+// An errno value (positive, never 0): how the library returns an error,
+// return failure{EINVAL}.
 struct failure {
 	int code;
 };
 
-// A T or an errno. value() throws std::system_error (generic category)
-// when it holds an error; operator* does not check.
+namespace detail {
+[[noreturn]] inline void bad_result_access(std::error_code e)
+{
+#if __cpp_exceptions
+	throw std::system_error(e);
+#else
+	std::fprintf(stderr, "syslet: value() of a result that holds an error: %s\n",
+		     std::strerror(e.value()));
+	std::abort();
+#endif
+}
+} // namespace detail
+
+// Holds a T, so T must be default constructible here (std::expected
+// does not ask that); every T of the library is.
 template <class T>
 class [[nodiscard]] result {
 	static_assert(std::is_default_constructible_v<T>);
 
 public:
-	constexpr result(T v) noexcept : v_(v) {}
-	constexpr result(failure f) noexcept : err_(f.code) {}
+	using value_type = T;
+	using error_type = std::error_code;
 
-	constexpr bool ok() const noexcept { return err_ == 0; }
-	constexpr explicit operator bool() const noexcept { return ok(); }
-	constexpr int error() const noexcept { return err_; }
-	std::error_code error_code() const noexcept
+	result() = default;
+	result(T v) noexcept(std::is_nothrow_move_constructible_v<T>)
+		: v_(std::move(v)) {}
+	result(failure f) noexcept
+		: err_(f.code, std::generic_category()), has_(false) {}
+
+	bool has_value() const noexcept { return has_; }
+	explicit operator bool() const noexcept { return has_; }
+	std::error_code error() const noexcept { return err_; }
+
+	const T &value() const &
 	{
-		return {err_, std::generic_category()};
-	}
-	const T &value() const
-	{
-		if (!ok())
-			throw std::system_error(error_code());
+		if (!has_)
+			detail::bad_result_access(err_);
 		return v_;
 	}
-	constexpr const T &operator*() const noexcept { return v_; }
-	constexpr T value_or(T other) const noexcept { return ok() ? v_ : other; }
+	T &value() &
+	{
+		if (!has_)
+			detail::bad_result_access(err_);
+		return v_;
+	}
+	// Unchecked, as for std::expected.
+	const T &operator*() const & noexcept { return v_; }
+	T &operator*() & noexcept { return v_; }
+	const T *operator->() const noexcept { return &v_; }
+	T *operator->() noexcept { return &v_; }
+	template <class U>
+	T value_or(U &&other) const &
+	{
+		return has_ ? v_ : static_cast<T>(std::forward<U>(other));
+	}
 
 private:
 	T v_{};
-	int err_ = 0;
+	std::error_code err_;
+	bool has_ = true;
 };
+
+// Success or an errno: return {} or failure{e}.
+template <>
+class [[nodiscard]] result<void> {
+public:
+	using value_type = void;
+	using error_type = std::error_code;
+
+	result() = default;
+	result(failure f) noexcept
+		: err_(f.code, std::generic_category()), has_(false) {}
+
+	bool has_value() const noexcept { return has_; }
+	explicit operator bool() const noexcept { return has_; }
+	std::error_code error() const noexcept { return err_; }
+	void value() const
+	{
+		if (!has_)
+			detail::bad_result_access(err_);
+	}
+	void operator*() const noexcept {}
+
+private:
+	std::error_code err_;
+	bool has_ = true;
+};
+#endif
 
 namespace detail {
 // Misuse the library cannot report as a value (a constructor's bad
@@ -273,6 +373,19 @@ constexpr bool stop_holds(std::uint64_t flags, std::int64_t r) noexcept
 inline constexpr std::uint16_t link_default = 0xffff;	// the next atom added
 inline constexpr std::uint16_t link_end = 0xfffe;
 
+// The calls that take a struct __kernel_timespec: its 64-bit time has
+// numbers of its own on 32-bit ABIs (the fallback's only).
+#ifdef __NR_futex_time64
+inline constexpr long nr_futex = __NR_futex_time64;
+#else
+inline constexpr long nr_futex = __NR_futex;
+#endif
+#ifdef __NR_clock_nanosleep_time64
+inline constexpr long nr_clock_nanosleep = __NR_clock_nanosleep_time64;
+#else
+inline constexpr long nr_clock_nanosleep = __NR_clock_nanosleep;
+#endif
+
 } // namespace detail
 
 // Feeds an earlier atom's result into an argument: the kernel reads each
@@ -292,13 +405,48 @@ template <class T>
 concept syscall_value = std::is_integral_v<T> || std::is_pointer_v<T> ||
 			std::is_enum_v<T> || std::is_null_pointer_v<T>;
 
-// One system call argument: a value the chain will own, or a result_ref.
+// What syslet::ref() can bind: the kernel reads an argument as the __u64
+// its arg_ptr points to, so only an object of exactly that size can be
+// pointed at. On x86-64: std::int64_t, std::uint64_t, off_t, size_t,
+// long, any pointer, an enum over one of those; never an int or a bool.
+template <class T>
+concept bindable = (std::is_integral_v<T> || std::is_pointer_v<T> ||
+		    std::is_enum_v<T>) && sizeof(T) == sizeof(__u64);
+
+// An object whose value an atom reads when it runs, made by syslet::ref().
+template <class T>
+struct value_ref {
+	static_assert(bindable<T>,
+		      "syslet::ref(x): the kernel reads every argument as a __u64, "
+		      "so x must be an 8-byte integer, enum or pointer; keep an "
+		      "int (a file descriptor, say) in a std::int64_t to bind it");
+	const T *object;
+};
+
+// Bind an argument to x itself instead of copying its value: each run of
+// the chain passes what x holds when the atom runs, so a chain built once
+// can be submitted again after x changed. x must outlive the chain's
+// runs, be 8-byte aligned (add() refuses it with EINVAL otherwise, as the
+// kernel would) and not change while the chain is pending.
+template <class T>
+value_ref<std::remove_cv_t<T>> ref(T &x) noexcept
+{
+	return {&x};
+}
+template <class T>
+void ref(const T &&) = delete;	// a temporary would be gone when the atom runs
+
+// One system call argument: a value the chain will own, an earlier
+// atom's result (result_ref) or an object of the caller's (value_ref).
 class argument {
 public:
 	argument() = default;
 	template <syscall_value T>
 	argument(T v) noexcept : kind_(kind::value), v_(to_u64(v)) {}
 	argument(result_ref r) noexcept : kind_(kind::result), ref_(r) {}
+	template <class T>
+	argument(value_ref<T> r) noexcept
+		: kind_(kind::object), v_(reinterpret_cast<std::uintptr_t>(r.object)) {}
 
 private:
 	friend class chain_base;
@@ -319,18 +467,25 @@ private:
 			return static_cast<std::uint64_t>(v);
 	}
 
-	enum class kind : std::uint8_t { none, value, result } kind_ = kind::none;
-	std::uint64_t v_ = 0;
+	enum class kind : std::uint8_t { none, value, result, object } kind_ = kind::none;
+	std::uint64_t v_ = 0;	// the value, or the object's address
 	result_ref ref_{};
 };
 
-// An argument of the C type T, or an earlier atom's result: sys::read()
-// takes arg<int>, arg<void *>, arg<std::size_t>, so a string as a file
-// descriptor does not compile.
+// An argument of the C type T, an earlier atom's result, or a bound
+// object whose type converts to T: sys::read() takes arg<int>,
+// arg<void *>, arg<std::size_t>, so a string as a file descriptor does
+// not compile.
 template <class T>
 struct arg : argument {
 	arg(T v) noexcept : argument(v) {}
 	arg(result_ref r) noexcept : argument(r) {}
+	template <class U>
+		requires std::is_convertible_v<U, T>
+	arg(value_ref<U> r) noexcept : argument(r) {}
+	// Not through a conversion to T: 1.5 would be a file descriptor.
+	template <std::floating_point F>
+	arg(F) = delete;
 };
 
 struct flag_opt {
@@ -440,6 +595,150 @@ inline op lseek(arg<int> fd, arg<off_t> off, arg<int> whence) noexcept
 {
 	return op(__NR_lseek, fd, off, whence);
 }
+inline op fdatasync(arg<int> fd) noexcept { return op(__NR_fdatasync, fd); }
+inline op sync_file_range(arg<int> fd, arg<off_t> off, arg<off_t> n,
+			  arg<unsigned int> flags) noexcept
+{
+	return op(__NR_sync_file_range, fd, off, n, flags);
+}
+inline op ftruncate(arg<int> fd, arg<off_t> len) noexcept
+{
+	return op(__NR_ftruncate, fd, len);
+}
+inline op fallocate(arg<int> fd, arg<int> mode, arg<off_t> off,
+		    arg<off_t> len) noexcept
+{
+	return op(__NR_fallocate, fd, mode, off, len);
+}
+inline op fstat(arg<int> fd, arg<struct stat *> st) noexcept
+{
+	return op(__NR_fstat, fd, st);
+}
+inline op statx(arg<int> dirfd, arg<const char *> path, arg<int> flags,
+		arg<unsigned int> mask, arg<struct statx *> buf) noexcept
+{
+	return op(__NR_statx, dirfd, path, flags, mask, buf);
+}
+// size is the struct open_how the caller knows: it grows like clone3's.
+inline op openat2(arg<int> dirfd, arg<const char *> path,
+		  arg<const open_how *> how,
+		  arg<std::size_t> size = sizeof(open_how)) noexcept
+{
+	return op(__NR_openat2, dirfd, path, how, size);
+}
+inline op mkdirat(arg<int> dirfd, arg<const char *> path, arg<mode_t> mode) noexcept
+{
+	return op(__NR_mkdirat, dirfd, path, mode);
+}
+inline op unlinkat(arg<int> dirfd, arg<const char *> path,
+		   arg<int> flags = 0) noexcept
+{
+	return op(__NR_unlinkat, dirfd, path, flags);
+}
+inline op renameat2(arg<int> olddirfd, arg<const char *> oldpath,
+		    arg<int> newdirfd, arg<const char *> newpath,
+		    arg<unsigned int> flags = 0u) noexcept
+{
+	return op(__NR_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}
+// count is the kernel's unsigned int: glibc's size_t is cut to it anyway.
+inline op getdents64(arg<int> fd, arg<void *> dirp, arg<unsigned int> count) noexcept
+{
+	return op(__NR_getdents64, fd, dirp, count);
+}
+inline op splice(arg<int> fd_in, arg<loff_t *> off_in, arg<int> fd_out,
+		 arg<loff_t *> off_out, arg<std::size_t> len,
+		 arg<unsigned int> flags = 0u) noexcept
+{
+	return op(__NR_splice, fd_in, off_in, fd_out, off_out, len, flags);
+}
+inline op copy_file_range(arg<int> fd_in, arg<loff_t *> off_in, arg<int> fd_out,
+			  arg<loff_t *> off_out, arg<std::size_t> len,
+			  arg<unsigned int> flags = 0u) noexcept
+{
+	return op(__NR_copy_file_range, fd_in, off_in, fd_out, off_out, len, flags);
+}
+
+inline op socket(arg<int> domain, arg<int> type, arg<int> protocol = 0) noexcept
+{
+	return op(__NR_socket, domain, type, protocol);
+}
+inline op connect(arg<int> fd, arg<const sockaddr *> addr, arg<socklen_t> len) noexcept
+{
+	return op(__NR_connect, fd, addr, len);
+}
+inline op accept4(arg<int> fd, arg<sockaddr *> addr, arg<socklen_t *> len,
+		  arg<int> flags = 0) noexcept
+{
+	return op(__NR_accept4, fd, addr, len, flags);
+}
+// send() and recv() are sendto() and recvfrom() without an address, as
+// in glibc: x86-64 has no system calls of their own for them.
+inline op send(arg<int> fd, arg<const void *> buf, arg<std::size_t> n,
+	       arg<int> flags = 0) noexcept
+{
+	return op(__NR_sendto, fd, buf, n, flags, nullptr, socklen_t{0});
+}
+inline op recv(arg<int> fd, arg<void *> buf, arg<std::size_t> n,
+	       arg<int> flags = 0) noexcept
+{
+	return op(__NR_recvfrom, fd, buf, n, flags, nullptr, nullptr);
+}
+inline op sendto(arg<int> fd, arg<const void *> buf, arg<std::size_t> n,
+		 arg<int> flags, arg<const sockaddr *> addr,
+		 arg<socklen_t> len) noexcept
+{
+	return op(__NR_sendto, fd, buf, n, flags, addr, len);
+}
+inline op recvfrom(arg<int> fd, arg<void *> buf, arg<std::size_t> n,
+		   arg<int> flags, arg<sockaddr *> addr,
+		   arg<socklen_t *> len) noexcept
+{
+	return op(__NR_recvfrom, fd, buf, n, flags, addr, len);
+}
+inline op sendmsg(arg<int> fd, arg<const msghdr *> msg, arg<int> flags = 0) noexcept
+{
+	return op(__NR_sendmsg, fd, msg, flags);
+}
+inline op recvmsg(arg<int> fd, arg<msghdr *> msg, arg<int> flags = 0) noexcept
+{
+	return op(__NR_recvmsg, fd, msg, flags);
+}
+
+// FUTEX_WAIT and FUTEX_WAKE on a futex word of this process: the
+// _PRIVATE operations, which need no lookup of a shared mapping. The
+// _shared builders are for a word in memory that other processes map
+// too. A timeout is relative; nullptr waits for ever. futex_wait() is 0
+// when woken, EAGAIN when *uaddr was not expected; futex_wake() is how
+// many it woke. (The PI operations are refused in a chain with a ring.)
+inline op futex_wait(arg<const std::uint32_t *> uaddr, arg<std::uint32_t> expected,
+		     arg<const __kernel_timespec *> timeout = nullptr) noexcept
+{
+	return op(detail::nr_futex, uaddr, FUTEX_WAIT_PRIVATE, expected, timeout);
+}
+inline op futex_wake(arg<const std::uint32_t *> uaddr, arg<int> n) noexcept
+{
+	return op(detail::nr_futex, uaddr, FUTEX_WAKE_PRIVATE, n);
+}
+inline op futex_wait_shared(arg<const std::uint32_t *> uaddr,
+			    arg<std::uint32_t> expected,
+			    arg<const __kernel_timespec *> timeout = nullptr) noexcept
+{
+	return op(detail::nr_futex, uaddr, FUTEX_WAIT, expected, timeout);
+}
+inline op futex_wake_shared(arg<const std::uint32_t *> uaddr, arg<int> n) noexcept
+{
+	return op(detail::nr_futex, uaddr, FUTEX_WAKE, n);
+}
+
+// The system call, not glibc's function: an error is a negative result
+// (ret() gives its errno), not a positive return value.
+inline op clock_nanosleep(arg<clockid_t> clock, arg<int> flags,
+			  arg<const __kernel_timespec *> req,
+			  arg<__kernel_timespec *> rem = nullptr) noexcept
+{
+	return op(detail::nr_clock_nanosleep, clock, flags, req, rem);
+}
 } // namespace sys
 
 /* ---------------------------------------------------------------------- */
@@ -505,10 +804,14 @@ public:
 
 	// Append an atom. EBUSY while submitted, E2BIG when full, EINVAL for
 	// unknown or contradictory flags, a refused or impossible system call
-	// number, a result_ref that is not to an earlier atom, or an
+	// number, a result_ref that is not to an earlier atom, a
+	// syslet::ref() to an object that is not 8-byte aligned, or an
 	// opt::next() that does not point forward. The chain is unchanged
 	// on failure.
 	result<std::size_t> add(const op &o) noexcept;
+	// Drop every atom, so that the chain can be built anew; EBUSY while
+	// it is pending. user_data is the application's and stays.
+	result<void> clear() noexcept;
 
 	std::size_t size() const noexcept { return n_; }
 	std::size_t capacity() const noexcept { return cap_; }
@@ -557,7 +860,7 @@ protected:
 	{
 		auto r = add(o);
 		if (!r && !error_)
-			error_ = r.error();
+			error_ = r.error().value();
 	}
 	// Leave the ring's lists before the storage goes; abort while the
 	// kernel or a pool thread may still write into it.
@@ -955,6 +1258,8 @@ inline int chain_base::check(const op &o, std::size_t i) const noexcept
 		if (a.kind_ == argument::kind::result &&
 		    (a.ref_.previous ? i == 0 : a.ref_.index >= i))
 			return EINVAL;
+		if (a.kind_ == argument::kind::object && a.v_ % sizeof(__u64))
+			return EINVAL;
 	}
 	// Links only forward: the chain is acyclic by construction.
 	if (o.next_ != detail::link_default && o.next_ != detail::link_end &&
@@ -983,6 +1288,8 @@ inline result<std::size_t> chain_base::add(const op &o) noexcept
 		if (g.kind_ == argument::kind::value) {
 			vals_[i][k] = g.v_;
 			a.arg_ptr[k] = detail::addr(&vals_[i][k]);
+		} else if (g.kind_ == argument::kind::object) {
+			a.arg_ptr[k] = g.v_;
 		} else {
 			a.arg_ptr[k] = detail::addr(
 				&rets_[g.ref_.previous ? i - 1 : g.ref_.index]);
@@ -997,6 +1304,20 @@ inline result<std::size_t> chain_base::add(const op &o) noexcept
 	// needs no pass over the atoms; submit() reports link_error_.
 	link_error_ = link();
 	return i;
+}
+
+inline result<void> chain_base::clear() noexcept
+{
+	if (state_ == state::pending)
+		return failure{EBUSY};
+	// An unpopped completion of its last run goes, as when resubmitted.
+	if (list_)
+		list_->erase(this);
+	n_ = last_ = 0;
+	error_ = link_error_ = 0;
+	quiet_ = false;
+	state_ = state::idle;
+	return {};
 }
 
 // Point every atom's next where its links_ entry says; EINVAL for a link
@@ -2186,7 +2507,7 @@ public:
 			return true;
 		c_.awaiter_ = nullptr;
 		if (!s)
-			err_ = s.error();
+			err_ = s.error().value();
 		return false;
 	}
 	result<std::size_t> await_resume() const noexcept
@@ -2246,7 +2567,7 @@ public:
 					   reinterpret_cast<std::uintptr_t>(h.address()));
 		auto r = detail::start_threadlet(pool_, event, [this]() noexcept { run(); });
 		if (!r) {
-			err_ = r.error();
+			err_ = r.error().value();
 			return false;
 		}
 		return *r == 0;

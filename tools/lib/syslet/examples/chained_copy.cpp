@@ -60,12 +60,12 @@ int main(int argc, char **argv)
 	for (;;) {
 		auto st = syslet::submit(ring, copy);
 		if (!st) {
-			std::fprintf(stderr, "submit: %s\n", std::strerror(st.error()));
+			std::fprintf(stderr, "submit: %s\n", std::strerror(st.error().value()));
 			return 1;
 		}
 		while (*st == syslet::status::pending && !copy.done()) {
-			if (auto w = ring.wait(); !w && w.error() != EINTR) {
-				std::fprintf(stderr, "wait: %s\n", std::strerror(w.error()));
+			if (auto w = ring.wait(); !w && w.error() != std::errc::interrupted) {
+				std::fprintf(stderr, "wait: %s\n", std::strerror(w.error().value()));
 				return 1;
 			}
 			while (ring.pop())	// the only chain on this ring
@@ -73,13 +73,13 @@ int main(int argc, char **argv)
 		}
 		auto got = copy.ret(0);
 		if (!got) {
-			std::fprintf(stderr, "read: %s\n", std::strerror(got.error()));
+			std::fprintf(stderr, "read: %s\n", std::strerror(got.error().value()));
 			return 1;
 		}
 		if (*got == 0)
 			break;
 		auto put = copy.ret(1);
-		int err = put ? write_rest(buf, *put, *got) : put.error();
+		int err = put ? write_rest(buf, *put, *got) : put.error().value();
 		if (err) {
 			std::fprintf(stderr, "write: %s\n", std::strerror(err));
 			return 1;

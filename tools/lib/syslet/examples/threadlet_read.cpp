@@ -49,14 +49,14 @@ int main(int argc, char **argv)
 			if (fd >= 0)
 				close(fd);
 		});
-		if (!r.ok()) {
-			std::fprintf(stderr, "threadlet_exec: %s\n", std::strerror(r.error()));
+		if (!r) {
+			std::fprintf(stderr, "threadlet_exec: %s\n", std::strerror(r.error().value()));
 			return 1;
 		}
 		cached += *r;
 	}
 	while (pool.in_flight()) {
-		if (!pool.wait().ok())
+		if (!pool.wait())
 			return 1;
 		while (pool.pop())
 			;

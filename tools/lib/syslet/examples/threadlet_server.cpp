@@ -72,12 +72,12 @@ int main(int argc, char **argv)
 	for (std::size_t i = 0; i < clients.size(); i++) {
 		auto r = syslet::threadlet_exec(pool, i + 1,
 						[fd = clients[i].server_fd] { serve_one(fd); });
-		if (!r.ok())
+		if (!r)
 			return 1;
 		in_caller += *r;
 	}
 	while (pool.in_flight()) {
-		if (!pool.wait().ok())
+		if (!pool.wait())
 			return 1;
 		while (pool.pop())
 			;
