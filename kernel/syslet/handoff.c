@@ -120,6 +120,7 @@ int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
 	st->uahu = uahu;
 	st->ring = u64_to_user_ptr(ahu->completion_ring);
 	st->ring_mask = ahu->ring_size_bytes / sizeof(u64) - 1;
+	st->eventfd = syslet_head_eventfd(ahu);
 	st->state = SYSLET_ARMED;
 	syslet_arm_handoff(st);
 	return 0;

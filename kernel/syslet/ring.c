@@ -26,6 +26,7 @@
  * from async_wait(), and the sleeper, never woken, stays asleep as a
  * parked spare. Its sleep includes its park completion for that.
  */
+#include <linux/eventfd.h>
 #include <linux/hrtimer.h>
 #include <linux/pagemap.h>
 #include <linux/sched/signal.h>
@@ -291,6 +292,24 @@ static int syslet_ring_wait_room(struct syslet_task *st,
 	return 0;
 }
 
+/*
+ * Once the entry is visible, so that a reader the eventfd wakes finds it.
+ * The descriptor is looked up now, in the file table the poster shares
+ * with its process; closed since the head was read, it is not signalled.
+ */
+static void syslet_ring_signal(int fd)
+{
+	struct eventfd_ctx *ctx;
+
+	if (fd < 0)
+		return;
+	ctx = eventfd_ctx_fdget(fd);
+	if (IS_ERR(ctx))
+		return;
+	eventfd_signal(ctx);
+	eventfd_ctx_put(ctx);
+}
+
 /**
  * syslet_ring_post - post a completion
  * @st:		the task that ran the chain or threadlet, with the ring it
@@ -301,8 +320,9 @@ static int syslet_ring_wait_room(struct syslet_task *st,
  *		poster then takes that caller back or wakes it
  *		(syslet_take_back())
  *
- * Waits while the ring is full. A completion that cannot be written is
- * counted as lost; one that a fatal signal interrupts dies with its
+ * Waits while the ring is full; once posted, signals the eventfd the
+ * head named (SYSLET_AHU_EVENTFD). A completion that cannot be written
+ * is counted as lost; one that a fatal signal interrupts dies with its
  * process.
  *
  * Return: 0; or -ERESTARTNOINTR, with nothing posted, if a task that runs
@@ -331,10 +351,12 @@ int syslet_ring_post(struct syslet_task *st, u64 value,
 		backoff_ms = min(backoff_ms * 2, SYSLET_RING_BACKOFF_MAX_MS);
 	}
 	trace_syslet_post(st->uahu, value, ret, waits);
-	if (ret < 0)
+	if (ret < 0) {
 		syslet_count_lost_completion();
-	else
-		syslet_ring_wake_up(group, &key);
+		return 0;
+	}
+	syslet_ring_wake_up(group, &key);
+	syslet_ring_signal(st->eventfd);
 	return 0;
 killed:
 	trace_syslet_post(st->uahu, value, 0, waits);

@@ -4,6 +4,7 @@
  * is documented in include/uapi/linux/syslet.h.
  */
 #include <linux/errno.h>
+#include <linux/eventfd.h>
 #include <linux/log2.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
@@ -18,6 +19,25 @@
 
 /* Until the struct grows, the smallest valid size is the kernel's. */
 static_assert(sizeof(struct async_head_user) == SYSLET_AHU_SIZE_VER0);
+
+/*
+ * The eventfd a ring's completions are to signal: one of this process's
+ * now, as it must be when the completer looks it up again to post.
+ */
+static int syslet_eventfd_check(u64 fd)
+{
+	struct eventfd_ctx *ctx;
+
+	if (!IS_ENABLED(CONFIG_EVENTFD))
+		return -EOPNOTSUPP;
+	if (fd > INT_MAX)
+		return -EBADF;
+	ctx = eventfd_ctx_fdget(fd);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	eventfd_ctx_put(ctx);
+	return 0;
+}
 
 /*
  * Copy in and check the caller's async_head_user. It grows by size, like
@@ -53,10 +73,18 @@ int syslet_head_read(struct async_head_user *ahu,
 		unsafe_get_user(words[i], (u64 __user *)uahu + i, efault);
 	user_read_access_end();
 
-	if (ahu->reserved || (ahu->flags & ~SYSLET_AHU_VALID_FLAGS))
+	if (ahu->flags & ~SYSLET_AHU_VALID_FLAGS)
 		return -EINVAL;
 	if (!ahu->completion_ring != !ahu->ring_size_bytes)
 		return -EINVAL;
+	if (ahu->flags & SYSLET_AHU_EVENTFD) {
+		ret = ahu->completion_ring ? syslet_eventfd_check(ahu->eventfd)
+					   : -EINVAL;
+		if (ret)
+			return ret;
+	} else if (ahu->eventfd) {
+		return -EINVAL;
+	}
 	if (!ahu->completion_ring)
 		return 0;
 

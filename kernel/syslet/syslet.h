@@ -144,6 +144,7 @@ struct syslet_lent {
  * @uahu:	(armed) the caller's struct async_head_user
  * @ring:	(armed) its completion ring
  * @ring_mask:	(armed) the ring's entry count less one
+ * @eventfd:	(armed) the descriptor its completions signal, or -1
  * @park:	(spares, lent threads) what a parked task sleeps on
  * @self:	the task this state belongs to
  * @kernel_only: runs no user code of its own: a spare, or a task finishing
@@ -177,6 +178,7 @@ struct syslet_task {
 	struct async_head_user __user	*uahu;
 	u64 __user			*ring;
 	u64				ring_mask;
+	int				eventfd;
 	struct completion		park;
 	struct task_struct		*self;
 	bool				kernel_only;
@@ -219,6 +221,12 @@ void syslet_count_lost_completion(void);
 
 int syslet_head_read(struct async_head_user *ahu,
 		     struct async_head_user __user *uahu);
+
+/* The eventfd a ring's completions signal, checked when read; or -1. */
+static inline int syslet_head_eventfd(const struct async_head_user *ahu)
+{
+	return ahu->flags & SYSLET_AHU_EVENTFD ? (int)ahu->eventfd : -1;
+}
 
 struct syslet_task *syslet_task_alloc(void);
 struct syslet_group *syslet_group_get(void);

@@ -279,6 +279,7 @@ long syslet_lend(struct syslet_task *st, u64 event,
 		st->uahu = uahu;
 		st->ring = u64_to_user_ptr(ahu->completion_ring);
 		st->ring_mask = ahu->ring_size_bytes / sizeof(u64) - 1;
+		st->eventfd = syslet_head_eventfd(ahu);
 		/* Restarted after a signal, the event not posted yet. */
 		ret = syslet_ring_post(st, event, NULL);
 		if (ret)

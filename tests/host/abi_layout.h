@@ -42,6 +42,6 @@ ABI_ASSERT(offsetof(struct async_head_user, ring_size_bytes) == 32,
 ABI_ASSERT(offsetof(struct async_head_user, sync_chains) == 40,
 	   "sync_chains");
 ABI_ASSERT(offsetof(struct async_head_user, flags) == 48, "flags");
-ABI_ASSERT(offsetof(struct async_head_user, reserved) == 56, "reserved");
+ABI_ASSERT(offsetof(struct async_head_user, eventfd) == 56, "eventfd");
 ABI_ASSERT(ABI_ALIGNOF(struct async_head_user) == 8,
 	   "async_head_user alignment");

@@ -41,7 +41,7 @@ TEST(SysletAbi, EveryFieldIsSixtyFourBits)
 	EXPECT_EQ(8u, sizeof(h.completion_ring));
 	EXPECT_EQ(8u, sizeof(h.sync_chains));
 	EXPECT_EQ(8u, sizeof(h.flags));
-	EXPECT_EQ(8u, sizeof(h.reserved));
+	EXPECT_EQ(8u, sizeof(h.eventfd));
 }
 
 TEST(SysletAbi, FlagsAreDistinctSingleBits)

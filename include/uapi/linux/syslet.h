@@ -233,7 +233,9 @@ struct syslet_uatom {
  *			to their end (see below); incremented atomically by the
  *			kernel, never otherwise written.
  * @flags:		SYSLET_AHU_* flags below; unknown bits give -EINVAL.
- * @reserved:		must be 0.
+ * @eventfd:		with SYSLET_AHU_EVENTFD, an eventfd(2) descriptor of the
+ *			calling process that every completion posted to the
+ *			ring signals (see below); otherwise must be 0.
  *
  * The completion ring: an array of ring_size_bytes / 8 __u64 entries. An
  * entry is the address of the atom a chain that went asynchronous ended
@@ -272,6 +274,19 @@ struct syslet_uatom {
  * can reap completions and submit again rather than block. Chains that
  * cannot move for the other reasons above still run synchronously.
  *
+ * SYSLET_AHU_EVENTFD: once a completion's entry and kernel_ring_idx are
+ * visible, the completer adds 1 to the eventfd in @eventfd, so that an
+ * epoll or io_uring loop can wait for the ring beside its other file
+ * descriptors, with no thread of its own: on readable, read the eventfd,
+ * then take every entry the ring holds (one signal may stand for several
+ * entries). Chains that end inside async_exec() post nothing and signal
+ * nothing. A ring is required, and @eventfd must name an eventfd (-EBADF,
+ * -EINVAL) when the structure is read, by async_exec() and async_thread()
+ * alike; the completer looks the descriptor up again when it posts, in
+ * the process's file table, so it must stay open while completions may
+ * come: one closed by then is not signalled, and a number reused for
+ * another eventfd signals that one. -EOPNOTSUPP without CONFIG_EVENTFD.
+ *
  * The kernel reads this structure when async_exec() is called. For a
  * chain that goes asynchronous it writes kernel_ring_idx and the ring
  * later, from another thread of the process, so both must stay mapped
@@ -285,13 +300,15 @@ struct async_head_user {
 	__aligned_u64	ring_size_bytes;
 	__aligned_u64	sync_chains;
 	__aligned_u64	flags;
-	__aligned_u64	reserved;
+	__aligned_u64	eventfd;
 };
 
 #define SYSLET_AHU_SIZE_VER0		64	/* first published size */
 
 #define SYSLET_AHU_EAGAIN_AT_LIMIT	(1ULL << 0)
-#define SYSLET_AHU_VALID_FLAGS		SYSLET_AHU_EAGAIN_AT_LIMIT
+#define SYSLET_AHU_EVENTFD		(1ULL << 1)
+#define SYSLET_AHU_VALID_FLAGS		(SYSLET_AHU_EAGAIN_AT_LIMIT |	\
+					 SYSLET_AHU_EVENTFD)
 
 /*
  * Threadlets: user code that runs in the caller until it blocks.

@@ -44,12 +44,12 @@ TEST(threadlet_calls_check_their_head)
 {
 	struct async_head_user ahu = head_plain();
 
-	ahu.reserved = 1;
+	ahu.eventfd = 1;	/* without SYSLET_AHU_EVENTFD */
 	EXPECT_EQ(-1, syscall(__NR_async_thread, 0, &ahu, 0));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, syscall(__NR_threadlet_on, 0, 0, &ahu));
 	EXPECT_EQ(EINVAL, errno);
-	ahu.reserved = 0;
+	ahu.eventfd = 0;
 	ahu.size = SYSLET_AHU_SIZE_VER0 - 8;
 	EXPECT_EQ(-1, syscall(__NR_threadlet_on, 0, 0, &ahu));
 	EXPECT_EQ(EINVAL, errno);
@@ -260,9 +260,9 @@ static int unknown_flags(struct async_head_user *ahu, __u64 *ring)
 	return 0;
 }
 
-static int reserved(struct async_head_user *ahu, __u64 *ring)
+static int eventfd_without_flag(struct async_head_user *ahu, __u64 *ring)
 {
-	ahu->reserved = 1ULL << 63;
+	ahu->eventfd = 1ULL << 63;
 	return 0;
 }
 
@@ -330,8 +330,8 @@ FIXTURE_VARIANT_ADD(head, unknown_flags) {
 	.corrupt = unknown_flags, .expected_errno = EINVAL,
 };
 
-FIXTURE_VARIANT_ADD(head, reserved) {
-	.corrupt = reserved, .expected_errno = EINVAL,
+FIXTURE_VARIANT_ADD(head, eventfd_without_flag) {
+	.corrupt = eventfd_without_flag, .expected_errno = EINVAL,
 };
 
 FIXTURE_VARIANT_ADD(head, ring_three_entries) {

@@ -3,16 +3,19 @@
  * Completion rings under contention: completers of two processes posting
  * into one shared ring at once, each entry exactly once; and an
  * async_wait() caller woken once, when its minimum is met, not by every
- * posting on the way.
+ * posting on the way; and the eventfd a ring names, signalled once each
+ * completion is there to take.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -237,6 +240,102 @@ TEST(completers_racing_the_consumer_lose_nothing)
 		TH_LOG("round %d: %d of %d completions never arrived",
 		       round - 1, lost, BURST_CHAINS);
 	}
+}
+
+/*
+ * A ring whose head names an eventfd: an epoll or poll() loop waits for it
+ * beside its sockets. Each completion signals it once its entry can be
+ * taken, 200 times in a row; a chain that ends inside async_exec() posts
+ * and signals nothing.
+ */
+TEST(completions_signal_the_heads_eventfd_once_taken_is_possible)
+{
+	struct async_head_user ahu;
+	struct pipe_read pr;
+	__u64 slots[4], count;
+	__s64 cached_ret;
+	struct syslet_uatom cached;
+	struct pollfd pfd;
+	int efd, i;
+
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, pipe_read_init(&pr, 0));
+	ring_init(&ahu, slots, 4);
+	ahu.flags = SYSLET_AHU_EVENTFD;
+	ahu.eventfd = efd;
+	pfd.fd = efd;
+	pfd.events = POLLIN;
+
+	ATOM0(&cached, __NR_getppid, &cached_ret, NULL, 0);
+	EXPECT_LT(0, async_exec(&cached, &ahu));
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+
+	for (i = 0; i < 200; i++) {
+		ASSERT_EQ(0, async_exec(&pr.atom, &ahu)) TH_LOG("round %d", i);
+		EXPECT_EQ(0, poll(&pfd, 1, 0));
+		ASSERT_EQ(1, write(pr.fds[1], "e", 1));
+		ASSERT_EQ(1, poll(&pfd, 1, 10000)) TH_LOG("round %d", i);
+		ASSERT_EQ(sizeof(count), read(efd, &count, sizeof(count)));
+		EXPECT_EQ(1, count);
+		/* Signalled only once the entry was there. */
+		ASSERT_EQ(uptr(&pr.atom), ring_pop(&ahu, slots, 4)) TH_LOG("round %d", i);
+		EXPECT_EQ(1, pr.ret);
+	}
+	EXPECT_EQ(0, ahu.sync_chains);
+	pipe_read_fini(&pr);
+	close(efd);
+}
+
+/*
+ * The eventfd is checked when the head is read, before anything runs: it
+ * must be open, be an eventfd, and come with a ring; without the flag the
+ * field must be 0. async_thread() reads the head the same way.
+ */
+TEST(a_bad_eventfd_is_refused_before_anything_runs)
+{
+	struct async_head_user ahu;
+	struct pipe_read pr;
+	__u64 slots[4];
+	int efd, fds[2];
+
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, pipe(fds));
+	ASSERT_EQ(0, pipe_read_init(&pr, 0));
+	ASSERT_EQ(1, write(pr.fds[1], "x", 1));
+
+	ring_init(&ahu, slots, 4);
+	ahu.eventfd = efd;		/* no flag */
+	EXPECT_EQ(-1, async_exec(&pr.atom, &ahu));
+	EXPECT_EQ(EINVAL, errno);
+	ahu.flags = SYSLET_AHU_EVENTFD;
+	ahu.eventfd = fds[0];		/* not an eventfd */
+	EXPECT_EQ(-1, async_exec(&pr.atom, &ahu));
+	EXPECT_EQ(EINVAL, errno);
+	ahu.eventfd = 1ULL << 40;	/* no such descriptor */
+	EXPECT_EQ(-1, async_exec(&pr.atom, &ahu));
+	EXPECT_EQ(EBADF, errno);
+	ahu.eventfd = fds[1];
+	close(fds[1]);			/* closed */
+	EXPECT_EQ(-1, async_exec(&pr.atom, &ahu));
+	EXPECT_EQ(EBADF, errno);
+	ahu.eventfd = efd;
+	ahu.completion_ring = 0;	/* nothing to signal for */
+	ahu.ring_size_bytes = 0;
+	EXPECT_EQ(-1, async_exec(&pr.atom, &ahu));
+	EXPECT_EQ(EINVAL, errno);
+	/* Nothing ran: the byte is still in the pipe. */
+	EXPECT_EQ(SENTINEL, pr.ret);
+
+	ring_init(&ahu, slots, 4);
+	ahu.flags = SYSLET_AHU_EVENTFD;
+	ahu.eventfd = efd;
+	EXPECT_LT(0, async_exec(&pr.atom, &ahu));
+	EXPECT_EQ(1, pr.ret);
+	pipe_read_fini(&pr);
+	close(fds[0]);
+	close(efd);
 }
 
 TEST_HARNESS_MAIN

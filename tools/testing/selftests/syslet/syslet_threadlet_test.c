@@ -6,9 +6,11 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -378,6 +380,42 @@ TEST(no_lent_thread_is_eagain_when_asked)
 	EXPECT_NE(0, tid);
 	EXPECT_EQ(0, p.ahu.sync_chains);
 	EXPECT_EQ(1, pool_stop(&p));
+}
+
+/*
+ * A pool's head that names an eventfd: the event of a threadlet that
+ * blocked signals it once the event can be taken; one that ran to its
+ * end in the caller posts and signals nothing.
+ */
+TEST(threadlet_events_signal_the_pools_eventfd)
+{
+	static struct pool p;
+	struct counted c = { 0 };
+	struct pollfd pfd = { .events = POLLIN };
+	int fds[2], tid = 0;
+	__u64 count;
+
+	ASSERT_EQ(0, pool_start(&p, 1));
+	pfd.fd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, pfd.fd);
+	p.ahu.flags = SYSLET_AHU_EVENTFD;
+	p.ahu.eventfd = pfd.fd;
+	ASSERT_EQ(0, pipe(fds));
+	c.fd = fds[0];
+
+	EXPECT_EQ(1, threadlet_exec(set_flag, &tid, &p.ahu, 1));
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	ASSERT_EQ(0, threadlet_exec(read_one, &c, &p.ahu, 7));
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
+	ASSERT_EQ(1, write(fds[1], "x", 1));
+	ASSERT_EQ(1, poll(&pfd, 1, 10000));
+	ASSERT_EQ(sizeof(count), read(pfd.fd, &count, sizeof(count)));
+	EXPECT_EQ(1, count);
+	EXPECT_EQ(7, ring_pop(&p.ahu, p.slots, RING));
+	EXPECT_EQ(1, pool_stop(&p));
+	close(fds[0]);
+	close(fds[1]);
+	close(pfd.fd);
 }
 
 TEST(threads_lent_to_another_pool_are_not_borrowed)
