@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -370,7 +372,7 @@ TEST(SysletRing, HeadDescribesItsRing)
 	EXPECT_EQ(addr(ring.slots().data()), h.completion_ring);
 	EXPECT_EQ(64u, h.ring_size_bytes);
 	EXPECT_EQ(0u, h.kernel_ring_idx | h.user_ring_idx | h.sync_chains |
-			      h.flags | h.reserved);
+			      h.flags | h.eventfd);
 	for (__u64 s : ring.slots())
 		EXPECT_EQ(0u, s);
 	for (std::size_t bad : {0, 3, 12})
@@ -1482,4 +1484,95 @@ TEST(SysletCoroutine, AThreadletGivesItsValueOrItsException)
 	EXPECT_FALSE(r);
 	EXPECT_EQ(EINVAL, errno_of(r));
 	EXPECT_FALSE(ran);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Event loops: an eventfd per ring                                        */
+
+namespace {
+
+struct event_fd {
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	~event_fd() { close(fd); }
+	bool readable(int timeout_ms) const
+	{
+		struct pollfd p = {fd, POLLIN, 0};
+		return poll(&p, 1, timeout_ms) == 1;
+	}
+	std::uint64_t take() const
+	{
+		std::uint64_t n = 0;
+		return read(fd, &n, sizeof(n)) == sizeof(n) ? n : 0;
+	}
+};
+
+} // namespace
+
+// Every completion signals the ring's eventfd once pop() can take it,
+// also those a full ring kept in its overflow until the consumer made
+// room: a loop that sleeps in poll() on the eventfd misses none.
+TEST(SysletEventfd, EveryCompletionSignalsOnceItCanBeTaken)
+{
+	event_fd e;
+	ASSERT_LE(0, e.fd);
+	completion_ring ring(2, {.pool = &async_pool(), .use = fallback, .eventfd = e.fd});
+	pipe_fds p;
+	char in[4] = {};
+	chain<1> c[4];
+
+	for (int i = 0; i < 4; i++) {
+		ASSERT_TRUE(c[i].add(sys::read(p.r, &in[i], 1)));
+		ASSERT_EQ(status::pending, *syslet::submit(ring, c[i]));
+	}
+	EXPECT_FALSE(e.readable(0));
+	ASSERT_EQ(4, write(p.w, "abcd", 4));
+	int popped = 0;
+	std::uint64_t signals = 0;
+	while (popped < 4) {
+		ASSERT_TRUE(e.readable(5000)) << popped;
+		signals += e.take();
+		while (ring.pop())
+			popped++;
+	}
+	EXPECT_EQ(4u, signals + e.take());
+	EXPECT_FALSE(ring.pop());
+}
+
+// With post_inline, a chain that ended inside submit() is signalled too:
+// the loop that only pops when the eventfd is readable still sees it.
+TEST(SysletEventfd, PostInlineSignalsInlineCompletions)
+{
+	event_fd e;
+	completion_ring ring(4, {.use = fallback, .post_inline = true, .eventfd = e.fd});
+	chain c{sys::call(__NR_getppid)};
+
+	ASSERT_EQ(status::completed, *syslet::submit(ring, c));
+	ASSERT_TRUE(e.readable(0));
+	EXPECT_EQ(1u, e.take());
+	EXPECT_EQ(&c, ring.pop()->chain);
+}
+
+TEST(SysletEventfd, AThreadletPoolSignalsItsEvents)
+{
+	event_fd e;
+	auto o = fallback_pool(1, 8);
+	o.eventfd = e.fd;
+	syslet::threadlet_pool pool(o);
+
+	ASSERT_EQ(0, *syslet::threadlet_exec(pool, 5, [] {}));
+	ASSERT_TRUE(e.readable(5000));
+	EXPECT_EQ(1u, e.take());
+	EXPECT_EQ(5u, pool.pop());
+}
+
+TEST(SysletEventfd, ADescriptorThatIsNoEventfdIsRefused)
+{
+	pipe_fds p;
+	EXPECT_THROW(completion_ring(4, {.use = fallback, .eventfd = p.r}),
+		     std::invalid_argument);
+	EXPECT_THROW(completion_ring(4, {.use = fallback, .eventfd = 1000}),
+		     std::invalid_argument);
+	auto o = fallback_pool(1, 8);
+	o.eventfd = p.w;
+	EXPECT_THROW(syslet::threadlet_pool{o}, std::invalid_argument);
 }

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -212,6 +214,86 @@ TEST(SysletExamples, ServerServesEveryClient)
 	EXPECT_NE(std::string::npos, out.find("(kernel threadlets)"));
 }
 
+TEST(SysletExamples, CoroutineServerServesEveryClient)
+{
+	std::string out;
+
+	ASSERT_EQ(0, run("/bin/coroutine_server 32", out));
+	EXPECT_EQ(0u, out.find("32 of 32 clients served correctly by coroutines;")) << out;
+	EXPECT_NE(std::string::npos, out.find("(kernel syslets)")) << out;
+}
+
+TEST(SysletExamples, AsioServerServesEveryRequest)
+{
+	std::string out;
+
+	ASSERT_EQ(0, run("/bin/asio_server 24", out));
+	EXPECT_EQ(0u, out.find("24 of 24 requests served correctly by Asio with syslets")) << out;
+	EXPECT_NE(std::string::npos, out.find("(kernel syslets)")) << out;
+}
+
+namespace {
+
+struct coro_seen {
+	bool ended = false;
+	pid_t tid_before = 0, tid_after = 0;
+	long value = 0;
+};
+
+syslet::detached await_both(syslet::completion_ring &ring, syslet::threadlet_pool &pool,
+			    int fd, int block_fd, coro_seen &seen)
+{
+	char byte = 0;
+	syslet::chain read_cached{sys::pread(fd, &byte, 1, 0)};
+	seen.tid_before = gettid();
+	(void)co_await syslet::async(ring, read_cached);
+	auto r = co_await syslet::threadlet(pool, [block_fd] {
+		long v = 0;
+		if (block_fd >= 0 && read(block_fd, &v, sizeof(v)) != sizeof(v))
+			v = -1;
+		return v + 1;
+	});
+	seen.value = r.value_or(-100);
+	seen.tid_after = gettid();
+	seen.ended = true;
+}
+
+} // namespace
+
+// On the kernel the cached path of both awaiters does not suspend: the
+// coroutine has ended when the call that started it returns. A threadlet
+// that blocks resumes it from the pool's pop(), in the same task as
+// before (the caller's identity stays with the caller).
+TEST(SysletKernel, CoroutinesSuspendOnlyWhenTheWorkBlocks)
+{
+	syslet::completion_ring ring(8);
+	syslet::threadlet_pool pool(kernel_pool(2));
+	pipe_pair p;
+	const int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	char warm;
+	ASSERT_EQ(1, pread(fd, &warm, 1, 0));
+
+	coro_seen cached;
+	await_both(ring, pool, fd, -1, cached);
+	EXPECT_TRUE(cached.ended);
+	EXPECT_EQ(1, cached.value);
+
+	coro_seen blocked;
+	await_both(ring, pool, fd, p.fd[0], blocked);
+	EXPECT_FALSE(blocked.ended);
+	const long v = 41;
+	ASSERT_EQ(static_cast<ssize_t>(sizeof(v)), write(p.fd[1], &v, sizeof(v)));
+	while (!blocked.ended) {
+		ASSERT_EQ(syslet::wait_status::ready, *pool.wait(1, std::chrono::seconds(10)));
+		EXPECT_FALSE(pool.pop());
+	}
+	EXPECT_EQ(42, blocked.value);
+	EXPECT_EQ(blocked.tid_before, blocked.tid_after);
+	EXPECT_EQ(gettid(), blocked.tid_after);
+	close(fd);
+}
+
 // The kernel completes most chains inside async_exec() and posts nothing
 // for them; with post_inline the ring delivers those too, so a consumer
 // that counts one completion per submission (the reader of many files
@@ -312,4 +394,54 @@ TEST(SysletKernel, ABusyPoolFailsWaitsOrRunsInlineAsAsked)
 			EXPECT_EQ(2u, next_event(pool));
 		}
 	}
+}
+
+// The kernel signals a ring's eventfd once a completion can be taken, and
+// a threadlet pool's for its events: poll() on both is an event loop.
+TEST(SysletKernel, RingsAndPoolsSignalTheirEventfds)
+{
+	// Closed after the ring and the pool are gone: they signal them.
+	struct owned_fd {
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		~owned_fd() { close(fd); }
+	} ring_owned, pool_owned;
+	const int ring_efd = ring_owned.fd, pool_efd = pool_owned.fd;
+	ASSERT_LE(0, ring_efd);
+	ASSERT_LE(0, pool_efd);
+	syslet::completion_ring ring(8, syslet::ring_options{.eventfd = ring_efd});
+	auto o = kernel_pool(1);
+	o.eventfd = pool_efd;
+	syslet::threadlet_pool pool(o);
+	pipe_pair p, q;
+	char c = 0;
+	syslet::chain blocked{sys::read(p.fd[0], &c, 1)};
+	struct pollfd fds[2] = {{ring_efd, POLLIN, 0}, {pool_efd, POLLIN, 0}};
+
+	ASSERT_TRUE(ring.uses_kernel());
+	ASSERT_EQ(syslet::status::pending, *syslet::submit(ring, blocked));
+	auto r = syslet::threadlet_exec(pool, 9, [&] {
+		char d;
+		(void)!read(q.fd[0], &d, 1);
+	});
+	ASSERT_TRUE(r);
+	ASSERT_EQ(0, *r);
+	EXPECT_EQ(0, poll(fds, 2, 0));
+	ASSERT_EQ(1, write(p.fd[1], "r", 1));
+	ASSERT_EQ(1, write(q.fd[1], "t", 1));
+	int seen = 0;
+	while (seen < 2) {
+		ASSERT_LT(0, poll(fds, 2, 10000));
+		std::uint64_t n;
+		if ((fds[0].revents & POLLIN) && read(ring_efd, &n, sizeof(n)) == sizeof(n)) {
+			auto got = ring.pop();
+			ASSERT_TRUE(got);
+			EXPECT_EQ(&blocked, got->chain);
+			seen++;
+		}
+		if ((fds[1].revents & POLLIN) && read(pool_efd, &n, sizeof(n)) == sizeof(n)) {
+			EXPECT_EQ(9u, pool.pop());
+			seen++;
+		}
+	}
+	EXPECT_EQ('r', c);
 }

@@ -240,6 +240,37 @@ template <class E>
 #endif
 }
 
+// Whether fd is an open eventfd, as /proc names it; without /proc, any
+// open descriptor passes.
+inline bool is_eventfd(int fd) noexcept
+{
+	char path[64], target[64] = {};
+
+	if (::fcntl(fd, F_GETFD) < 0)
+		return false;
+	std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (::readlink(path, target, sizeof(target) - 1) < 0)
+		return true;
+	return !std::strcmp(target, "anon_inode:[eventfd]");
+}
+
+// What the kernel does for a head with SYSLET_AHU_EVENTFD, once an entry
+// can be taken; for the fallback.
+inline void signal_eventfd(int fd) noexcept
+{
+	const std::uint64_t one = 1;
+	if (fd >= 0)
+		(void)!::write(fd, &one, sizeof(one));
+}
+
+// Before a ring or pool goes: the calls that drain it read the head, and
+// an eventfd the application closed already would make them fail.
+inline void forget_eventfd(async_head_user &head) noexcept
+{
+	head.flags &= ~static_cast<__u64>(SYSLET_AHU_EVENTFD);
+	head.eventfd = 0;
+}
+
 // Misuse that would let the kernel or a pool thread write into freed
 // memory: always fatal, with the reason.
 [[noreturn]] inline void misuse(const char *what) noexcept
@@ -979,6 +1010,15 @@ struct ring_options {
 	// hint. A chain that ends at an opt::no_complete atom yields none,
 	// as it would through the kernel's ring.
 	bool post_inline = false;
+	// An eventfd(2) that every completion signals (adds 1 to) once pop()
+	// can take it, so that an epoll loop or Asio waits for the ring beside
+	// its sockets with no thread of its own: on readable, read it, then
+	// pop() until nothing is left (one signal may stand for several).
+	// The kernel does it (SYSLET_AHU_EVENTFD), the fallback's pool
+	// threads likewise; with post_inline, submit() signals the chains
+	// that ended inside it. -1: none. It must stay open as long as the
+	// ring; std::invalid_argument if it is not an eventfd.
+	int eventfd = -1;
 };
 
 // A completion ring with its struct async_head_user, pinned in memory
@@ -1067,6 +1107,7 @@ private:
 	thread_pool *pool_;
 	bool kernel_;
 	bool post_inline_;
+	int eventfd_;
 	detail::chain_list inflight_;	// submitted, not yet completed
 	detail::chain_list deferred_;	// completed, taken off the ring, not yet popped
 	// Fallback: completed chains the full ring has no room for yet, in
@@ -1503,7 +1544,7 @@ inline result<wait_status> ring_wait(const async_head_user &head, std::size_t n,
 inline completion_ring::completion_ring(std::size_t entries, ring_options o)
 	: mask_(entries - 1), pool_(o.pool),
 	  kernel_(o.use == backend::automatic && kernel_support().usable()),
-	  post_inline_(o.post_inline)
+	  post_inline_(o.post_inline), eventfd_(o.eventfd)
 {
 	if (!entries || (entries & (entries - 1)) || entries > (std::size_t{1} << 32))
 		detail::raise(std::invalid_argument("syslet: ring entries must be a power of two"));
@@ -1511,12 +1552,26 @@ inline completion_ring::completion_ring(std::size_t entries, ring_options o)
 	head_.size = sizeof(head_);
 	head_.completion_ring = detail::addr(slots_.get());
 	head_.ring_size_bytes = entries * sizeof(__u64);
+	if (eventfd_ >= 0) {
+		if (!detail::is_eventfd(eventfd_))
+			detail::raise(std::invalid_argument("syslet: ring_options::eventfd is not an eventfd"));
+		head_.flags |= SYSLET_AHU_EVENTFD;
+		head_.eventfd = static_cast<__u64>(eventfd_);
+	}
 	if (pool_)
 		pool_->rings_.fetch_add(1, std::memory_order_relaxed);
 }
 
 inline completion_ring::~completion_ring()
 {
+	// Joining needs async_wait(), which checks the eventfd: one closed
+	// already must not keep the ring from going. Only this thread reads
+	// the head (the kernel's completers keep what async_exec() read).
+	detail::forget_eventfd(head_);
+	{
+		std::lock_guard lk(mtx_);
+		eventfd_ = -1;
+	}
 	settle(nullptr);
 	while (deferred_.pop_front())
 		;
@@ -1658,6 +1713,7 @@ inline void completion_ring::completed_inline(chain_base &c, std::size_t last) n
 	while (__u64 e = take())
 		deferred_.push_back(map(e).chain);
 	deferred_.push_back(&c);
+	detail::signal_eventfd(eventfd_);
 }
 
 // Read everything of a chain before its entry is visible: once it is,
@@ -1672,6 +1728,7 @@ inline void completion_ring::refill_locked() noexcept
 		const __u64 idx = kidx.load(std::memory_order_relaxed);
 		std::atomic_ref<__u64>(slots_[idx & mask_]).store(e, std::memory_order_release);
 		kidx.store(idx + 1, std::memory_order_release);
+		detail::signal_eventfd(eventfd_);
 	}
 }
 
@@ -2048,6 +2105,9 @@ public:
 		std::size_t ring_entries = 256;		// a power of two
 		backend use = backend::automatic;
 		if_busy when_busy = if_busy::run_inline;
+		// An eventfd every event signals once pop() can take it, as
+		// for a completion_ring (ring_options::eventfd); -1: none.
+		int eventfd = -1;
 	};
 
 	threadlet_pool() : threadlet_pool(options{}) {}
@@ -2216,6 +2276,13 @@ inline threadlet_pool::threadlet_pool(options o)
 	// threadlet_on() then says EAGAIN instead of running in place.
 	if (when_busy_ != if_busy::run_inline)
 		head_.flags = SYSLET_AHU_EAGAIN_AT_LIMIT;
+	if (o.eventfd >= 0) {
+		if (!detail::is_eventfd(o.eventfd))
+			detail::raise(std::invalid_argument(
+				"syslet: threadlet_pool::options::eventfd is not an eventfd"));
+		head_.flags |= SYSLET_AHU_EVENTFD;
+		head_.eventfd = static_cast<__u64>(o.eventfd);
+	}
 
 	const std::size_t nframes = o.threads + 64;
 	frames_ = std::make_unique<detail::threadlet_frame[]>(nframes);
@@ -2346,6 +2413,12 @@ inline void threadlet_pool::shut_down() noexcept
 		if (in_flight_.load(std::memory_order_relaxed))
 			(void)wait(1, std::chrono::milliseconds(10));
 	}
+	// Lent threads read the head to post: only now may it change, for the
+	// release calls below, which check it too.
+	{
+		std::lock_guard lk(mtx_);
+		detail::forget_eventfd(head_);
+	}
 	if (kernel_) {
 		const unsigned n = static_cast<unsigned>(threads_.size());
 		while (gone_.load(std::memory_order_acquire) < n) {
@@ -2446,6 +2519,8 @@ inline void threadlet_pool::post(std::uint64_t event) noexcept
 {
 	std::unique_lock lk(mtx_);
 	detail::ring_post(head_, slots_.get(), mask_, lk, space_cv_, event);
+	detail::signal_eventfd(head_.flags & SYSLET_AHU_EVENTFD ?
+				       static_cast<int>(head_.eventfd) : -1);
 	lk.unlock();
 	ready_cv_.notify_all();
 }
