@@ -110,7 +110,7 @@ HOST_CXXFLAGS := $(LIB_CXXFLAGS) -I include/uapi
 VM_GTEST := $(OUT)/bin/syslet-hpp-vm-test
 THREADLET_BENCH := $(OUT)/bin/syslet-threadlet-bench
 # The library's examples, run and checked in the guest by the VM tests.
-EXAMPLES := chained_copy threadlet_read threadlet_server coroutine_server
+EXAMPLES := chained_copy threadlet_read threadlet_server coroutine_server asio_server
 VM_EXAMPLES := $(EXAMPLES:%=$(OUT)/bin/%)
 $(VM_EXAMPLES): $(OUT)/bin/%: tools/lib/syslet/examples/%.cpp tools/lib/syslet/syslet.hpp \
 		$(KHDR)/linux/syslet.h

@@ -13,7 +13,7 @@ set -eu
 packages="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils
 gzip rsync ccache qemu-system-x86 busybox-static libgtest-dev gcc-multilib
 g++-multilib liburing-dev libaio-dev e2fsprogs gnuplot-nox trinity
-libcap-dev mandoc clang libclang-rt-14-dev llvm cmake pkgconf"
+libcap-dev mandoc clang libclang-rt-14-dev llvm cmake pkgconf libasio-dev"
 [ -n "${1:-}" ] || packages="$packages linux-source-6.12"
 
 missing=""

@@ -87,4 +87,14 @@ TEST(SysletExamplesHost, CoroutineServerServesEveryClient)
 	EXPECT_NE(std::string::npos, out.find("(fallback pools)")) << out;
 }
 
+TEST(SysletExamplesHost, AsioServerServesEveryRequest)
+{
+	NEED_EXAMPLES();
+	std::string out;
+
+	ASSERT_EQ(0, run(dir() + "/asio_server 24", out)) << out;
+	EXPECT_EQ(0u, out.find("24 of 24 requests served correctly by Asio with syslets")) << out;
+	EXPECT_NE(std::string::npos, out.find("(fallback pool)")) << out;
+}
+
 } // namespace
