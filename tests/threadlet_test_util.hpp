@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <string>
 #include <thread>
 
 #include "syslet.hpp"
@@ -46,6 +47,22 @@ inline void wait_until_asleep(pid_t thread)
 			return;
 		std::this_thread::yield();
 	}
+}
+
+// Runs @cmd with sh, its standard output in @out; the exit status as
+// pclose() gives it, or -1.
+inline int run_command(const std::string &cmd, std::string &out)
+{
+	FILE *p = popen(cmd.c_str(), "r");
+	char buf[4096];
+	std::size_t n;
+
+	out.clear();
+	if (!p)
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+		out.append(buf, n);
+	return pclose(p);
 }
 
 // Whether @p lies on one of the stacks @pool made.

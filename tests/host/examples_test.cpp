@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "../threadlet_test_util.hpp"
+
 namespace {
 
 // The examples' folder, or "" when this run has none (then skip).
@@ -23,16 +25,7 @@ std::string dir()
 // in this test's log; the exit status as system() gives it.
 int run(const std::string &cmd, std::string &out)
 {
-	FILE *p = popen(("{ " + cmd + "; } 2>&1").c_str(), "r");
-	char buf[4096];
-	std::size_t n;
-
-	out.clear();
-	if (!p)
-		return -1;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		out.append(buf, n);
-	return pclose(p);
+	return run_command("{ " + cmd + "; } 2>&1", out);
 }
 
 #define NEED_EXAMPLES()                                                  \

@@ -23,7 +23,10 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cxx="clang++ -std=c++20 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror
 	-I $top/tools/lib/syslet -I $top/include/uapi"
 # -fno-sanitize-recover: a UBSan finding ends the run like an ASan one.
-flags_asan="-fsanitize=address,undefined -fno-sanitize-recover=all"
+# Without UBSan's function-type check: clang 14 cannot compile it into a
+# coroutine that Asio's templates make ("Cannot represent a difference
+# across sections", LLVM issue 49689).
+flags_asan="-fsanitize=address,undefined -fno-sanitize=function -fno-sanitize-recover=all"
 # The test replaces operator new to count allocations; TSan's static
 # runtime defines it too, and the test's own must win (its calls go
 # through malloc, which TSan still sees).

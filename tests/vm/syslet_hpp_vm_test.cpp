@@ -171,16 +171,7 @@ TEST(SysletKernelDeathTest, GuardPageStopsAnOverflowInTheCaller)
 // The examples in tools/lib/syslet/examples, as a user would run them.
 static int run(const char *cmd, std::string &out)
 {
-	FILE *p = popen(cmd, "r");
-	char buf[4096];
-	std::size_t n;
-
-	out.clear();
-	if (!p)
-		return -1;
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		out.append(buf, n);
-	return pclose(p);
+	return run_command(cmd, out);
 }
 
 TEST(SysletExamples, ChainedCopyCopiesAFile)

@@ -16,6 +16,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+// Asio 1.22 looks for C++20 coroutines in GCC's way only; clang 14 with
+// libstdc++'s <coroutine> has them as well.
+#if defined(__clang__) && defined(__cpp_impl_coroutine) && !defined(ASIO_HAS_CO_AWAIT)
+#define ASIO_HAS_CO_AWAIT 1
+#define ASIO_HAS_STD_COROUTINE 1
+#endif
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
 
