@@ -32,12 +32,12 @@ int main()
 
 	auto st = syslet::submit(ring, c);
 	if (!st) {
-		std::fprintf(stderr, "submit: %s\n", std::strerror(st.error()));
+		std::fprintf(stderr, "submit: %s\n", st.error().message().c_str());
 		return 1;
 	}
 	while (!c.done()) {
 		if (auto w = ring.wait(); !w) {
-			std::fprintf(stderr, "wait: %s\n", std::strerror(w.error()));
+			std::fprintf(stderr, "wait: %s\n", w.error().message().c_str());
 			return 1;
 		}
 		while (ring.pop())
