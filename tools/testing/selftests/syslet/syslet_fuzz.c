@@ -363,7 +363,11 @@ static void spoil_head(struct rng *r, struct async_head_user *ahu)
 		ahu->flags = below(r, 2) ? SYSLET_AHU_EAGAIN_AT_LIMIT : rnd(r);
 		break;
 	case 4:
-		ahu->reserved = rnd(r);
+		/* A descriptor that is or is not an eventfd, with or without
+		 * the flag: every refusal of syslet_head_read(). */
+		ahu->eventfd = below(r, 2) ? below(r, 8) : rnd(r);
+		if (below(r, 2))
+			ahu->flags |= SYSLET_AHU_EVENTFD;
 		break;
 	case 5:
 		ahu->kernel_ring_idx = rnd(r);
