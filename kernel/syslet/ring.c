@@ -185,29 +185,38 @@ efault:
 }
 
 /*
- * Claim the slot of @idx and move the index past it, as one step no
- * preemption or page fault can split: 1 done; 0 the slot is full, or @idx
- * went stale meanwhile (what was written is taken back); -EFAULT, with
- * nothing written, if a page is not there (the caller faults it in).
+ * Claim the slot of @idx and move the index past it, as one step nothing
+ * can split: 1 done; 0 the slot is full, or @idx went stale meanwhile
+ * (what was written is taken back); -EFAULT, with nothing written, if a
+ * page is not there or not writable (the caller faults it in).
+ *
+ * The index's page is proven writable first (a cmpxchg that writes the
+ * index over itself), for once the slot holds the entry the index must
+ * move on without a fault: user space may take the entry at once. The
+ * pages of a process that forked are copy-on-write; with interrupts off,
+ * no TLB shootdown of another thread's fork falls between the three.
  */
 static int syslet_ring_claim(struct syslet_task *st, u64 idx, u64 value)
 {
 	u64 __user *slot = st->ring + (idx & st->ring_mask);
 	u64 __user *kidx = &st->uahu->kernel_ring_idx;
 	u64 empty = 0, cur = idx;
+	unsigned long flags;
 	int ret;
 
-	preempt_disable();
+	local_irq_save(flags);
 	pagefault_disable();
-	ret = syslet_user_cmpxchg(slot, &empty, value);
+	ret = syslet_user_cmpxchg(kidx, &cur, idx);
+	if (!ret)
+		ret = syslet_user_cmpxchg(slot, &empty, value);
 	if (!ret) {
 		ret = syslet_user_cmpxchg(kidx, &cur, idx + 1);
 		if (ret) {
 			/*
-			 * Another completer filled this slot, moved the index
-			 * on, and user space consumed the entry, all since
-			 * @idx was read: the slot was empty for a lap that is
-			 * over. Only we can have written it since.
+			 * The index was @idx a moment ago and only the holder
+			 * of its slot moves it on: user space wrote it, which
+			 * it must not. Take the entry back, as for a stale
+			 * index; only we can have written the slot since.
 			 */
 			cur = value;
 			syslet_user_cmpxchg(slot, &cur, 0);
@@ -219,7 +228,7 @@ static int syslet_ring_claim(struct syslet_task *st, u64 idx, u64 value)
 		ret = 0;
 	}
 	pagefault_enable();
-	preempt_enable();
+	local_irq_restore(flags);
 	return ret;
 }
 
@@ -253,12 +262,13 @@ static int syslet_ring_try_post(struct syslet_task *st, u64 value,
 			*kernel_idx = idx + 1;
 			return 1;
 		}
+		/* Without writing: both words hold what others rely on. */
 		if (ret < 0 &&
-		    (fault_in_writeable((char __user *)(st->ring +
-							(idx & st->ring_mask)),
-					sizeof(u64)) ||
-		     fault_in_writeable((char __user *)&uahu->kernel_ring_idx,
-					sizeof(u64))))
+		    (fault_in_safe_writeable((char __user *)(st->ring +
+							     (idx & st->ring_mask)),
+					     sizeof(u64)) ||
+		     fault_in_safe_writeable((char __user *)&uahu->kernel_ring_idx,
+					     sizeof(u64))))
 			return -EFAULT;
 		if (fatal_signal_pending(current))
 			return 0;

@@ -243,6 +243,74 @@ TEST(completers_racing_the_consumer_lose_nothing)
 }
 
 /*
+ * After fork() the parent's ring and head are copy-on-write, and posting
+ * faults. Forced both ways, a few rounds each, with the index's low byte
+ * not 0: the head's page still shared while the ring's page is already
+ * the parent's own (the index cannot move, so the posting must fault it
+ * in rather than call the ring full), and both pages shared (faulting
+ * them in must not write into them: it once zeroed the index's low byte,
+ * and the ring looked full for ever). Each completion arrives, once.
+ */
+static int cow_round(struct async_head_user *ahu, __u64 *slots, int touch_ring)
+{
+	struct pipe_read pr;
+	int child_gate[2], status, err = 0;
+	__u64 before = ahu->kernel_ring_idx;
+	pid_t child;
+
+	if (pipe_read_init(&pr, 0) || pipe(child_gate))
+		return 1;
+	if (async_exec(&pr.atom, ahu) != 0)
+		return 2;
+	child = fork();
+	if (child < 0)
+		return 3;
+	if (child == 0) {	/* keeps the pages shared until told */
+		char c;
+
+		_exit(read(child_gate[0], &c, 1) == 1 ? 0 : 1);
+	}
+	if (touch_ring)
+		slots[5] = 0;	/* the parent's own copy of the ring page */
+	if (write(pr.fds[1], "c", 1) != 1)
+		err = 4;
+	else if (ring_next(ahu, slots, 8) != uptr(&pr.atom))
+		err = 5;
+	else if (ahu->kernel_ring_idx != before + 1 || ahu->user_ring_idx != before + 1)
+		err = 6;
+	if (write(child_gate[1], "g", 1) != 1 || waitpid(child, &status, 0) != child)
+		err = err ?: 7;
+	pipe_read_fini(&pr);
+	close(child_gate[0]);
+	close(child_gate[1]);
+	return err;
+}
+
+TEST(posting_into_copy_on_write_pages_after_fork)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct async_head_user *ahu;
+	__u64 *slots;
+	char *mem;
+	int i;
+
+	/* The head and the ring on pages of their own. */
+	mem = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ahu = (struct async_head_user *)mem;
+	slots = (__u64 *)(mem + page);
+	ring_init(ahu, slots, 8);
+	ahu->kernel_ring_idx = ahu->user_ring_idx = 0x1234;
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(0, cow_round(ahu, slots, 1)) TH_LOG("ring page touched, round %d", i);
+		EXPECT_EQ(0, cow_round(ahu, slots, 0)) TH_LOG("both pages shared, round %d", i);
+	}
+	EXPECT_EQ(0x1234 + 8, ahu->kernel_ring_idx);
+	munmap(mem, 2 * page);
+}
+
+/*
  * A ring whose head names an eventfd: an epoll or poll() loop waits for it
  * beside its sockets. Each completion signals it once its entry can be
  * taken, 200 times in a row; a chain that ends inside async_exec() posts
