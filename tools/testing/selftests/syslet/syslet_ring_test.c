@@ -301,7 +301,8 @@ TEST(posting_into_copy_on_write_pages_after_fork)
 	ahu = (struct async_head_user *)mem;
 	slots = (__u64 *)(mem + page);
 	ring_init(ahu, slots, 8);
-	ahu->kernel_ring_idx = ahu->user_ring_idx = 0x1234;
+	ahu->kernel_ring_idx = 0x1234;
+	ahu->user_ring_idx = 0x1234;
 	for (i = 0; i < 4; i++) {
 		EXPECT_EQ(0, cow_round(ahu, slots, 1)) TH_LOG("ring page touched, round %d", i);
 		EXPECT_EQ(0, cow_round(ahu, slots, 0)) TH_LOG("both pages shared, round %d", i);
