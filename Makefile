@@ -161,10 +161,26 @@ $(ATOMIZE): tools/fuzz/syslet-atomize.c $(KHDR)/linux/syslet.h
 	@mkdir -p $(@D)
 	@gcc -O2 -Wall -Werror -fPIC -shared -isystem $(KHDR) -o $@ $< -ldl
 
+# POSIX AIO on syslets, preloaded (dynamic, like the programs it serves),
+# and its tests, built with the kernel's kselftest harness.
+AIO_LIB_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden
+AIO_LIB := $(OUT)/lib/libsyslet-aio.so
+AIO_TEST := $(OUT)/bin/syslet-aio-test
+$(AIO_LIB): tools/lib/syslet-aio/syslet-aio.c $(KHDR)/linux/syslet.h
+	@mkdir -p $(@D)
+	@gcc $(AIO_LIB_CFLAGS) -isystem $(KHDR) -o $@ $< -ldl -lpthread
+$(AIO_TEST): tests/vm/syslet_aio_test.c
+	@mkdir -p $(@D)
+	@gcc -O2 -Wall -Werror -I $(TREE)/tools/testing/selftests -o $@ $< -lpthread
+AIO_BENCH := $(OUT)/bin/syslet-aio-bench
+$(AIO_BENCH): tools/bench/syslet-aio-bench.c
+	@mkdir -p $(@D)
+	@gcc -O2 -Wall -Werror -o $@ $<
+
 userspace: kernel
-	$(call step,userspace: kselftests + demo + benchmarks (static) + fio and its syslet engine)
+	$(call step,userspace: kselftests + demo + benchmarks (static) + fio and its syslet engine + POSIX AIO on syslets)
 	@$(MAKE) -s --no-print-directory $(PROGRAMS) $(DEMO) $(VM_GTEST) $(THREADLET_BENCH) \
-		$(VM_EXAMPLES) $(FIO) $(FIO_ENGINE) $(ATOMIZE)
+		$(VM_EXAMPLES) $(FIO) $(FIO_ENGINE) $(ATOMIZE) $(AIO_LIB) $(AIO_TEST) $(AIO_BENCH)
 	@rm -rf $(KSELFTEST)
 	@$(MAKE) -s -C $(TREE)/tools/testing/selftests O=$(KOUT) TARGETS=syslet \
 		USERLDFLAGS=-static INSTALL_PATH=$(KSELFTEST) install \
@@ -176,6 +192,7 @@ initramfs: userspace
 	@scripts/mkinitramfs.sh $(KOUT)/usr/gen_init_cpio guest/init $(INITRAMFS) \
 		$(KSELFTEST) $(PROGRAMS) $(DEMO) $(VM_GTEST) $(THREADLET_BENCH) $(VM_EXAMPLES) \
 		$(FIO) $(FIO_ENGINE) guest/nullb.sh guest/fio-verify.sh guest/fio-bench.sh \
+		$(AIO_LIB) $(AIO_TEST) $(AIO_BENCH) guest/aio-check.sh \
 		guest/miss-profile.sh guest/fuzz.sh $(ATOMIZE) /usr/bin/trinity \
 		/sbin/mke2fs
 
@@ -221,6 +238,13 @@ host-check: tree
 	@tests/host/link_test.sh > $(OUT)/host-link.tap 2>&1 || true
 	@tests/host/man_lint.sh > $(OUT)/host-man-lint.tap 2>&1 || true
 	@tests/host/install_test.sh > $(OUT)/host-install.tap 2>&1 || true
+	@# POSIX AIO through the library where there are no syslets: glibc's.
+	@gcc $(AIO_LIB_CFLAGS) -I include/uapi -o $(HOST)/libsyslet-aio.so \
+		tools/lib/syslet-aio/syslet-aio.c -ldl -lpthread
+	@gcc -O2 -Wall -Werror -I $(TREE)/tools/testing/selftests -o $(HOST)/syslet-aio-test \
+		tests/vm/syslet_aio_test.c -lpthread
+	@guest/aio-check.sh host $(HOST)/libsyslet-aio.so $(HOST)/syslet-aio-test \
+		> $(OUT)/host-aio.tap 2>&1 || true
 
 vm-check: initramfs
 	$(call step,boot: kselftests under qemu-system-x86_64 -smp 2 (log: $(OUT)/console-check.log))
@@ -234,15 +258,19 @@ check: host-check vm-check
 	@sed -n '/^SYSLET-GUEST: fio-verify begin/,/^SYSLET-GUEST: fio-verify end/p' \
 		$(OUT)/console-check.log | tr -d '\r' | grep -v '^SYSLET-GUEST:' \
 		> $(OUT)/guest-fio-verify.tap
+	@sed -n '/^SYSLET-GUEST: aio begin/,/^SYSLET-GUEST: aio end/p' \
+		$(OUT)/console-check.log | tr -d '\r' | grep -v '^SYSLET-GUEST:' \
+		> $(OUT)/guest-aio.tap
 	@scripts/summarize.sh gtest:$(OUT)/host-gtest.log gtest:$(OUT)/host-syslet-hpp.log \
 		gtest:$(OUT)/host-syslet-hpp-asan.log gtest:$(OUT)/host-syslet-hpp-tsan.log \
 		gtest:$(OUT)/host-syslet-api.log gtest:$(OUT)/host-syslet-api23.log \
 		tap:$(OUT)/host-abi32.tap \
 		tap:$(OUT)/host-summarize.tap tap:$(OUT)/host-accel.tap \
 		tap:$(OUT)/host-syscall-classes.tap tap:$(OUT)/host-link.tap \
-		tap:$(OUT)/host-man-lint.tap tap:$(OUT)/host-install.tap \
+		tap:$(OUT)/host-man-lint.tap tap:$(OUT)/host-install.tap tap:$(OUT)/host-aio.tap \
 		guest:$(OUT)/console-check.log \
-		gtest:$(OUT)/guest-syslet-hpp.log tap:$(OUT)/guest-fio-verify.tap
+		gtest:$(OUT)/guest-syslet-hpp.log tap:$(OUT)/guest-fio-verify.tap \
+		tap:$(OUT)/guest-aio.tap
 
 # fio: seconds per run and repeats of the whole engine matrix.
 FIO_RUNTIME ?= 1

@@ -50,6 +50,7 @@ run()
 {
 	w=$1 e=$2 qd=$3 rep=$4
 	shift 4
+	preload=""
 	case $e in
 	syslet) eng="--ioengine=external:$engine --iodepth=$qd" ;;
 	threadlet) eng="--ioengine=external:$engine --iodepth=$qd --syslet_mode=threadlet" ;;
@@ -57,13 +58,16 @@ run()
 	io_uring-async) eng="--ioengine=io_uring --iodepth=$qd --force_async=1" ;;
 	libaio) eng="--ioengine=libaio --iodepth=$qd" ;;
 	posixaio) eng="--ioengine=posixaio --iodepth=$qd" ;;
+	# The same engine, its aio_* calls served by libsyslet-aio.so.
+	posixaio+syslet) eng="--ioengine=posixaio --iodepth=$qd"
+		preload=LD_PRELOAD=/usr/lib/syslet/libsyslet-aio.so ;;
 	psync) eng="--ioengine=psync" ;;
 	pool) eng="--ioengine=psync --numjobs=$qd --group_reporting" ;;
 	esac
 	rm -f /tmp/stat.pre /tmp/stat.post
 	# fio writes the commands' output to <job>.prerun.txt in the cwd.
 	cd /tmp
-	fio --name="$w" --thread --time_based --runtime="$runtime" --bs=4k \
+	env $preload fio --name="$w" --thread --time_based --runtime="$runtime" --bs=4k \
 		--output-format=terse --terse-version=3 \
 		--exec_prerun="sh -c '[ -e /tmp/stat.pre ] || cat /proc/uptime /proc/stat > /tmp/stat.pre'" \
 		--exec_postrun="sh -c 'cat /proc/uptime /proc/stat > /tmp/stat.post'" \
@@ -98,7 +102,7 @@ matrix()
 		run "$w" psync 1 "$rep" "$@"
 		for qd in 1 8 32 128; do
 			for e in syslet threadlet io_uring io_uring-async libaio \
-				 posixaio pool; do
+				 posixaio posixaio+syslet pool; do
 				run "$w" "$e" "$qd" "$rep" "$@"
 			done
 		done

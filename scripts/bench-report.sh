@@ -225,6 +225,38 @@ threadlet_report() {
 	fi
 }
 
+aio_report() {
+	grep -q '^BENCH-AIO' "$log" || return 0
+	echo
+	echo "# POSIX AIO: a signal-notified read round trip"
+	echo
+	echo "tools/bench/syslet-aio-bench.c: aio_read() of one cached byte with"
+	echo "SIGEV_SIGNAL, sigwaitinfo() for the signal, aio_return(); glibc's AIO"
+	echo "(a thread of its own reads and signals) against libsyslet-aio.so"
+	echo "preloaded (the chain reads and queues the signal in one kernel"
+	echo "entry), same boot, median of 5 repeats. Target: glibc / syslet >= 3."
+	echo
+	tr -d '\r' < "$log" | awk -F'|' '
+		/^BENCH-AIO\|/ { v[$2] = v[$2] " " $4 }
+		function median(s,    a, n, i, j, t) {
+			n = split(s, a, " ")
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+				if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return a[int((n + 1) / 2)]
+		}
+		END {
+			g = median(v["glibc"]); s = median(v["syslet"])
+			print "| glibc ns/round trip | syslet ns/round trip | glibc / syslet | target |"
+			print "|---:|---:|---:|---|"
+			if (g && s)
+				printf "| %d | %d | %.2f | >= 3 %s |\n", g, s, g / s, (g / s >= 3 ? "met" : "not met")
+		}'
+	if grep -q '^BENCH-AIO-ERROR' "$log"; then
+		echo
+		grep '^BENCH-AIO-ERROR' "$log" | tr -d '\r' | sed 's/^BENCH-AIO-ERROR|/- /'
+	fi
+}
+
 {
 	echo "# Syslet cached-path benchmark"
 	echo
@@ -252,5 +284,6 @@ threadlet_report() {
 	miss_report
 	profile_report
 	threadlet_report
+	aio_report
 } > "$report"
 cat "$report"

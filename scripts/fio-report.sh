@@ -71,7 +71,7 @@ awk -F'|' '
 	}' "$data/runs.psv" > "$data/medians.txt"
 
 workloads=$(awk '{ print $1 }' "$data/medians.txt" | awk '!seen[$0]++' | grep -v '^scale$' || true)
-engines="syslet threadlet io_uring io_uring-async libaio posixaio psync pool"
+engines="syslet threadlet io_uring io_uring-async libaio posixaio posixaio+syslet psync pool"
 
 describe() {
 	case $1 in
@@ -134,6 +134,29 @@ summary() {
 		}' "$data/medians.txt"
 }
 
+# libsyslet-aio against glibc: the same posixaio engine, preloaded or not,
+# with the issue's targets.
+posixaio_table() {
+	awk '
+		$1 != "scale" { v[$1 " " $2 " " $3] = $4; if (!($1 in seen)) { seen[$1] = 1; ws[++nw] = $1 } }
+		function target(w, q) {
+			if (w ~ /cached/) return q == 1 ? 3 : q == 8 ? 1.5 : q == 32 ? 1.0 : 0
+			return w == "nullb-direct" ? 1.0 : 0
+		}
+		END {
+			print "| workload | QD | posixaio+syslet IOPS | posixaio IOPS | ratio | target |"
+			print "|---|---:|---:|---:|---:|---|"
+			for (j = 1; j <= nw; j++)
+				for (q = 1; q <= 128; q *= 2) {
+					a = v[ws[j] " posixaio+syslet " q]; b = v[ws[j] " posixaio " q]
+					if (!a || !b) continue
+					t = target(ws[j], q)
+					printf "| %s | %d | %d | %d | %.2f | %s |\n", ws[j], q, a, b, a / b,
+						t ? sprintf(">= %.1f %s", t, a / b >= t ? "met" : "not met") : "-"
+				}
+		}' "$data/medians.txt"
+}
+
 # "syslet: NAME: N I/Os, N asynchronous, N could not move" (the engine's
 # syslet_stats line) as three words, "-" for each one missing
 engine_stats() {
@@ -189,7 +212,9 @@ plot() {
 	echo "Engines: \`syslet\` (tools/fio/syslet-engine.c, one chain per I/O),"
 	echo "\`threadlet\` (the same engine, syslet_mode=threadlet), fio's \`io_uring\`"
 	echo "(default, and \`io_uring-async\` with force_async=1), \`libaio\`,"
-	echo "\`posixaio\` (glibc), \`psync\` (depth 1 by nature) and \`pool\`: psync"
+	echo "\`posixaio\` (glibc), \`posixaio+syslet\` (the same engine with"
+	echo "tools/lib/syslet-aio preloaded: glibc's aio_* served by syslets),"
+	echo "\`psync\` (depth 1 by nature) and \`pool\`: psync"
 	echo "with numjobs = QD threads. Every job runs as a thread (fio --thread)."
 	echo "The pool's IOPS are its I/Os over the wall time from the first"
 	echo "thread's exec_prerun to the last one's exec_postrun, not fio's sum"
@@ -208,6 +233,13 @@ plot() {
 	echo "## IOPS relative to io_uring"
 	echo
 	summary
+	echo
+	echo "## POSIX AIO on syslets (libsyslet-aio.so) against glibc's"
+	echo
+	echo "fio's posixaio engine, unmodified, with tools/lib/syslet-aio preloaded"
+	echo "against the same engine on glibc's thread-based AIO, same boot."
+	echo
+	posixaio_table
 	for w in $workloads; do
 		echo
 		echo "## $w"

@@ -6,7 +6,8 @@
 #   gtest:FILE  GoogleTest output; a run that did not finish counts 1 failure,
 #               and so does every sanitizer report in it (ASan, UBSan, TSan,
 #               LeakSanitizer), which a test that passed may have printed
-#   tap:FILE    plain TAP ("ok N ..." / "not ok N ..."); needs a plan line
+#   tap:FILE    plain TAP ("ok N ..." / "not ok N ...", "ok N ... # SKIP"
+#               a skip); needs a plan line
 #   guest:FILE  serial console of a guest that ran run_kselftest.sh: the
 #               kselftest totals, plus one failure for every kernel oops,
 #               BUG, WARN, lockdep, KASAN, UBSAN, hung-task or RCU-stall
@@ -47,11 +48,12 @@ for arg in "$@"; do
 	tap)
 		counts=$(awk '
 			/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0 }
+			/^ok .*# [Ss][Kk][Ii][Pp]/ { skip++; next }
 			/^ok / { pass++ }
 			/^not ok / { fail++; print "FAIL: " $0 > "/dev/stderr" }
 			END {
-				if (pass + fail != plan || plan == 0) { fail++; print "FAIL: TAP plan not met" > "/dev/stderr" }
-				print pass + 0, fail + 0, 0
+				if (pass + fail + skip != plan || plan == 0) { fail++; print "FAIL: TAP plan not met" > "/dev/stderr" }
+				print pass + 0, fail + 0, skip + 0
 			}' "$file")
 		;;
 	guest|kernel)

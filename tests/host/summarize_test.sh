@@ -47,7 +47,7 @@ expect() {
 	fi
 }
 
-echo "1..16"
+echo "1..18"
 
 clean_log > "$tmp/log"
 expect "clean run counts totals and skips" "2 passed, 0 failed, 1 skipped" 0
@@ -96,6 +96,12 @@ expect "kernel kind leaves kselftest totals to others" "2 passed, 0 failed" 0 \
 clean_log | sed '2a [   12.345678] Oops: general protection fault' > "$tmp/log"
 expect "kernel kind counts a kernel report" "2 passed, 1 failed" 1 \
 	"tap:$tmp/tap" "kernel:$tmp/log"
+
+# tap: a "# SKIP" is a skip, and the plan counts it.
+printf 'ok 1 a\nok 2 b # SKIP no device\n1..2\n' > "$tmp/tap"
+expect "TAP skip counted as a skip" "1 passed, 0 failed, 1 skipped" 0 "tap:$tmp/tap"
+printf 'ok 1 a\n1..2\n' > "$tmp/tap"
+expect "TAP plan not met is a failure" "1 passed, 1 failed" 1 "tap:$tmp/tap"
 
 # gtest: a sanitizer's report fails the run even where the test passed.
 gtest_log() {
