@@ -172,6 +172,12 @@ $(AIO_LIB): tools/lib/syslet-aio/syslet-aio.c $(KHDR)/linux/syslet.h
 $(AIO_TEST): tests/vm/syslet_aio_test.c
 	@mkdir -p $(@D)
 	@gcc -O2 -Wall -Werror -I $(TREE)/tools/testing/selftests -o $@ $< -lpthread
+# glibc's own AIO tests, from Debian's glibc source package, run in the
+# guest against the library.
+GLIBC_AIO := $(B)/glibc-aio
+$(GLIBC_AIO)/tests.list: scripts/glibc-aio-tests.sh scripts/apt-source.sh
+	$(call step,glibc's AIO tests: from Debian's glibc source package)
+	@scripts/glibc-aio-tests.sh $(B)/glibc-src $(GLIBC_AIO)
 AIO_BENCH := $(OUT)/bin/syslet-aio-bench
 $(AIO_BENCH): tools/bench/syslet-aio-bench.c
 	@mkdir -p $(@D)
@@ -180,7 +186,8 @@ $(AIO_BENCH): tools/bench/syslet-aio-bench.c
 userspace: kernel
 	$(call step,userspace: kselftests + demo + benchmarks (static) + fio and its syslet engine + POSIX AIO on syslets)
 	@$(MAKE) -s --no-print-directory $(PROGRAMS) $(DEMO) $(VM_GTEST) $(THREADLET_BENCH) \
-		$(VM_EXAMPLES) $(FIO) $(FIO_ENGINE) $(ATOMIZE) $(AIO_LIB) $(AIO_TEST) $(AIO_BENCH)
+		$(VM_EXAMPLES) $(FIO) $(FIO_ENGINE) $(ATOMIZE) $(AIO_LIB) $(AIO_TEST) $(AIO_BENCH) \
+		$(GLIBC_AIO)/tests.list
 	@rm -rf $(KSELFTEST)
 	@$(MAKE) -s -C $(TREE)/tools/testing/selftests O=$(KOUT) TARGETS=syslet \
 		USERLDFLAGS=-static INSTALL_PATH=$(KSELFTEST) install \
@@ -193,6 +200,7 @@ initramfs: userspace
 		$(KSELFTEST) $(PROGRAMS) $(DEMO) $(VM_GTEST) $(THREADLET_BENCH) $(VM_EXAMPLES) \
 		$(FIO) $(FIO_ENGINE) guest/nullb.sh guest/fio-verify.sh guest/fio-bench.sh \
 		$(AIO_LIB) $(AIO_TEST) $(AIO_BENCH) guest/aio-check.sh \
+		$(addprefix $(GLIBC_AIO)/,$(shell cat $(GLIBC_AIO)/tests.list 2>/dev/null)) \
 		guest/miss-profile.sh guest/fuzz.sh $(ATOMIZE) /usr/bin/trinity \
 		/sbin/mke2fs
 

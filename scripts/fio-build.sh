@@ -13,36 +13,11 @@ set -eu
 src=$1
 jobs=$2
 
-if [ "$(id -u)" -eq 0 ]; then
-	sudo=""
-else
-	sudo=sudo
-fi
-
-# apt-get source needs deb-src lines; add them for the same mirrors.
-ensure_deb_src()
-{
-	if apt-get source --print-uris fio >/dev/null 2>&1; then
-		return
-	fi
-	echo "    adding deb-src entries for apt-get source"
-	if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-		sed 's/^Types: deb$/Types: deb-src/' \
-			/etc/apt/sources.list.d/debian.sources |
-			$sudo tee /etc/apt/sources.list.d/syslet-deb-src.sources \
-			>/dev/null
-	else
-		grep -h '^deb ' /etc/apt/sources.list |
-			sed 's/^deb /deb-src /' |
-			$sudo tee /etc/apt/sources.list.d/syslet-deb-src.list \
-			>/dev/null
-	fi
-	$sudo apt-get update -qq
-}
+. "$(dirname "$0")/apt-source.sh"
 
 mkdir -p "$src"
 if [ ! -x "$src/fio/configure" ]; then
-	ensure_deb_src
+	ensure_deb_src fio
 	echo "    apt-get source fio"
 	(cd "$src" && rm -rf fio fio-* fio_* &&
 	 apt-get source -qq fio > apt-source.log 2>&1) ||

@@ -261,6 +261,13 @@ TEST(invalid_requests_are_einval)
 	EXPECT_EQ(EINVAL, aio_error(&cb));
 	EXPECT_EQ(-1, lio_listio(42, list, 1, NULL));
 	EXPECT_EQ(EINVAL, errno);
+
+	/* LIO_WAIT: a request that fails when it runs fails the call. */
+	cb_init(&cb, 1000, &c, 1, 0);
+	cb.aio_lio_opcode = LIO_READ;
+	EXPECT_EQ(-1, lio_listio(LIO_WAIT, list, 1, NULL));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(EBADF, aio_error(&cb));
 	close(fd);
 }
 

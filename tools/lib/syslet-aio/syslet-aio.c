@@ -1028,6 +1028,11 @@ SYSLET_AIO_EXPORT int lio_listio(int mode, struct aiocb *const list[], int n,
 			}
 		}
 		free(g);
+		/* Waited for: a request that failed fails the call too. */
+		for (int i = 0; i < n; i++)
+			failed |= list[i] && (list[i]->aio_lio_opcode == LIO_READ ||
+					      list[i]->aio_lio_opcode == LIO_WRITE) &&
+				  aio_error(list[i]) != 0;
 	}
 	if (failed) {
 		errno = EIO;
