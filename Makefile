@@ -386,7 +386,7 @@ patches: tree
 # tree; nothing here needs the kernel (tests/host/install_test.sh).
 PREFIX ?= /usr/local
 install:
-	@printf '==> install: the C++ library in %s\n' "$(DESTDIR)$(PREFIX)"
+	@printf '==> install: the C++ library and libsyslet-aio.so in %s\n' "$(DESTDIR)$(PREFIX)"
 	@scripts/install-lib.sh $(TOP) "$(DESTDIR)" "$(PREFIX)"
 
 clean:

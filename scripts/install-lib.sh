@@ -1,6 +1,7 @@
 #!/bin/sh
-# make install: the C++ library for consumers outside this tree. Needs
-# only sh, sed and install; nothing of the kernel build.
+# make install: the C++ library for consumers outside this tree, and
+# POSIX AIO on syslets for unmodified programs. Needs sh, sed, install
+# and gcc; nothing of the kernel build.
 #
 # usage: install-lib.sh TOP DESTDIR PREFIX
 #
@@ -9,8 +10,11 @@
 #                                             whose kernel headers lack it
 #   PREFIX/share/pkgconfig/syslet.pc          pkg-config --cflags --libs syslet
 #   PREFIX/share/cmake/syslet/*.cmake         find_package(syslet CONFIG)
+#   PREFIX/lib/libsyslet-aio.so               LD_PRELOAD, or link it ahead
+#                                             of libc
 #
-# Header-only, so everything goes under share/, not lib/<triplet>/.
+# The C++ library is header-only, so its files go under share/, not
+# lib/<triplet>/; the AIO library goes to lib/, where LD_PRELOAD names it.
 # DESTDIR stages the files; what they say of their place is PREFIX.
 set -eu
 
@@ -40,3 +44,10 @@ install -m 644 "$lib/pkg/syslet-config.cmake" "$root/share/cmake/syslet/syslet-c
 sed -e "s|@VERSION@|$version|" "$lib/pkg/syslet-config-version.cmake.in" \
 	> "$root/share/cmake/syslet/syslet-config-version.cmake"
 chmod 644 "$root/share/pkgconfig/syslet.pc" "$root/share/cmake/syslet/syslet-config-version.cmake"
+
+# Built here, against the UAPI header of this tree: no kernel headers.
+install -d "$root/lib"
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden \
+	-I "$top/include/uapi" -o "$root/lib/libsyslet-aio.so" \
+	"$top/tools/lib/syslet-aio/syslet-aio.c" -ldl -lpthread
+chmod 755 "$root/lib/libsyslet-aio.so"
