@@ -363,8 +363,10 @@ static void spoil_head(struct rng *r, struct async_head_user *ahu)
 		ahu->flags = below(r, 2) ? SYSLET_AHU_EAGAIN_AT_LIMIT : rnd(r);
 		break;
 	case 4:
-		/* A descriptor that is or is not an eventfd, with or without
-		 * the flag: every refusal of syslet_head_read(). */
+		/*
+		 * A descriptor that is or is not an eventfd, with or without
+		 * the flag: every refusal of syslet_head_read().
+		 */
 		ahu->eventfd = below(r, 2) ? below(r, 8) : rnd(r);
 		if (below(r, 2))
 			ahu->flags |= SYSLET_AHU_EVENTFD;
