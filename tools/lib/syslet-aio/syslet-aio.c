@@ -88,6 +88,7 @@ enum req_order {
 enum req_state {
 	REQ_QUEUED,	/* waits for its turn on its descriptor */
 	REQ_SUBMITTING,	/* in async_exec(), the lock not held */
+	REQ_CANCELLED,	/* was queued; aio_cancel() ends it */
 	REQ_RUNNING,	/* moved: its completion comes through the ring */
 };
 
@@ -904,8 +905,9 @@ SYSLET_AIO_EXPORT int aio_suspend(const struct aiocb *const list[], int n,
 
 SYSLET_AIO_EXPORT int aio_cancel(int fd, struct aiocb *cb)
 {
-	struct req *cancelled = NULL, *r;
+	bool cancelled = false;
 	struct fd_queue *q;
+	struct req *r;
 	int result = AIO_ALLDONE;
 
 	if (!use_syslets())
@@ -931,14 +933,12 @@ SYSLET_AIO_EXPORT int aio_cancel(int fd, struct aiocb *cb)
 				result = AIO_NOTCANCELED;
 			continue;
 		}
-		r->state = REQ_SUBMITTING;	/* taken: nothing starts it now */
-		r->ended_early = true;
+		r->state = REQ_CANCELLED;	/* nothing starts it now */
 		if (result == AIO_ALLDONE)
 			result = AIO_CANCELED;
 	}
 	while ((q = *fd_slot(fd))) {
-		for (r = q->head; r && !(r->ended_early && r->state == REQ_SUBMITTING);
-		     r = r->fd_next)
+		for (r = q->head; r && r->state != REQ_CANCELLED; r = r->fd_next)
 			;
 		if (!r)
 			break;
@@ -946,7 +946,7 @@ SYSLET_AIO_EXPORT int aio_cancel(int fd, struct aiocb *cb)
 		r->sigev.sigev_notify = SIGEV_NONE;	/* notified just now */
 		settle_cb(r->cb, ECANCELED);
 		retire_locked(r);
-		cancelled = r;
+		cancelled = true;
 	}
 	if (cancelled) {
 		start_ready_locked(fd);

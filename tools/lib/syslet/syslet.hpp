@@ -263,6 +263,16 @@ inline void signal_eventfd(int fd) noexcept
 		(void)!::write(fd, &one, sizeof(one));
 }
 
+// A ring's or pool's head that names fd, an eventfd (else what, as an
+// std::invalid_argument), for the kernel to signal.
+inline void name_eventfd(async_head_user &head, int fd, const char *what)
+{
+	if (!is_eventfd(fd))
+		raise(std::invalid_argument(what));
+	head.flags |= SYSLET_AHU_EVENTFD;
+	head.eventfd = static_cast<__u64>(fd);
+}
+
 // Before a ring or pool goes: the calls that drain it read the head, and
 // an eventfd the application closed already would make them fail.
 inline void forget_eventfd(async_head_user &head) noexcept
@@ -1552,12 +1562,9 @@ inline completion_ring::completion_ring(std::size_t entries, ring_options o)
 	head_.size = sizeof(head_);
 	head_.completion_ring = detail::addr(slots_.get());
 	head_.ring_size_bytes = entries * sizeof(__u64);
-	if (eventfd_ >= 0) {
-		if (!detail::is_eventfd(eventfd_))
-			detail::raise(std::invalid_argument("syslet: ring_options::eventfd is not an eventfd"));
-		head_.flags |= SYSLET_AHU_EVENTFD;
-		head_.eventfd = static_cast<__u64>(eventfd_);
-	}
+	if (eventfd_ >= 0)
+		detail::name_eventfd(head_, eventfd_,
+				     "syslet: ring_options::eventfd is not an eventfd");
 	if (pool_)
 		pool_->rings_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -2276,13 +2283,9 @@ inline threadlet_pool::threadlet_pool(options o)
 	// threadlet_on() then says EAGAIN instead of running in place.
 	if (when_busy_ != if_busy::run_inline)
 		head_.flags = SYSLET_AHU_EAGAIN_AT_LIMIT;
-	if (o.eventfd >= 0) {
-		if (!detail::is_eventfd(o.eventfd))
-			detail::raise(std::invalid_argument(
-				"syslet: threadlet_pool::options::eventfd is not an eventfd"));
-		head_.flags |= SYSLET_AHU_EVENTFD;
-		head_.eventfd = static_cast<__u64>(o.eventfd);
-	}
+	if (o.eventfd >= 0)
+		detail::name_eventfd(head_, o.eventfd,
+				     "syslet: threadlet_pool::options::eventfd is not an eventfd");
 
 	const std::size_t nframes = o.threads + 64;
 	frames_ = std::make_unique<detail::threadlet_frame[]>(nframes);
