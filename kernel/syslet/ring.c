@@ -253,6 +253,11 @@ static int syslet_ring_try_post(struct syslet_task *st, u64 value,
 		if (get_user(idx, &uahu->kernel_ring_idx) ||
 		    get_user(user_idx, &uahu->user_ring_idx))
 			return -EFAULT;
+		/* Its completer is between its two steps: look again. */
+		if (idx + 1 == user_idx) {
+			cpu_relax();
+			continue;
+		}
 		if (idx - user_idx >= entries)
 			return 0;
 		/* The chain's results before the entry (cmpxchg orders on). */
@@ -275,6 +280,17 @@ static int syslet_ring_try_post(struct syslet_task *st, u64 value,
 		cpu_relax();
 	}
 	return 0;
+}
+
+/*
+ * Completions ready for a consumer at @user_idx. A completer fills its
+ * slot before it moves the index on (syslet_ring_claim()), so a consumer
+ * that took that entry at once is one ahead of the index for a moment:
+ * none are ready then, and the completer's own wakeup follows.
+ */
+static u64 syslet_ring_avail(u64 kernel_idx, u64 user_idx)
+{
+	return kernel_idx + 1 == user_idx ? 0 : kernel_idx - user_idx;
 }
 
 /*
@@ -417,7 +433,7 @@ static long syslet_ring_wait(struct syslet_group *group,
 			ret = -EFAULT;
 			break;
 		}
-		avail = kernel_idx - user_idx;
+		avail = syslet_ring_avail(kernel_idx, user_idx);
 		if (avail > entries) {
 			ret = -EINVAL;
 			break;

@@ -246,7 +246,10 @@ struct syslet_uatom {
  * kernel_ring_idx on with a cmpxchg, so completers of several processes
  * sharing one ring (MAP_SHARED) each post exactly once. User space reads
  * an entry with acquire ordering, clears the slot to 0, and then
- * increments user_ring_idx. A completer that finds the ring full waits,
+ * increments user_ring_idx. An entry can thus be taken before
+ * kernel_ring_idx has moved past it: user_ring_idx may be one ahead of
+ * kernel_ring_idx for a moment, and async_wait() called with that index
+ * waits as for no completion. A completer that finds the ring full waits,
  * freezably, until async_wait() is called by a thread of its process, or
  * for a bounded back-off, and looks again: entries are never overwritten
  * or dropped. async_wait() is woken by completions its own process posts;

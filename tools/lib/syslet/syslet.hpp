@@ -1456,12 +1456,16 @@ namespace detail {
 
 // Both sides of the ring protocol (struct async_head_user), for rings the
 // library consumes, and the kernel's side for its fallback.
+// The kernel fills a slot before it moves its index on: a consumer that
+// took that entry at once is one ahead of the index for a moment.
 inline std::size_t ring_ready(const async_head_user &head) noexcept
 {
 	auto &h = const_cast<async_head_user &>(head);
-	return static_cast<std::size_t>(
+	const __u64 ready =
 		std::atomic_ref<__u64>(h.kernel_ring_idx).load(std::memory_order_acquire) -
-		std::atomic_ref<__u64>(h.user_ring_idx).load(std::memory_order_relaxed));
+		std::atomic_ref<__u64>(h.user_ring_idx).load(std::memory_order_relaxed);
+
+	return ready == ~__u64{0} ? 0 : static_cast<std::size_t>(ready);
 }
 
 inline __u64 ring_take(async_head_user &head, __u64 *slots, std::size_t mask) noexcept

@@ -407,4 +407,36 @@ TEST(a_bad_eventfd_is_refused_before_anything_runs)
 	close(efd);
 }
 
+/*
+ * The window between a completer filling its slot and moving
+ * kernel_ring_idx past it, held open: the consumer took entry 5 at once
+ * and asks for the next one while the index still says 5. That is no
+ * completion yet, not a bad index (libsyslet-aio's reaper aborted on
+ * the EINVAL under fio at depth 128); a real completion then wakes it.
+ * Two ahead is still refused.
+ */
+TEST(a_consumer_one_ahead_of_the_kernel_index_waits)
+{
+	struct async_head_user ahu;
+	struct pipe_read pr;
+	__u64 slots[8];
+
+	ring_init(&ahu, slots, 8);
+	ahu.kernel_ring_idx = 5;
+	EXPECT_EQ(-1, async_wait(1, 6, &ahu, &ten_ms));
+	EXPECT_EQ(ETIME, errno);
+	EXPECT_EQ(-1, async_wait(1, 7, &ahu, &ten_ms));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* The completer's second step, done: index 6, and entry 6 comes. */
+	ahu.kernel_ring_idx = 6;
+	ahu.user_ring_idx = 6;
+	ASSERT_EQ(0, pipe_read_init(&pr, 0));
+	ASSERT_EQ(0, async_exec(&pr.atom, &ahu));
+	ASSERT_EQ(1, write(pr.fds[1], "a", 1));
+	EXPECT_EQ(1, async_wait(1, 6, &ahu, &ten_s));
+	EXPECT_EQ(uptr(&pr.atom), ring_pop(&ahu, slots, 8));
+	pipe_read_fini(&pr);
+}
+
 TEST_HARNESS_MAIN
