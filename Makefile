@@ -58,7 +58,7 @@ KMAKE := $(MAKE) -C $(TREE) O=$(KOUT) -j$(JOBS) \
 BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
 KHDR := $(KOUT)/usr/include
 USER_CFLAGS := -O2 -Wall -static -isystem $(KHDR)
-PROGRAMS := $(OUT)/bin/syslet-bench $(OUT)/bin/syslet-miss-bench \
+PROGRAMS := $(OUT)/bin/syslet-bench $(OUT)/bin/syslet-miss-bench $(OUT)/bin/syslet-cached-loop \
 	$(OUT)/bin/syslet-miss-loop
 KSELFTEST := $(OUT)/kselftest
 INITRAMFS := $(OUT)/initramfs.cpio.gz
@@ -92,6 +92,7 @@ kernel: tree $(KOUT)/.config
 $(OUT)/bin/syslet-bench: tools/bench/syslet-bench.c $(KHDR)/linux/syslet.h
 $(OUT)/bin/syslet-miss-bench: tools/bench/syslet-miss-bench.c $(KHDR)/linux/syslet.h
 $(OUT)/bin/syslet-miss-loop: tools/bench/syslet-miss-loop.c $(KHDR)/linux/syslet.h
+$(OUT)/bin/syslet-cached-loop: tools/bench/syslet-cached-loop.c $(KHDR)/linux/syslet.h
 $(OUT)/bin/syslet-miss-loop: PROGRAM_LIBS := -lpthread
 # Static liburing.a and libaio.a come from liburing-dev and libaio-dev.
 $(OUT)/bin/syslet-miss-bench: PROGRAM_LIBS := -luring -laio -lpthread
@@ -300,7 +301,7 @@ profile: initramfs
 	@scripts/run-vm.sh $(BZIMAGE) $(INITRAMFS) profile $(OUT)/console-profile.log \
 		1200 1G quiet
 	@mkdir -p $(REPORT)
-	@tr -d '\r' < $(OUT)/console-profile.log | grep '^PROFILE-MISS:' | \
+	@tr -d '\r' < $(OUT)/console-profile.log | grep -E '^PROFILE-(MISS|CACHED):' | \
 		tee $(REPORT)/profile.txt
 	@grep -q '^SYSLET-GUEST: status=0' $(OUT)/console-profile.log || \
 		{ echo "profile failed: see $(OUT)/console-profile.log"; exit 1; }

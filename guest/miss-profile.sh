@@ -3,7 +3,8 @@
 # tracepoints and context switches per miss, then the function profiler's
 # top entries by self time (graph-time off), for a loop of pipe misses
 # with a thread head and with the leader as head. Lines start with
-# "PROFILE-MISS:" for scripts/bench-report.sh.
+# "PROFILE-MISS:" for scripts/bench-report.sh. The same profiler on
+# chains that never block gives the "PROFILE-CACHED:" lines.
 #
 # usage: miss-profile.sh [MISSES]
 n=${1:-2000}
@@ -76,6 +77,23 @@ for head in thread leader; do
 		printf "PROFILE-MISS: xrstor head=%s calls_per_miss=%.2f\n", head, $3 / n }' \
 		/tmp/profile-fns
 	echo "PROFILE-MISS: head=$head profiled_us_per_miss=$(awk -v n="$n" -v t="$total" 'BEGIN { printf "%.2f", t / n }')"
+done
+
+# The cached path: chains that never block, with and without a ring,
+# per chain. syslet-bench times the same chains against direct calls.
+cached_loop() { /bin/syslet-cached-loop "$@" || status=1; }
+for shape in "getppid 1 noring" "getppid 16 noring" "pread 1 ring" \
+	     "pread 16 ring"; do
+	set -- $shape
+	n_cached=20000
+	[ "$2" -gt 1 ] && n_cached=5000
+	function_profile cached_loop "$1" "$2" $n_cached "$3"
+	sort -rn /tmp/profile-fns | head -20 |
+		awk -v n=$n_cached -v shape="$1/$2/$3" -v total="$total" '{
+			printf "PROFILE-CACHED: top chain=%s fn=%s self_ns_per_chain=%.0f share=%.1f%% calls_per_chain=%.2f\n",
+				shape, $2, 1000 * $1 / n, (total > 0 ? 100 * $1 / total : 0), $3 / n
+		}'
+	echo "PROFILE-CACHED: chain=$1/$2/$3 profiled_ns_per_chain=$(awk -v n=$n_cached -v t="$total" 'BEGIN { printf "%.0f", 1000 * t / n }')"
 done
 
 # The same instruments on fio's syslet engine, 4 KiB O_DIRECT reads of a
