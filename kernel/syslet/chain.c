@@ -21,99 +21,115 @@
 
 #include "syslet.h"
 
+/*
+ * The calls atoms may not make: the one place that says which, read into
+ * a bitmap at boot so that checking an atom is one bit test. The table in
+ * include/uapi/linux/syslet.h gives the reason for each.
+ */
+static const unsigned short syslet_refused_nrs[] __initconst = {
+	/* Need a user-space return context, or replace the caller. */
+	__NR_fork,
+	__NR_vfork,
+	__NR_clone,
+	__NR_clone3,
+	__NR_execve,
+	__NR_execveat,
+	__NR_exit,
+	__NR_exit_group,
+	__NR_rt_sigreturn,
+	__NR_restart_syscall,
+	__NR_uretprobe,
+	/* No nesting. */
+	__NR_async_exec,
+	__NR_async_wait,
+	__NR_async_thread,
+	__NR_threadlet_on,
+	__NR_threadlet_off,
+	/* Signal state of the calling thread. */
+	__NR_rt_sigprocmask,
+	__NR_rt_sigsuspend,
+	__NR_pause,
+	__NR_sigaltstack,
+	__NR_ppoll,
+	__NR_pselect6,
+	__NR_epoll_pwait,
+	__NR_epoll_pwait2,
+	__NR_io_pgetevents,
+	__NR_rt_sigtimedwait,
+	/* Registrations that follow the caller's TID and TLS. */
+	__NR_set_robust_list,
+	__NR_set_tid_address,
+	__NR_rseq,
+	__NR_arch_prctl,
+	__NR_set_thread_area,
+	/* Other per-thread state of the caller. */
+	__NR_prctl,
+	__NR_seccomp,
+	__NR_personality,
+	__NR_unshare,
+	__NR_setns,
+	__NR_iopl,
+	__NR_ioperm,
+	__NR_set_mempolicy,
+	__NR_landlock_restrict_self,
+	__NR_lsm_set_self_attr,
+	/* Credentials. */
+	__NR_setuid,
+	__NR_setgid,
+	__NR_setreuid,
+	__NR_setregid,
+	__NR_setresuid,
+	__NR_setresgid,
+	__NR_setfsuid,
+	__NR_setfsgid,
+	__NR_setgroups,
+	__NR_capset,
+	/* May act on the calling thread itself. */
+	__NR_sched_setaffinity,
+	__NR_sched_setscheduler,
+	__NR_sched_setparam,
+	__NR_sched_setattr,
+	__NR_setpriority,
+	__NR_ioprio_set,
+	__NR_perf_event_open,
+	/* Per-task submitter state; io_uring_enter may also set a mask. */
+	__NR_io_uring_setup,
+	__NR_io_uring_enter,
+	__NR_io_uring_register,
+	/* Keyrings: may create a thread keyring, committing new creds. */
+	__NR_add_key,
+	__NR_request_key,
+	__NR_keyctl,
+	/* The caller's PKRU register. */
+	__NR_pkey_alloc,
+	/* PTRACE_TRACEME acts on the caller; a tracer is tied to a task. */
+	__NR_ptrace,
+};
+
+static DECLARE_BITMAP(syslet_refused, NR_syscalls) __ro_after_init;
+
+static int __init syslet_refused_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(syslet_refused_nrs); i++)
+		__set_bit(syslet_refused_nrs[i], syslet_refused);
+	return 0;
+}
+early_initcall(syslet_refused_init);
+
 /**
  * syslet_nr_refused - may this system call not be an atom?
  * @nr: system call number
  *
- * The one place that says which calls atoms may not make; the table in
- * include/uapi/linux/syslet.h gives the reason for each. Checked when the
- * chain is read and again after the syscall-entry work, where a tracer or
- * a seccomp RET_TRACE may have changed the number.
+ * Checked when the chain is read and again after the syscall-entry work,
+ * where a tracer or a seccomp RET_TRACE may have changed the number
+ * (syslet_call_refused()). A number past the table is not refused: it is
+ * -ENOSYS when the atom runs.
  */
-static bool syslet_nr_refused(unsigned long nr)
+static __always_inline bool syslet_nr_refused(unsigned long nr)
 {
-	switch (nr) {
-	/* Need a user-space return context, or replace the caller. */
-	case __NR_fork:
-	case __NR_vfork:
-	case __NR_clone:
-	case __NR_clone3:
-	case __NR_execve:
-	case __NR_execveat:
-	case __NR_exit:
-	case __NR_exit_group:
-	case __NR_rt_sigreturn:
-	case __NR_restart_syscall:
-	case __NR_uretprobe:
-	/* No nesting. */
-	case __NR_async_exec:
-	case __NR_async_wait:
-	case __NR_async_thread:
-	case __NR_threadlet_on:
-	case __NR_threadlet_off:
-	/* Signal state of the calling thread. */
-	case __NR_rt_sigprocmask:
-	case __NR_rt_sigsuspend:
-	case __NR_pause:
-	case __NR_sigaltstack:
-	case __NR_ppoll:
-	case __NR_pselect6:
-	case __NR_epoll_pwait:
-	case __NR_epoll_pwait2:
-	case __NR_io_pgetevents:
-	case __NR_rt_sigtimedwait:
-	/* Registrations that follow the caller's TID and TLS. */
-	case __NR_set_robust_list:
-	case __NR_set_tid_address:
-	case __NR_rseq:
-	case __NR_arch_prctl:
-	case __NR_set_thread_area:
-	/* Other per-thread state of the caller. */
-	case __NR_prctl:
-	case __NR_seccomp:
-	case __NR_personality:
-	case __NR_unshare:
-	case __NR_setns:
-	case __NR_iopl:
-	case __NR_ioperm:
-	case __NR_set_mempolicy:
-	case __NR_landlock_restrict_self:
-	case __NR_lsm_set_self_attr:
-	/* Credentials. */
-	case __NR_setuid:
-	case __NR_setgid:
-	case __NR_setreuid:
-	case __NR_setregid:
-	case __NR_setresuid:
-	case __NR_setresgid:
-	case __NR_setfsuid:
-	case __NR_setfsgid:
-	case __NR_setgroups:
-	case __NR_capset:
-	/* May act on the calling thread itself. */
-	case __NR_sched_setaffinity:
-	case __NR_sched_setscheduler:
-	case __NR_sched_setparam:
-	case __NR_sched_setattr:
-	case __NR_setpriority:
-	case __NR_ioprio_set:
-	case __NR_perf_event_open:
-	/* Per-task submitter state; io_uring_enter may also set a mask. */
-	case __NR_io_uring_setup:
-	case __NR_io_uring_enter:
-	case __NR_io_uring_register:
-	/* Keyrings: may create a thread keyring, committing new creds. */
-	case __NR_add_key:
-	case __NR_request_key:
-	case __NR_keyctl:
-	/* The caller's PKRU register. */
-	case __NR_pkey_alloc:
-	/* PTRACE_TRACEME acts on the caller; a tracer is tied to a task. */
-	case __NR_ptrace:
-		return true;
-	default:
-		return false;
-	}
+	return nr < NR_syscalls && test_bit(nr, syslet_refused);
 }
 
 static bool syslet_futex_op_is_pi(unsigned long op)
@@ -132,24 +148,20 @@ static bool syslet_futex_op_is_pi(unsigned long op)
 }
 
 /**
- * syslet_call_refused - may this call, with these arguments, not be an atom?
- * @nr:		system call number
+ * syslet_args_refused - may this call not be an atom with these arguments?
+ * @nr:		system call number, close_range or futex
  * @regs:	the registers the call will see
  *
- * syslet_nr_refused(), and the calls refused only for some arguments
- * (close_range() unsharing the file table, and PI futex operations in a
- * chain that may move): those are read when the atom runs, so this is
- * checked then, after the syscall-entry work, and refuses with the atom's
- * result -EINVAL.
+ * Some calls are refused only for some arguments: close_range()
+ * unsharing the file table, and PI futex operations in a chain that may
+ * move. Arguments are read when the atom runs, so this is checked then,
+ * and refuses with the atom's result -EINVAL. Called through
+ * syslet_args_refused() in syslet.h, which passes only those two calls.
  */
-bool syslet_call_refused(unsigned long nr, struct pt_regs *regs)
+bool __syslet_args_refused(unsigned long nr, struct pt_regs *regs)
 {
 	unsigned long args[6];
 
-	if (syslet_nr_refused(nr))
-		return true;
-	if (nr != __NR_close_range && nr != __NR_futex)
-		return false;
 	syscall_get_arguments(current, regs, args);
 	if (nr == __NR_close_range)
 		/* Gives the calling thread a file table of its own. */
@@ -163,47 +175,63 @@ bool syslet_call_refused(unsigned long nr, struct pt_regs *regs)
 	       syslet_futex_op_is_pi(args[1]);
 }
 
-/* An argument the chain will read at run time must be readable now. */
-static int syslet_probe_arg(u64 uptr)
+/*
+ * After the syscall-entry work, where a tracer or a seccomp RET_TRACE may
+ * have changed the number: syslet_nr_refused() again, and the arguments.
+ */
+bool syslet_call_refused(unsigned long nr, struct pt_regs *regs)
 {
-	u64 val;
-
-	if (!uptr)
-		return 0;
-	if (get_user(val, (u64 __user *)u64_to_user_ptr(uptr)))
-		return -EFAULT;
-	return 0;
+	return syslet_nr_refused(nr) || syslet_args_refused(nr, regs);
 }
 
 /*
  * A result the chain will store at run time must go to writable memory,
  * and checking must change nothing: no fault is taken, so no copy-on-write
  * is broken, no shared page is dirtied and no userfaultfd handler is
- * woken. The mapping is asked instead. A mapping that changes before the
- * store makes the store fail with -EFAULT, as documented in the UAPI.
+ * woken. The mapping is asked instead, once per chain: one mmap_lock
+ * round trip, and one lookup per mapping the results lie in (usually
+ * one: a stack or an array). A mapping that changes before the store
+ * makes the store fail with -EFAULT, as documented in the UAPI.
  */
-static int syslet_probe_ret(u64 uptr)
+static int syslet_chain_probe_rets(const struct syslet_chain *chain)
 {
 	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
+	unsigned long writable_start = 0, writable_end = 0;
+	bool locked = false;
+	unsigned int i;
 	int ret = 0;
 
-	if (!uptr)
-		return 0;
-	if (!access_ok(u64_to_user_ptr(uptr), sizeof(u64)))
-		return -EFAULT;
-	if (mmap_read_lock_killable(mm))
-		return -EINTR;
-	vma = vma_lookup(mm, uptr);
-	if (!vma || !(vma->vm_flags & VM_WRITE))
-		ret = -EFAULT;
-	mmap_read_unlock(mm);
+	for (i = 0; i < chain->nr_atoms && !ret; i++) {
+		u64 uptr = chain->atoms[i].ret_ptr;
+		struct vm_area_struct *vma;
+
+		if (!uptr || (uptr >= writable_start && uptr < writable_end))
+			continue;
+		if (!access_ok(u64_to_user_ptr(uptr), sizeof(u64))) {
+			ret = -EFAULT;
+			break;
+		}
+		if (!locked) {
+			if (mmap_read_lock_killable(mm))
+				return -EINTR;
+			locked = true;
+		}
+		vma = vma_lookup(mm, uptr);
+		if (!vma || !(vma->vm_flags & VM_WRITE)) {
+			ret = -EFAULT;
+			break;
+		}
+		writable_start = vma->vm_start;
+		writable_end = vma->vm_end;
+	}
+	if (locked)
+		mmap_read_unlock(mm);
 	return ret;
 }
 
-static int syslet_atom_check(const struct syslet_uatom *ua)
+static int syslet_atom_check(const struct syslet_uatom *ua, bool args_fault)
 {
-	int i, ret;
+	int i;
 
 	if (ua->reserved || (ua->flags & ~SYSLET_VALID_FLAGS))
 		return -EINVAL;
@@ -225,11 +253,8 @@ static int syslet_atom_check(const struct syslet_uatom *ua)
 		if (!IS_ALIGNED(ua->arg_ptr[i], sizeof(u64)))
 			return -EINVAL;
 	}
-
-	ret = syslet_probe_ret(ua->ret_ptr);
-	for (i = 0; !ret && i < ARRAY_SIZE(ua->arg_ptr); i++)
-		ret = syslet_probe_arg(ua->arg_ptr[i]);
-	return ret;
+	/* An argument the chain will read at run time must be readable now. */
+	return args_fault ? -EFAULT : 0;
 }
 
 /*
@@ -237,7 +262,8 @@ static int syslet_atom_check(const struct syslet_uatom *ua)
  * not been seen yet. A chain only grows here, which is where its length is
  * bounded.
  */
-static int syslet_atom_index(struct syslet_chain *chain, u64 uaddr)
+static __always_inline int syslet_atom_index(struct syslet_chain *chain,
+					     u64 uaddr)
 {
 	u64 bit = BIT_ULL(hash_64(uaddr, 6));
 	unsigned int i;
@@ -260,9 +286,13 @@ static int syslet_atom_index(struct syslet_chain *chain, u64 uaddr)
 /*
  * Word by word, private left out: measured with make bench under TCG, a
  * chain of 16 getppid atoms cost 528 ns per atom this way and 712 with
- * copy_from_user() of whole atoms.
+ * copy_from_user() of whole atoms. Each argument is read once too, in the
+ * same user access region (each region is a stac/clac pair): *@args_fault
+ * says whether one could not be, for syslet_atom_check() to report after
+ * the errors it finds first.
  */
-static int syslet_uatom_get(struct syslet_uatom *ua, u64 uaddr)
+static int syslet_uatom_get(struct syslet_uatom *ua, u64 uaddr,
+			    bool *args_fault)
 {
 	const struct syslet_uatom __user *u = u64_to_user_ptr(uaddr);
 	int i;
@@ -276,7 +306,23 @@ static int syslet_uatom_get(struct syslet_uatom *ua, u64 uaddr)
 	for (i = 0; i < ARRAY_SIZE(u->arg_ptr); i++)
 		unsafe_get_user(ua->arg_ptr[i], &u->arg_ptr[i], efault);
 	unsafe_get_user(ua->reserved, &u->reserved, efault);
+
+	*args_fault = false;
+	for (i = 0; i < ARRAY_SIZE(ua->arg_ptr); i++) {
+		u64 __user *arg = u64_to_user_ptr(ua->arg_ptr[i]);
+		u64 val;
+
+		if (!arg)
+			continue;
+		if (!access_ok(arg, sizeof(*arg)))
+			goto args_efault;
+		unsafe_get_user(val, arg, args_efault);
+	}
 	user_read_access_end();
+	return 0;
+args_efault:
+	user_read_access_end();
+	*args_fault = true;
 	return 0;
 efault:
 	user_read_access_end();
@@ -287,12 +333,13 @@ static int syslet_atom_read(struct syslet_chain *chain, unsigned int idx)
 {
 	struct syslet_atom *atom = &chain->atoms[idx];
 	struct syslet_uatom ua;
+	bool args_fault;
 	int ret;
 
-	ret = syslet_uatom_get(&ua, atom->uaddr);
+	ret = syslet_uatom_get(&ua, atom->uaddr, &args_fault);
 	if (ret)
 		return ret;
-	ret = syslet_atom_check(&ua);
+	ret = syslet_atom_check(&ua, args_fault);
 	if (ret)
 		return ret;
 
@@ -377,7 +424,10 @@ int syslet_chain_read(struct syslet_chain *chain, u64 uaddr)
 	if (ret)
 		return ret;
 	/* Every atom reached once: a tree, which has no cycle. */
-	if (!chain->merges)
-		return 0;
-	return syslet_chain_check_acyclic(chain);
+	if (chain->merges) {
+		ret = syslet_chain_check_acyclic(chain);
+		if (ret)
+			return ret;
+	}
+	return syslet_chain_probe_rets(chain);
 }

@@ -88,20 +88,18 @@ static bool syslet_is_restart(long ret)
 	       ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK;
 }
 
-static long syslet_atom_syscall(struct pt_regs *regs,
-				const struct syslet_atom *atom,
-				const u64 args[6])
+/*
+ * Entry work ran: a tracer or a seccomp RET_TRACE may have changed the
+ * number, RET_ERRNO or a tracer may have skipped the call (-1).
+ */
+static void syslet_atom_syscall_traced(struct pt_regs *regs, long nr,
+				       unsigned long work)
 {
-	unsigned long work = syslet_syscall_work();
-	long nr = atom->nr, skipped;
+	long skipped;
 
-	arch_syslet_set_call(regs, nr, args);
-	/* What a skipped or unknown call returns, as on the entry path. */
+	arch_syslet_preset_result(regs);
 	skipped = syscall_get_return_value(current, regs);
-
-	if (work & SYSCALL_WORK_ENTER)
-		nr = syscall_trace_enter(regs, nr, work);
-
+	nr = syscall_trace_enter(regs, nr, work);
 	if (nr != -1) {
 		if (syslet_call_refused(nr, regs))
 			syscall_set_return_value(current, regs, -EINVAL, 0);
@@ -115,9 +113,27 @@ static long syslet_atom_syscall(struct pt_regs *regs,
 		 */
 		syscall_set_return_value(current, regs, skipped, 0);
 	}
+}
 
+static __always_inline long
+syslet_atom_syscall(struct pt_regs *regs, const struct syslet_atom *atom,
+		    const u64 args[6])
+{
+	unsigned long work = syslet_syscall_work();
+	long nr = atom->nr;
+
+	arch_syslet_set_call(regs, nr, args);
+	if (unlikely(work & SYSCALL_WORK_ENTER))
+		syslet_atom_syscall_traced(regs, nr, work);
+	else if (unlikely(syslet_args_refused(nr, regs)))
+		/* The number itself was checked when the chain was read. */
+		syscall_set_return_value(current, regs, -EINVAL, 0);
+	else
+		arch_syslet_call(regs, nr);
+
+	/* A tracer may have attached meanwhile, as on the exit path. */
 	work = syslet_syscall_work();
-	if (work & SYSCALL_WORK_EXIT)
+	if (unlikely(work & SYSCALL_WORK_EXIT))
 		syslet_syscall_exit_work(regs, work);
 
 	return syscall_get_return_value(current, regs);
@@ -133,23 +149,47 @@ void syslet_worker_signals(void)
 		syslet_get_signal();
 }
 
-static long syslet_atom_run(struct syslet_task *st,
-			    struct pt_regs *regs,
-			    const struct syslet_atom *atom)
+/* An atom's arguments, in one user access region. */
+static __always_inline int syslet_atom_args(const struct syslet_atom *atom,
+					    u64 args[6])
+{
+	u64 __user *arg;
+	int i = 0;
+
+	while (!atom->arg_ptr[i])
+		if (++i == ARRAY_SIZE(atom->arg_ptr))
+			return 0;
+	arg = u64_to_user_ptr(atom->arg_ptr[i]);
+	if (!user_read_access_begin(arg, sizeof(*arg)))
+		return -EFAULT;
+	for (; i < ARRAY_SIZE(atom->arg_ptr); i++) {
+		arg = u64_to_user_ptr(atom->arg_ptr[i]);
+		if (!arg)
+			continue;
+		if (!access_ok(arg, sizeof(*arg)))
+			goto efault;
+		unsafe_get_user(args[i], arg, efault);
+	}
+	user_read_access_end();
+	return 0;
+efault:
+	user_read_access_end();
+	return -EFAULT;
+}
+
+static __always_inline long syslet_atom_run(struct syslet_task *st,
+					    struct pt_regs *regs,
+					    const struct syslet_atom *atom)
 {
 	u64 args[6] = { };
 	bool sync = atom->flags & SYSLET_SYNC;
 	/* Armed, or a threadlet's: nothing else sets or clears it meanwhile. */
 	bool moves = current->flags & PF_SYSLET;
 	long ret;
-	int i;
 
 	/* Read now, not at submission: an earlier atom may have fed them. */
-	for (i = 0; i < ARRAY_SIZE(args); i++) {
-		if (atom->arg_ptr[i] &&
-		    get_user(args[i], (u64 __user *)u64_to_user_ptr(atom->arg_ptr[i])))
-			return -EFAULT;
-	}
+	if (syslet_atom_args(atom, args))
+		return -EFAULT;
 
 	if (sync)
 		current->flags &= ~PF_SYSLET;
@@ -214,13 +254,16 @@ static void syslet_follow_caller_creds(struct syslet_task *st)
 		commit_creds((struct cred *)cred);
 }
 
+#define SYSLET_BETWEEN_ATOMS_FLAGS	(_TIF_SIGPENDING | _TIF_NOTIFY_SIGNAL | \
+					 _TIF_NEED_RESCHED)
+
 /*
  * What a return to user space would do before the next system call: run
  * task_work (deferred fput() among others) and, through a pending signal,
  * end the chain; a task whose caller went on acts on the signal instead.
  * io_uring's task_work notification is no signal.
  */
-static bool syslet_between_atoms(struct syslet_task *st)
+static bool syslet_between_atoms_work(struct syslet_task *st)
 {
 	if (test_thread_flag(TIF_NOTIFY_SIGNAL))
 		clear_notify_signal();
@@ -232,6 +275,15 @@ static bool syslet_between_atoms(struct syslet_task *st)
 		syslet_follow_caller_creds(st);
 	}
 	return !task_sigpending(current);
+}
+
+/* The common case first: one look at the flags and at task_work. */
+static __always_inline bool syslet_between_atoms(struct syslet_task *st)
+{
+	if (likely(!(read_thread_flags() & SYSLET_BETWEEN_ATOMS_FLAGS) &&
+		   !task_work_pending(current) && !syslet_chain_moved(st)))
+		return true;
+	return syslet_between_atoms_work(st);
 }
 
 /**

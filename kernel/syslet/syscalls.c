@@ -176,16 +176,19 @@ static struct syslet_task *syslet_task_get(void)
 SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 		struct async_head_user __user *, uahu)
 {
-	struct async_head_user ahu;
+	struct async_head_user ahu = { };
 	struct syslet_task *st;
 	unsigned int end;
 	long ret;
 
 	if (!syslet_allowed())
 		return -EPERM;
-	ret = syslet_head_read(&ahu, uahu);
-	if (ret)
-		return ret;
+	/* No head: no ring, and nothing more to read. */
+	if (uahu) {
+		ret = syslet_head_read(&ahu, uahu);
+		if (ret)
+			return ret;
+	}
 	st = syslet_task_get();
 	if (!st)
 		return -ENOMEM;

@@ -8,6 +8,7 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <asm/ptrace.h>
+#include <asm/unistd.h>
 #include <asm/syslet.h>
 #include <uapi/linux/syslet.h>
 
@@ -213,6 +214,15 @@ struct syslet_group {
 };
 
 bool syslet_call_refused(unsigned long nr, struct pt_regs *regs);
+bool __syslet_args_refused(unsigned long nr, struct pt_regs *regs);
+
+/* Only two calls are refused for their arguments: the rest pay a compare. */
+static inline bool syslet_args_refused(unsigned long nr, struct pt_regs *regs)
+{
+	return (nr == __NR_close_range || nr == __NR_futex) &&
+	       __syslet_args_refused(nr, regs);
+}
+
 int syslet_chain_read(struct syslet_chain *chain, u64 uaddr);
 long syslet_chain_run(struct syslet_task *st, unsigned int *end);
 bool syslet_allowed(void);

@@ -6,7 +6,7 @@
 # usage: syscall_classes.sh KERNEL_TREE
 #   the table:    KERNEL_TREE/arch/x86/entry/syscalls/syscall_64.tbl
 #   refused:      the table in include/uapi/linux/syslet.h (with reasons),
-#                 syslet_nr_refused() in kernel/syslet/chain.c, and the
+#                 syslet_refused_nrs[] in kernel/syslet/chain.c, and the
 #                 refused_nrs[] of the selftests (syslet_chain_test.c)
 #   allowed:      the list in Documentation/userspace-api/syslet.rst
 set -u
@@ -41,7 +41,7 @@ awk '/^ \*   =+  =+$/ { rules++; next }
      rules == 2 { cell = substr($0, 6, 31); gsub(/,/, " ", cell)
 		  n = split(cell, w, " "); for (i = 1; i <= n; i++) print w[i] }' \
 	"$top/include/uapi/linux/syslet.h" | sort > "$tmp/header"
-sed -n '/^static bool syslet_nr_refused/,/^}/s/.*case __NR_\([a-z0-9_]*\):.*/\1/p' \
+sed -n '/^static const unsigned short syslet_refused_nrs/,/^};/s/^\t__NR_\([a-z0-9_]*\),$/\1/p' \
 	"$top/kernel/syslet/chain.c" | sort > "$tmp/kernel"
 sed -n '/^static const long refused_nrs\[\] = {/,/^};/p' \
 	"$top/tools/testing/selftests/syslet/syslet_chain_test.c" |

@@ -4,10 +4,8 @@
  * and the user state a caller takes along to the task that goes on as it.
  */
 #include <linux/compat.h>
-#include <linux/nospec.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
-#include <linux/syscalls.h>
 #include <linux/sched/task_stack.h>
 #include <linux/string.h>
 #include <asm/fpu/api.h>
@@ -69,55 +67,6 @@ bool arch_syslet_fits(struct task_struct *spare, struct task_struct *tsk)
 
 	return spare->thread.fpu.fpstate == &spare->thread.fpu.__fpstate &&
 	       !(modes & SYSLET_TIF_MODES);
-}
-
-void arch_syslet_save_syscall_regs(struct syslet_syscall_regs *saved,
-				   const struct pt_regs *regs)
-{
-	saved->orig_ax = regs->orig_ax;
-	saved->ax = regs->ax;
-	saved->di = regs->di;
-	saved->si = regs->si;
-	saved->dx = regs->dx;
-	saved->r10 = regs->r10;
-	saved->r8 = regs->r8;
-	saved->r9 = regs->r9;
-}
-
-void arch_syslet_restore_syscall_regs(const struct syslet_syscall_regs *saved,
-				      struct pt_regs *regs)
-{
-	regs->orig_ax = saved->orig_ax;
-	regs->ax = saved->ax;
-	regs->di = saved->di;
-	regs->si = saved->si;
-	regs->dx = saved->dx;
-	regs->r10 = saved->r10;
-	regs->r8 = saved->r8;
-	regs->r9 = saved->r9;
-}
-
-/*
- * Load an atom into the syscall registers, where seccomp, ptrace and audit
- * look for it, with the result a skipped or unknown call has.
- */
-void arch_syslet_set_call(struct pt_regs *regs, long nr, const u64 args[6])
-{
-	regs->orig_ax = nr;
-	regs->di = args[0];
-	regs->si = args[1];
-	regs->dx = args[2];
-	regs->r10 = args[3];
-	regs->r8 = args[4];
-	regs->r9 = args[5];
-	regs->ax = __x64_sys_ni_syscall(regs);
-}
-
-/* Dispatch through the native table, as do_syscall_64() does. */
-void arch_syslet_call(struct pt_regs *regs, long nr)
-{
-	if (nr >= 0 && nr < NR_syscalls)
-		regs->ax = x64_sys_call(regs, array_index_nospec(nr, NR_syscalls));
 }
 
 /*

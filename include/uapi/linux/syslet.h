@@ -290,8 +290,9 @@ struct syslet_uatom {
  * come: one closed by then is not signalled, and a number reused for
  * another eventfd signals that one. -EOPNOTSUPP without CONFIG_EVENTFD.
  *
- * The kernel reads this structure when async_exec() is called. For a
- * chain that goes asynchronous it writes kernel_ring_idx and the ring
+ * The kernel reads this structure when async_exec() is called; a NULL
+ * structure there means no ring (the chain runs synchronously, and
+ * nothing of the head is read). For a chain that goes asynchronous it writes kernel_ring_idx and the ring
  * later, from another thread of the process, so both must stay mapped
  * until the completion has arrived.
  */

@@ -413,17 +413,28 @@ TEST(misaligned_head_is_einval)
 	}
 }
 
-TEST(head_null_or_unmapped_is_efault)
+TEST(head_unmapped_is_efault)
 {
 	struct syslet_uatom a;
 	__s64 ret = SENTINEL;
 
 	ATOM0(&a, __NR_getppid, &ret, NULL, 0);
-	EXPECT_EQ(-1, async_exec(&a, NULL));
-	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(-1, async_exec(&a, unmapped_page()));
 	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(SENTINEL, ret);
+}
+
+/* No head is no ring: the chain runs to its end, as with a ringless one. */
+TEST(head_null_runs_the_chain_synchronously)
+{
+	struct syslet_uatom a[2];
+	__s64 ret[2] = { SENTINEL, SENTINEL };
+
+	ATOM0(&a[0], __NR_getppid, &ret[0], &a[1], 0);
+	ATOM0(&a[1], __NR_getpid, &ret[1], NULL, 0);
+	EXPECT_EQ((long)uptr(&a[1]), async_exec(&a[0], NULL));
+	EXPECT_EQ(getppid(), ret[0]);
+	EXPECT_EQ(getpid(), ret[1]);
 }
 
 TEST(bigger_head_with_zero_tail_is_accepted)
