@@ -3,12 +3,17 @@
 # report, and print its table. A benchmark reports; it never fails a build,
 # except when it produced no numbers at all.
 #
-# usage: bench-report.sh CONSOLE_LOG KERNEL_CONFIG REPORT_MD
+# usage: bench-report.sh CONSOLE_LOG KERNEL_CONFIG REPORT_MD \
+#                        [MITIGATIONS_LOG MITIGATIONS_CONFIG]
+# The last two: the cached path again, on the kernel built with CPU
+# mitigations (config/mitigations.config).
 set -eu
 
 log=$1
 config=$2
 report=$3
+mit_log=${4:-}
+mit_config=${5:-}
 mkdir -p "$(dirname "$report")"
 
 accel=$(sed -n 's/^SYSLET-HOST: accel=//p' "$log")
@@ -257,6 +262,51 @@ aio_report() {
 	fi
 }
 
+# The cached-path table of a console log.
+cached_table() {
+	echo "| syscall | k | ratio (median) | min | max | direct ns/call | syslet ns/call |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	grep '^BENCH|' "$1" | tr -d '\r' | awk -F'|' \
+		'{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7, $8 }'
+}
+
+# The same chains and cached threadlets on the kernel with mitigations.
+mitigations_report() {
+	[ -n "$mit_log" ] || return 0
+	echo
+	echo "## The same, on a kernel built with CPU mitigations"
+	echo
+	echo "Same sources, same guest, same QEMU, a second boot: config/mitigations.config"
+	echo "(-O2, page-table isolation, retpolines, return thunks, ...) with"
+	echo "\`$(sed -n 's/.*syslet_mode=cached \(.*\)/\1/p' "$mit_log" | tr -d '\r' | head -n 1)\`"
+	echo "on the command line, as users' distribution kernels run. A kernel entry"
+	echo "costs more there, and a chain saves entries."
+	echo
+	if ! grep -q '^BENCH|' "$mit_log"; then
+		echo "**No results**: see $mit_log."
+		return 0
+	fi
+	echo "- config: $(grep -E '^CONFIG_(CC_OPTIMIZE_FOR_PERFORMANCE|MITIGATION_PAGE_TABLE_ISOLATION|MITIGATION_RETPOLINE|MITIGATION_RETHUNK)=' \
+		"$mit_config" | sed 's/^CONFIG_//; s/=y$//' | tr '\n' ' ')"
+	echo "- what the guest reports active (CPU model: QEMU's \`-cpu max\`):"
+	if tr -d '\r' < "$mit_log" | grep -q 'Kernel/User page tables isolation: enabled'; then
+		echo "  - page-table isolation: enabled"
+	fi
+	tr -d '\r' < "$mit_log" | sed -n 's/^SYSLET-GUEST: vulnerability \(.*\)/  - \1/p' |
+		grep -v '^  - [a-z0-9_]*: Not affected$' || true
+	echo "- under TCG every CR3 write flushes QEMU's software TLB, so PTI costs"
+	echo "  more here than on hardware with PCID: these numbers bound what a"
+	echo "  chain saves from above, the table above from below"
+	echo
+	cached_table "$mit_log"
+	if grep -q '^BENCH-THREADLET|' "$mit_log"; then
+		echo
+		echo "| threadlet case | k | ratio (median) | min | max | alternative ns/op | threadlet ns/op |"
+		echo "|---|---:|---:|---:|---:|---:|---:|"
+		grep '^BENCH-THREADLET|' "$mit_log" | tr -d '\r' | cut -d'|' -f2- | rows
+	fi
+}
+
 {
 	echo "# Syslet cached-path benchmark"
 	echo
@@ -277,10 +327,8 @@ aio_report() {
 	echo "time (below 1: the chain is faster); median of 7 paired, interleaved"
 	echo "repeats, with their min and max."
 	echo
-	echo "| syscall | k | ratio (median) | min | max | direct ns/call | syslet ns/call |"
-	echo "|---|---:|---:|---:|---:|---:|---:|"
-	grep '^BENCH|' "$log" | tr -d '\r' | awk -F'|' \
-		'{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, $5, $6, $7, $8 }'
+	cached_table "$log"
+	mitigations_report
 	miss_report
 	profile_report
 	threadlet_report
