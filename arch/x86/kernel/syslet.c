@@ -69,6 +69,41 @@ bool arch_syslet_fits(struct task_struct *spare, struct task_struct *tsk)
 	       !(modes & SYSLET_TIF_MODES);
 }
 
+void arch_syslet_save_syscall_regs(struct syslet_syscall_regs *saved,
+				   const struct pt_regs *regs)
+{
+	saved->orig_ax = regs->orig_ax;
+	saved->ax = regs->ax;
+	saved->di = regs->di;
+	saved->si = regs->si;
+	saved->dx = regs->dx;
+	saved->r10 = regs->r10;
+	saved->r8 = regs->r8;
+	saved->r9 = regs->r9;
+}
+
+void arch_syslet_restore_syscall_regs(const struct syslet_syscall_regs *saved,
+				      struct pt_regs *regs)
+{
+	regs->orig_ax = saved->orig_ax;
+	regs->ax = saved->ax;
+	regs->di = saved->di;
+	regs->si = saved->si;
+	regs->dx = saved->dx;
+	regs->r10 = saved->r10;
+	regs->r8 = saved->r8;
+	regs->r9 = saved->r9;
+}
+
+/*
+ * The result of a call the entry work skips unless it sets one, as the
+ * entry code presets it: for the paths that run that work only.
+ */
+void arch_syslet_preset_result(struct pt_regs *regs)
+{
+	regs->ax = __x64_sys_ni_syscall(regs);
+}
+
 /*
  * Take on the user state of @donor's caller: @regs, and what @donor's last
  * switch-out stored (__switch_to(): FPU registers in switch_fpu_prepare(),

@@ -292,9 +292,9 @@ struct syslet_uatom {
  *
  * The kernel reads this structure when async_exec() is called; a NULL
  * structure there means no ring (the chain runs synchronously, and
- * nothing of the head is read). For a chain that goes asynchronous it writes kernel_ring_idx and the ring
- * later, from another thread of the process, so both must stay mapped
- * until the completion has arrived.
+ * nothing of the head is read). For a chain that goes asynchronous it
+ * writes kernel_ring_idx and the ring later, from another thread of the
+ * process, so both must stay mapped until the completion has arrived.
  */
 struct async_head_user {
 	__aligned_u64	size;

@@ -24,41 +24,16 @@ struct syslet_syscall_regs {
 bool arch_syslet_may_move(struct task_struct *tsk);
 bool arch_syslet_fits(struct task_struct *spare, struct task_struct *tsk);
 
-/*
- * Inline, as the entry code's own register handling is: these run for
- * every atom, and each call is a large part of an atom's cost.
- */
-static inline void
-arch_syslet_save_syscall_regs(struct syslet_syscall_regs *saved,
-			      const struct pt_regs *regs)
-{
-	saved->orig_ax = regs->orig_ax;
-	saved->ax = regs->ax;
-	saved->di = regs->di;
-	saved->si = regs->si;
-	saved->dx = regs->dx;
-	saved->r10 = regs->r10;
-	saved->r8 = regs->r8;
-	saved->r9 = regs->r9;
-}
-
-static inline void
-arch_syslet_restore_syscall_regs(const struct syslet_syscall_regs *saved,
-				 struct pt_regs *regs)
-{
-	regs->orig_ax = saved->orig_ax;
-	regs->ax = saved->ax;
-	regs->di = saved->di;
-	regs->si = saved->si;
-	regs->dx = saved->dx;
-	regs->r10 = saved->r10;
-	regs->r8 = saved->r8;
-	regs->r9 = saved->r9;
-}
+void arch_syslet_save_syscall_regs(struct syslet_syscall_regs *saved,
+				   const struct pt_regs *regs);
+void arch_syslet_restore_syscall_regs(const struct syslet_syscall_regs *saved,
+				      struct pt_regs *regs);
+void arch_syslet_preset_result(struct pt_regs *regs);
 
 /*
  * Load an atom into the syscall registers, where seccomp, ptrace and audit
- * look for it.
+ * look for it. This and the dispatch below run for every atom: inline, as
+ * the entry code's own are.
  */
 static inline void arch_syslet_set_call(struct pt_regs *regs, long nr,
 					const u64 args[6])
@@ -70,15 +45,6 @@ static inline void arch_syslet_set_call(struct pt_regs *regs, long nr,
 	regs->r10 = args[3];
 	regs->r8 = args[4];
 	regs->r9 = args[5];
-}
-
-/*
- * The result of a call the entry work skips unless it sets one, as the
- * entry code presets it: for the paths that run that work only.
- */
-static inline void arch_syslet_preset_result(struct pt_regs *regs)
-{
-	regs->ax = __x64_sys_ni_syscall(regs);
 }
 
 /* Dispatch through the native table, as do_syscall_64() does. */
