@@ -201,7 +201,7 @@ static int syslet_chain_probe_rets(const struct syslet_chain *chain)
 	unsigned int i;
 	int ret = 0;
 
-	for (i = 0; i < chain->nr_atoms && !ret; i++) {
+	for (i = 0; i < chain->nr_atoms; i++) {
 		u64 uptr = chain->atoms[i].ret_ptr;
 		struct vm_area_struct *vma;
 
@@ -295,6 +295,7 @@ static int syslet_uatom_get(struct syslet_uatom *ua, u64 uaddr,
 			    bool *args_fault)
 {
 	const struct syslet_uatom __user *u = u64_to_user_ptr(uaddr);
+	u64 vals[6];
 	int i;
 
 	if (!user_read_access_begin(u, sizeof(*u)))
@@ -306,23 +307,8 @@ static int syslet_uatom_get(struct syslet_uatom *ua, u64 uaddr,
 	for (i = 0; i < ARRAY_SIZE(u->arg_ptr); i++)
 		unsafe_get_user(ua->arg_ptr[i], &u->arg_ptr[i], efault);
 	unsafe_get_user(ua->reserved, &u->reserved, efault);
-
-	*args_fault = false;
-	for (i = 0; i < ARRAY_SIZE(ua->arg_ptr); i++) {
-		u64 __user *arg = u64_to_user_ptr(ua->arg_ptr[i]);
-		u64 val;
-
-		if (!arg)
-			continue;
-		if (!access_ok(arg, sizeof(*arg)))
-			goto args_efault;
-		unsafe_get_user(val, arg, args_efault);
-	}
+	*args_fault = syslet_args_get_unsafe(ua->arg_ptr, vals) != 0;
 	user_read_access_end();
-	return 0;
-args_efault:
-	user_read_access_end();
-	*args_fault = true;
 	return 0;
 efault:
 	user_read_access_end();

@@ -233,6 +233,17 @@ static int syslet_ring_claim(struct syslet_task *st, u64 idx, u64 value)
 }
 
 /*
+ * A completer fills its slot before it moves the index on
+ * (syslet_ring_claim()), so a consumer that took that entry at once is
+ * one ahead of the index for a moment: the completer is between its two
+ * steps, and its own wakeup follows.
+ */
+static bool syslet_ring_settling(u64 kernel_idx, u64 user_idx)
+{
+	return kernel_idx + 1 == user_idx;
+}
+
+/*
  * 1: posted, *@kernel_idx the index after it; 0: the ring is full, or
  * its slot stays full though the ring is not (user space wrote it);
  * -EFAULT: the ring or head is gone. A completer moves the index only
@@ -253,8 +264,7 @@ static int syslet_ring_try_post(struct syslet_task *st, u64 value,
 		if (get_user(idx, &uahu->kernel_ring_idx) ||
 		    get_user(user_idx, &uahu->user_ring_idx))
 			return -EFAULT;
-		/* Its completer is between its two steps: look again. */
-		if (idx + 1 == user_idx) {
+		if (syslet_ring_settling(idx, user_idx)) {
 			cpu_relax();
 			continue;
 		}
@@ -280,17 +290,6 @@ static int syslet_ring_try_post(struct syslet_task *st, u64 value,
 		cpu_relax();
 	}
 	return 0;
-}
-
-/*
- * Completions ready for a consumer at @user_idx. A completer fills its
- * slot before it moves the index on (syslet_ring_claim()), so a consumer
- * that took that entry at once is one ahead of the index for a moment:
- * none are ready then, and the completer's own wakeup follows.
- */
-static u64 syslet_ring_avail(u64 kernel_idx, u64 user_idx)
-{
-	return kernel_idx + 1 == user_idx ? 0 : kernel_idx - user_idx;
 }
 
 /*
@@ -433,7 +432,9 @@ static long syslet_ring_wait(struct syslet_group *group,
 			ret = -EFAULT;
 			break;
 		}
-		avail = syslet_ring_avail(kernel_idx, user_idx);
+		/* Settling: none ready yet, not a bad index. */
+		avail = syslet_ring_settling(kernel_idx, user_idx) ? 0 :
+			kernel_idx - user_idx;
 		if (avail > entries) {
 			ret = -EINVAL;
 			break;

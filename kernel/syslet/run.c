@@ -153,28 +153,17 @@ void syslet_worker_signals(void)
 static __always_inline int syslet_atom_args(const struct syslet_atom *atom,
 					    u64 args[6])
 {
-	u64 __user *arg;
-	int i = 0;
+	int i = 0, ret;
 
+	/* The region opens on the first argument there is. */
 	while (!atom->arg_ptr[i])
 		if (++i == ARRAY_SIZE(atom->arg_ptr))
 			return 0;
-	arg = u64_to_user_ptr(atom->arg_ptr[i]);
-	if (!user_read_access_begin(arg, sizeof(*arg)))
+	if (!user_read_access_begin(u64_to_user_ptr(atom->arg_ptr[i]), sizeof(u64)))
 		return -EFAULT;
-	for (; i < ARRAY_SIZE(atom->arg_ptr); i++) {
-		arg = u64_to_user_ptr(atom->arg_ptr[i]);
-		if (!arg)
-			continue;
-		if (!access_ok(arg, sizeof(*arg)))
-			goto efault;
-		unsafe_get_user(args[i], arg, efault);
-	}
+	ret = syslet_args_get_unsafe(atom->arg_ptr, args);
 	user_read_access_end();
-	return 0;
-efault:
-	user_read_access_end();
-	return -EFAULT;
+	return ret;
 }
 
 static __always_inline long syslet_atom_run(struct syslet_task *st,

@@ -6,6 +6,7 @@
 #include <linux/list.h>
 #include <linux/sched/signal.h>
 #include <linux/types.h>
+#include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <asm/ptrace.h>
 #include <asm/unistd.h>
@@ -221,6 +222,30 @@ static inline bool syslet_args_refused(unsigned long nr, struct pt_regs *regs)
 {
 	return (nr == __NR_close_range || nr == __NR_futex) &&
 	       __syslet_args_refused(nr, regs);
+}
+
+/*
+ * Read what the non-zero @ptrs point to into @vals, inside a user access
+ * region the caller has open: 0, or -EFAULT. The chain reader probes the
+ * arguments with it, the runner reads them.
+ */
+static __always_inline int syslet_args_get_unsafe(const u64 ptrs[6],
+						  u64 vals[6])
+{
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		u64 __user *arg = u64_to_user_ptr(ptrs[i]);
+
+		if (!arg)
+			continue;
+		if (!access_ok(arg, sizeof(*arg)))
+			return -EFAULT;
+		unsafe_get_user(vals[i], arg, efault);
+	}
+	return 0;
+efault:
+	return -EFAULT;
 }
 
 int syslet_chain_read(struct syslet_chain *chain, u64 uaddr);
