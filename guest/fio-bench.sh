@@ -53,6 +53,8 @@ run()
 	preload=""
 	case $e in
 	syslet) eng="--ioengine=external:$engine --iodepth=$qd" ;;
+	# With iodepth_batch: one async_exec() per I/O, not one batch call.
+	syslet-percall) eng="--ioengine=external:$engine --iodepth=$qd --syslet_batch_call=0" ;;
 	threadlet) eng="--ioengine=external:$engine --iodepth=$qd --syslet_mode=threadlet" ;;
 	io_uring) eng="--ioengine=io_uring --iodepth=$qd" ;;
 	io_uring-async) eng="--ioengine=io_uring --iodepth=$qd --force_async=1" ;;
@@ -128,6 +130,17 @@ matrix tmpfs-cached --filename=/tmp/cached --size=32m --rw=randread \
 rm -f /tmp/cached
 # null_blk, O_DIRECT, 100 us completions: every I/O blocks.
 matrix nullb-direct --filename=/dev/syslet-bench --direct=1 --rw=randread
+# fio batches of 8 at QD 32: one async_exec_batch() call per batch against
+# one async_exec() per I/O, io_uring and libaio submitting batches too.
+for rep in $(seq 1 "$repeats"); do
+	for e in syslet syslet-percall io_uring libaio; do
+		run ext4-cached-batch8 "$e" 32 "$rep" --iodepth_batch=8 \
+			--filename=/mnt/ext4/cached --size=32m --rw=randread \
+			--invalidate=0
+		run nullb-direct-batch8 "$e" 32 "$rep" --iodepth_batch=8 \
+			--filename=/dev/syslet-bench --direct=1 --rw=randread
+	done
+done
 # Random writes with an fsync after each on ext4: every fsync blocks.
 matrix ext4-fsync --filename=/mnt/ext4/fsync --size=32m --rw=randwrite \
 	--fsync=1

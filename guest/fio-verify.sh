@@ -14,7 +14,7 @@ dev=/dev/syslet-verify
 n=0
 log=/tmp/fio-verify.log
 
-echo "1..13"
+echo "1..14"
 
 result()
 {
@@ -60,7 +60,12 @@ result $? "threadlet mode, O_DIRECT random writes on null_blk, QD16, verified"
 fio_verify chain-nullb-batch --filename=$dev --direct=1 --rw=write \
 	--iodepth=32 --iodepth_batch=8 --iodepth_batch_complete_min=4 \
 	--thread && went_async
-result $? "chain mode, batches of 8 reaped 4 at least, verified"
+result $? "chain mode, batches of 8 in async_exec_batch() calls, reaped 4 at least, verified"
+
+fio_verify chain-nullb-percall --filename=$dev --direct=1 --rw=write \
+	--iodepth=32 --iodepth_batch=8 --syslet_batch_call=0 \
+	--thread && went_async
+result $? "chain mode, batches of 8 with one async_exec() per I/O, verified"
 
 fio_verify chain-tmpfs-fsync --filename=/tmp/fio-verify.dat --rw=randwrite \
 	--iodepth=8 --iodepth_batch=4 --fsync=5

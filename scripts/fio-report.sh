@@ -71,13 +71,15 @@ awk -F'|' '
 	}' "$data/runs.psv" > "$data/medians.txt"
 
 workloads=$(awk '{ print $1 }' "$data/medians.txt" | awk '!seen[$0]++' | grep -v '^scale$' || true)
-engines="syslet threadlet io_uring io_uring-async libaio posixaio posixaio+syslet psync pool"
+engines="syslet syslet-percall threadlet io_uring io_uring-async libaio posixaio posixaio+syslet psync pool"
 
 describe() {
 	case $1 in
 	ext4-cached) echo "4 KiB random reads of a 32 MiB file in the page cache, ext4 on a RAM block device (brd). io_uring reads these inline (FMODE_NOWAIT): its best case." ;;
 	tmpfs-cached) echo "4 KiB random reads of a 32 MiB file on tmpfs (always cached). tmpfs has no FMODE_NOWAIT in 6.12, so io_uring punts every read to io-wq." ;;
 	nullb-direct) echo "4 KiB random O_DIRECT reads of null_blk completing from a 100 us timer: every I/O blocks." ;;
+	ext4-cached-batch8) echo "ext4-cached at QD 32 with iodepth_batch=8: fio submits 8 I/Os at a time. \`syslet\` submits each batch with one async_exec_batch() call, \`syslet-percall\` with one async_exec() per I/O." ;;
+	nullb-direct-batch8) echo "nullb-direct at QD 32 with iodepth_batch=8, the same two ways of submitting." ;;
 	ext4-fsync) echo "4 KiB random writes with an fsync after each, ext4 on brd: every fsync waits for a jbd2 commit." ;;
 	*) echo "$1" ;;
 	esac
@@ -154,6 +156,23 @@ posixaio_table() {
 					printf "| %s | %d | %d | %d | %.2f | %s |\n", ws[j], q, a, b, a / b,
 						t ? sprintf(">= %.1f %s", t, a / b >= t ? "met" : "not met") : "-"
 				}
+		}' "$data/medians.txt"
+}
+
+# One async_exec_batch() per fio batch against one async_exec() per I/O.
+batch_table() {
+	awk '
+		$1 ~ /-batch8$/ { iops[$1 " " $2] = $4; cpu[$1 " " $2] = $10
+				  if (!($1 in seen)) { seen[$1] = 1; ws[++nw] = $1 } }
+		END {
+			print "| workload | batch call IOPS | per-I/O calls IOPS | ratio | CPU us/IO batch | per-I/O |"
+			print "|---|---:|---:|---:|---:|---:|"
+			for (j = 1; j <= nw; j++) {
+				a = iops[ws[j] " syslet"]; b = iops[ws[j] " syslet-percall"]
+				if (!a || !b) continue
+				printf "| %s | %d | %d | %.2f | %.1f | %.1f |\n", ws[j], a, b,
+					a / b, cpu[ws[j] " syslet"], cpu[ws[j] " syslet-percall"]
+			}
 		}' "$data/medians.txt"
 }
 
@@ -240,6 +259,14 @@ plot() {
 	echo "against the same engine on glibc's thread-based AIO, same boot."
 	echo
 	posixaio_table
+	echo
+	echo "## Batches: async_exec_batch() against one call per I/O"
+	echo
+	echo "QD 32, iodepth_batch=8, the same engine both ways (syslet_batch_call=1"
+	echo "or 0). A batch call stops after a chain that blocked, so on null_blk"
+	echo "it saves fewer kernel entries than on the page cache."
+	echo
+	batch_table
 	for w in $workloads; do
 		echo
 		echo "## $w"

@@ -229,7 +229,14 @@ offers itself while it sleeps, as a blocking chain does, and the task
 whose posting meets its minimum takes the caller back instead of waking
 it: it returns from async_wait() as the caller, and the sleeper stays
 asleep as a parked spare, which saves the two context switches of a
-wakeup and a park." \
+wakeup and a park.
+
+async_exec_batch() runs many chains for one kernel entry, each with its
+own result, completion and miss. It stops after a chain that went
+asynchronous, so the caller moves at most once a call; the caller's
+return value, the count of chains consumed, is set by a task_work on
+its way out, past where the system call or a new spare's first return
+sets its own." \
 	"" code
 step 4 "selftests/syslet: test cache misses, the handoff and the ring
 
@@ -237,7 +244,8 @@ Misses in every flavour (the flags, the spare limit, a thousand chains
 outstanding, a full ring, stop, ptrace attach and exit with atoms
 blocked, 300 chains on 300 pipes), the handoff's races forced in loops
 (user state, stop and freeze at any point, lock counts), and the ring
-shared between processes and its minimum-aware wakeups." \
+shared between processes and its minimum-aware wakeups, and batches:
+results, refusals, signals and the count a moved caller returns." \
 	"" tests
 mark_built
 

@@ -35,7 +35,7 @@ files() {
 	3) echo kernel/syslet/identity.c kernel/syslet/ring.c \
 		$tests/syslet_spare_test.c $tests/syslet_identity_test.c ;;
 	4) echo $tests/syslet_miss_test.c $tests/syslet_handoff_test.c \
-		$tests/syslet_ring_test.c ;;
+		$tests/syslet_ring_test.c $tests/syslet_batch_test.c ;;
 	5) echo kernel/syslet/threadlet.c $tests/syslet_lend.h \
 		$tests/syslet_threadlet_test.c $tests/syslet_net_test.c \
 		$tests/syslet_abi_test.c $tests/syslet_fuzz.c ;;

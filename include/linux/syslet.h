@@ -13,6 +13,10 @@
  */
 asmlinkage long sys_async_exec(struct syslet_uatom __user *atom,
 			       struct async_head_user __user *ahu);
+asmlinkage long sys_async_exec_batch(struct syslet_batch_entry __user *entries,
+				     unsigned int nr,
+				     struct async_head_user __user *ahu,
+				     unsigned int flags);
 asmlinkage long sys_async_wait(unsigned long min_wait_events,
 			       unsigned long user_ring_idx,
 			       struct async_head_user __user *ahu,

@@ -41,6 +41,7 @@ static const unsigned short syslet_refused_nrs[] __initconst = {
 	__NR_uretprobe,
 	/* No nesting. */
 	__NR_async_exec,
+	__NR_async_exec_batch,
 	__NR_async_wait,
 	__NR_async_thread,
 	__NR_threadlet_on,

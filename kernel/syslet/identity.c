@@ -38,6 +38,7 @@
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
 #include <linux/syslet.h>
+#include <linux/task_work.h>
 
 #include "syslet.h"
 
@@ -210,6 +211,26 @@ static const struct pt_regs *syslet_caller_regs(struct task_struct *donor)
 	return &donor->syslet->head_regs;
 }
 
+static void syslet_set_moved_ret(struct callback_head *work)
+{
+	struct syslet_task *st = container_of(work, struct syslet_task,
+					      ret_work);
+
+	syscall_set_return_value(current, current_pt_regs(), 0, st->moved_ret);
+}
+
+/*
+ * The caller of a batch returns how many chains it consumed, not the 0 of
+ * async_exec(): set on the way out, past where the system call current
+ * returns from (or a new spare's first return) sets its own value.
+ */
+static void syslet_return_later(struct syslet_task *st, long value)
+{
+	st->moved_ret = value;
+	init_task_work(&st->ret_work, syslet_set_moved_ret);
+	WARN_ON_ONCE(task_work_add(current, &st->ret_work, TWA_RESUME));
+}
+
 /**
  * syslet_claim - take the caller over from @donor
  * @donor:	a task of current's group, offered as @offer and switched out
@@ -236,6 +257,7 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	bool global = syslet_claim_global(donor, new);
 	enum syslet_handoff result = SYSLET_HO_CLAIMED;
 	struct task_struct *reserved;
+	long moved_ret;
 	char comm[TASK_COMM_LEN], new_comm[TASK_COMM_LEN];
 
 	syslet_claim_lock(new, global);
@@ -289,6 +311,9 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 			syslet_spare_park(new->signal->syslet, donor);
 	}
 
+	/* The donor's chain may end as soon as it is MOVED. */
+	moved_ret = dst->state == SYSLET_ARMED ? dst->moved_ret : 0;
+
 	/* Until MOVED: the donor waits for it in syslet_sched_running(). */
 	preempt_disable();
 	syslet_claim_unlock_irq(new, global);
@@ -301,6 +326,8 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	/* Not the last reference: the caller holds its own. */
 	if (reserved)
 		put_task_struct(reserved);
+	if (moved_ret)
+		syslet_return_later(st, moved_ret);
 
 	get_task_comm(comm, donor);
 	get_task_comm(new_comm, new);

@@ -82,12 +82,6 @@ static void syslet_audit_close_outer(struct pt_regs *regs)
 	}
 }
 
-static bool syslet_is_restart(long ret)
-{
-	return ret == -ERESTARTSYS || ret == -ERESTARTNOINTR ||
-	       ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK;
-}
-
 /*
  * Entry work ran: a tracer or a seccomp RET_TRACE may have changed the
  * number, RET_ERRNO or a tracer may have skipped the call (-1).

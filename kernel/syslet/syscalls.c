@@ -173,12 +173,52 @@ static struct syslet_task *syslet_task_get(void)
 	return st;
 }
 
+/*
+ * Run the chain at @uatom as async_exec() does, the head @ahu read.
+ * @moved_ret is what the caller returns with if the chain goes
+ * asynchronous (0, or a batch's count). *@moved tells that it did: current
+ * then finished it, took over another caller, and returns that one's value.
+ */
+static long syslet_exec(struct syslet_task *st, u64 uatom,
+			const struct async_head_user *ahu,
+			struct async_head_user __user *uahu,
+			long moved_ret, bool *moved)
+{
+	unsigned int end;
+	long ret;
+
+	*moved = false;
+	ret = syslet_chain_read(&st->chain, uatom);
+	if (ret)
+		return ret;
+	/*
+	 * Only a chain with a ring to complete into may go asynchronous; in
+	 * a threadlet it is part of the threadlet, which moves as a whole.
+	 */
+	if (ahu->completion_ring && syslet_in_threadlet(st)) {
+		ret = syslet_count_sync_chain(uahu);
+		if (ret)
+			return ret;
+	} else if (ahu->completion_ring) {
+		st->moved_ret = moved_ret;
+		ret = syslet_arm(st, ahu, uahu);
+		if (ret)
+			return ret;
+		if (st->state == SYSLET_ARMED &&
+		    (st->chain.atoms[0].flags & SYSLET_ASYNC))
+			syslet_push(st);
+	}
+	ret = syslet_chain_run(st, &end);
+	*moved = syslet_chain_moved(st);
+	return syslet_chain_done(st, ret, end);
+}
+
 SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 		struct async_head_user __user *, uahu)
 {
 	struct async_head_user ahu = { };
 	struct syslet_task *st;
-	unsigned int end;
+	bool moved;
 	long ret;
 
 	if (!syslet_allowed())
@@ -192,27 +232,70 @@ SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 	st = syslet_task_get();
 	if (!st)
 		return -ENOMEM;
-	ret = syslet_chain_read(&st->chain, (unsigned long)uatom);
-	if (ret)
-		return ret;
-	/*
-	 * Only a chain with a ring to complete into may go asynchronous; in
-	 * a threadlet it is part of the threadlet, which moves as a whole.
-	 */
-	if (ahu.completion_ring && syslet_in_threadlet(st)) {
-		ret = syslet_count_sync_chain(uahu);
+	return syslet_exec(st, (unsigned long)uatom, &ahu, uahu, 0, &moved);
+}
+
+/* A batch stopped at an error: the count consumed before it, if any. */
+static long syslet_batch_stop(unsigned int consumed, long err)
+{
+	return consumed ? consumed : err;
+}
+
+SYSCALL_DEFINE4(async_exec_batch, struct syslet_batch_entry __user *, entries,
+		unsigned int, nr, struct async_head_user __user *, uahu,
+		unsigned int, flags)
+{
+	struct async_head_user ahu = { };
+	struct syslet_task *st;
+	unsigned int i;
+	bool moved;
+	long ret;
+
+	if (!syslet_allowed())
+		return -EPERM;
+	if (flags || nr > SYSLET_MAX_BATCH ||
+	    !IS_ALIGNED((unsigned long)entries, sizeof(u64)))
+		return -EINVAL;
+	if (!nr)
+		return 0;
+	if (uahu) {
+		ret = syslet_head_read(&ahu, uahu);
 		if (ret)
 			return ret;
-	} else if (ahu.completion_ring) {
-		ret = syslet_arm(st, &ahu, uahu);
-		if (ret)
-			return ret;
-		if (st->state == SYSLET_ARMED &&
-		    (st->chain.atoms[0].flags & SYSLET_ASYNC))
-			syslet_push(st);
 	}
-	ret = syslet_chain_run(st, &end);
-	return syslet_chain_done(st, ret, end);
+	st = syslet_task_get();
+	if (!st)
+		return -ENOMEM;
+
+	for (i = 0; i < nr; i++) {
+		struct syslet_batch_entry __user *entry = &entries[i];
+		u64 uatom;
+
+		if (i && signal_pending(current))
+			break;
+		/*
+		 * A chain that moves leaves its result to the caller, who is
+		 * elsewhere by the time it could be written: it is 0 already.
+		 */
+		if (get_user(uatom, &entry->atom) ||
+		    (ahu.completion_ring && put_user(0, &entry->result)))
+			return syslet_batch_stop(i, -EFAULT);
+		ret = syslet_exec(st, uatom, &ahu, uahu, i + 1, &moved);
+		if (moved)
+			return ret;
+		/*
+		 * Nothing of the chain ran: refused for want of a spare (the
+		 * next would fare no better), or its first atom interrupted,
+		 * to restart with the call if it is the first chain.
+		 */
+		if ((ret == -EAGAIN &&
+		     (ahu.flags & SYSLET_AHU_EAGAIN_AT_LIMIT)) ||
+		    syslet_is_restart(ret))
+			return syslet_batch_stop(i, ret);
+		if (put_user(ret, &entry->result))
+			return syslet_batch_stop(i, -EFAULT);
+	}
+	return i;
 }
 
 SYSCALL_DEFINE3(async_thread, unsigned long, event,

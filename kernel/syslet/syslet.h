@@ -141,6 +141,9 @@ struct syslet_lent {
  * @pushing:	(armed) SYSLET_ASYNC: the task sleeps until its spare has
  *		claimed the caller or refused, and is woken then
  * @head_regs:	(armed) the user registers the caller returns with
+ * @moved_ret:	(armed) and the value, if not 0 (a batch's count)
+ * @ret_work:	sets that value on the way out to user space, in the task
+ *		that took the caller over
  * @head_tls:	(threadlet) the caller's TLS base: the task runs on the
  *		lent thread's
  * @uahu:	(armed) the caller's struct async_head_user
@@ -176,6 +179,8 @@ struct syslet_task {
 	atomic_t			handoff;
 	bool				pushing;
 	struct pt_regs			head_regs;
+	long				moved_ret;
+	struct callback_head		ret_work;
 	unsigned long			head_tls;
 	struct async_head_user __user	*uahu;
 	u64 __user			*ring;
@@ -246,6 +251,13 @@ static __always_inline int syslet_args_get_unsafe(const u64 ptrs[6],
 	return 0;
 efault:
 	return -EFAULT;
+}
+
+/* The kernel's internal restart codes: the call did not run, and restarts. */
+static inline bool syslet_is_restart(long ret)
+{
+	return ret == -ERESTARTSYS || ret == -ERESTARTNOINTR ||
+	       ret == -ERESTARTNOHAND || ret == -ERESTART_RESTARTBLOCK;
 }
 
 int syslet_chain_read(struct syslet_chain *chain, u64 uaddr);

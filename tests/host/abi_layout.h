@@ -45,3 +45,9 @@ ABI_ASSERT(offsetof(struct async_head_user, flags) == 48, "flags");
 ABI_ASSERT(offsetof(struct async_head_user, eventfd) == 56, "eventfd");
 ABI_ASSERT(ABI_ALIGNOF(struct async_head_user) == 8,
 	   "async_head_user alignment");
+
+ABI_ASSERT(sizeof(struct syslet_batch_entry) == 16, "syslet_batch_entry size");
+ABI_ASSERT(offsetof(struct syslet_batch_entry, atom) == 0, "atom");
+ABI_ASSERT(offsetof(struct syslet_batch_entry, result) == 8, "result");
+ABI_ASSERT(ABI_ALIGNOF(struct syslet_batch_entry) == 8,
+	   "syslet_batch_entry alignment");

@@ -67,7 +67,8 @@ TEST(SysletAbi, StopMaskHoldsExactlyTheFourConditions)
 
 TEST(SysletAbi, LimitsAreDocumentedValues)
 {
-	EXPECT_EQ(1, SYSLET_ABI_VERSION);
+	EXPECT_EQ(2, SYSLET_ABI_VERSION);
+	EXPECT_EQ(1024, SYSLET_MAX_BATCH);
 	EXPECT_EQ(64, SYSLET_MAX_ATOMS);
 }
 

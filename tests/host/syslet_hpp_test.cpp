@@ -268,7 +268,8 @@ TEST(SysletBuild, RefusesSystemCallsThatCannotBeAtoms)
 				__NR_execve, __NR_exit, __NR_exit_group,
 				__NR_rt_sigprocmask, __NR_prctl, __NR_setuid,
 				__NR_io_uring_enter, 463 /* async_exec */,
-				467 /* threadlet_off */};
+				467 /* threadlet_off */,
+				468 /* async_exec_batch */};
 
 	for (long nr : refused)
 		EXPECT_EQ(EINVAL, errno_of(c.add(sys::call(nr)))) << nr;
@@ -534,6 +535,29 @@ TEST(SysletFallback, WithoutAPoolChainsRunInTheCaller)
 	EXPECT_EQ(tid(), c.ret(0).value());
 	EXPECT_EQ(0u, ring.ready());
 	EXPECT_EQ(0u, ring.head().kernel_ring_idx);
+}
+
+TEST(SysletFallback, ABatchSubmitsEachChainAsSubmitDoes)
+{
+	pipe_fds p;
+	char ch = 0;
+	completion_ring ring(8, nullptr, fallback);
+	chain who{sys::call(__NR_gettid)}, reads{sys::read(p.r, &ch, 1)};
+	chain refused{sys::call(__NR_fork)};
+	syslet::chain_base *chains[] = {&who, &refused, &reads};
+	syslet::result<status> out[3];
+
+	ASSERT_EQ(1, write(p.w, "x", 1));
+	syslet::submit(ring, chains, out);
+	ASSERT_TRUE(out[0]);
+	EXPECT_EQ(status::completed, *out[0]);
+	EXPECT_EQ(tid(), who.ret(0).value());
+	EXPECT_EQ(EINVAL, errno_of(out[1]));
+	ASSERT_TRUE(out[2]);
+	EXPECT_EQ(status::completed, *out[2]);
+	EXPECT_EQ(1, reads.ret(0).value());
+	EXPECT_EQ('x', ch);
+	EXPECT_EQ(0u, ring.ready());
 }
 
 TEST(SysletFallback, APoolRunsChainsAsynchronously)

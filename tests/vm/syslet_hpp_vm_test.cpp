@@ -74,6 +74,39 @@ TEST(SysletKernel, ChainCompletesThroughTheRingWhenItBlocks)
 	EXPECT_EQ(0u, ring.sync_chains());
 }
 
+// One async_exec_batch() call until a chain blocks, the next call for the
+// rest: every chain has what submit() alone would have given it.
+TEST(SysletKernel, ABatchSubmitsEachChainAsSubmitDoes)
+{
+	syslet::completion_ring ring(8);
+	pipe_pair in;
+	char buf[8] = {};
+	syslet::chain first{sys::call(__NR_getppid)};
+	syslet::chain blocks{sys::read(in.fd[0], buf, sizeof(buf))};
+	syslet::chain refused{sys::call(__NR_fork)};
+	syslet::chain last{sys::call(__NR_getppid)};
+	syslet::chain_base *chains[] = {&first, &blocks, &refused, &last};
+	syslet::result<syslet::status> out[4];
+
+	syslet::submit(ring, chains, out);
+	ASSERT_TRUE(out[0]);
+	EXPECT_EQ(syslet::status::completed, *out[0]);
+	EXPECT_EQ(getppid(), first.ret(0).value());
+	ASSERT_TRUE(out[1]);
+	EXPECT_EQ(syslet::status::pending, *out[1]);
+	EXPECT_FALSE(out[2]);
+	ASSERT_TRUE(out[3]);
+	EXPECT_EQ(syslet::status::completed, *out[3]);
+	EXPECT_EQ(getppid(), last.ret(0).value());
+	ASSERT_EQ(2, write(in.fd[1], "hi", 2));
+	ASSERT_TRUE(ring.wait(1, std::chrono::seconds(10)).has_value());
+	auto c = ring.pop();
+	ASSERT_TRUE(c.has_value());
+	EXPECT_EQ(&blocks, c->chain);
+	EXPECT_EQ(2, blocks.ret(0).value());
+	EXPECT_EQ(0u, ring.sync_chains());
+}
+
 TEST(SysletKernel, CachedThreadletRunsOnALentThreadsTlsAndStack)
 {
 	syslet::threadlet_pool pool(kernel_pool(2));

@@ -12,14 +12,20 @@
  *	threadlet_threads=N		threads lent to threadlets, 1-65536
  *					(default: iodepth)
  *	syslet_stats			print how many I/Os went asynchronous
+ *	syslet_batch_call=0|1		chain mode, iodepth_batch>1: submit a
+ *					batch with async_exec_batch() (1, the
+ *					default) or one async_exec() per I/O
  *
  * Submission: with iodepth_batch=1 (fio's default) ->queue() submits, and
  * an I/O that did not block is FIO_Q_COMPLETED at once, as with psync.
  * With iodepth_batch>1 ->queue() collects and ->commit() submits the batch,
  * one chain per I/O: a single chain of the whole batch would put every I/O
- * behind the first one that blocks. Those that did not block wait in
- * a list for ->getevents(), which then reaps the ring, calling async_wait()
- * (or waiting on the threadlet pool) while fewer than min are there.
+ * behind the first one that blocks. In chain mode the chains go in one
+ * async_exec_batch() call, which stops after a chain that blocked (the
+ * caller moves at most once a call): the rest go in the next call. Those
+ * that did not block wait in a list for ->getevents(), which then reaps
+ * the ring, calling async_wait() (or waiting on the threadlet pool) while
+ * fewer than min are there.
  * iodepth_batch_complete_min/max arrive as getevents' min and max.
  *
  * Trim and sync_file_range run synchronously in ->queue(), after any
@@ -56,6 +62,7 @@ struct syslet_fio_options {
 	unsigned int mode;
 	unsigned int threadlet_threads;
 	unsigned int stats;
+	unsigned int batch_call;
 };
 
 /*
@@ -77,6 +84,8 @@ struct syslet_fio_data {
 	struct fio_threadlet_pool *pool;	/* threadlet mode */
 	unsigned int mode;
 	unsigned int batch;	/* submit from ->commit() */
+	bool batch_call;	/* ... with async_exec_batch() */
+	struct syslet_batch_entry *entries;	/* its argument */
 	unsigned int depth;	/* entries of pending, done and events */
 
 	struct io_u **pending;	/* collected, not submitted */
@@ -154,22 +163,34 @@ static void syslet_io_threadlet(void *arg)
 	s->ret = r < 0 ? -errno : r;
 }
 
+/* Count an I/O submitted with outcome @r, as syslet_io_submit() returns. */
+static int syslet_io_counted(struct syslet_fio_data *sd, int r)
+{
+	sd->nr_ios++;
+	sd->nr_async += !r;
+	sd->in_flight += !r;
+	return r;
+}
+
+/* What async_exec() returned, an atom's address or -errno, as an outcome. */
+static int syslet_chain_outcome(long r)
+{
+	return r < 0 ? r : r > 0;
+}
+
 /* 1: finished already, 0: completes through the ring, <0: -errno. */
 static int syslet_io_submit(struct syslet_fio_data *sd, struct syslet_io *s)
 {
 	long r;
 
-	sd->nr_ios++;
 	if (sd->mode == SYSLET_FIO_THREADLET) {
 		r = fio_threadlet_run(sd->pool, syslet_io_threadlet, s,
 				      (uint64_t)(uintptr_t)s);
 	} else {
 		r = syscall(__NR_async_exec, &s->atom, &sd->head);
-		r = r < 0 ? -errno : r > 0;
+		r = syslet_chain_outcome(r < 0 ? -errno : r);
 	}
-	sd->nr_async += !r;
-	sd->in_flight += !r;
-	return r;
+	return syslet_io_counted(sd, r);
 }
 
 static void syslet_io_finish(struct syslet_io *s)
@@ -192,6 +213,54 @@ static void syslet_io_issued(struct thread_data *td, struct io_u *io_u,
 		td->last_issue = *now;
 }
 
+/* What did not block waits for getevents, with its result. */
+static void syslet_io_submitted(struct syslet_fio_data *sd, struct io_u *io_u,
+				int r)
+{
+	struct syslet_io *s = io_u->engine_data;
+
+	if (!r)
+		return;
+	if (r < 0)
+		s->ret = r;
+	syslet_io_finish(s);
+	sd->done[sd->nr_done++] = io_u;
+}
+
+/*
+ * Submit what is pending with async_exec_batch(), as many calls as it
+ * takes: one stops after a chain that blocked, or at a signal.
+ */
+static void syslet_fio_submit_batch(struct syslet_fio_data *sd)
+{
+	unsigned int from = 0, to = sd->nr_pending, i;
+
+	for (i = from; i < to; i++) {
+		struct syslet_io *s = sd->pending[i]->engine_data;
+
+		sd->entries[i].atom = (__u64)(uintptr_t)&s->atom;
+	}
+	while (from < to) {
+		long n = syscall(__NR_async_exec_batch, &sd->entries[from],
+				 to - from, &sd->head, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			/* Refused at its first chain, which fails with it. */
+			sd->entries[from].result = -errno;
+			n = 1;
+		}
+		for (i = from; i < from + n; i++) {
+			int r = syslet_chain_outcome(sd->entries[i].result);
+
+			syslet_io_submitted(sd, sd->pending[i],
+					    syslet_io_counted(sd, r));
+		}
+		from += n;
+	}
+}
+
 /* Submit the collected batch; what did not block waits for getevents. */
 static int syslet_fio_commit(struct thread_data *td)
 {
@@ -204,17 +273,15 @@ static int syslet_fio_commit(struct thread_data *td)
 		for (i = 0; i < sd->nr_pending; i++)
 			syslet_io_issued(td, sd->pending[i], &now);
 	}
-	for (i = 0; i < sd->nr_pending; i++) {
-		struct io_u *io_u = sd->pending[i];
-		struct syslet_io *s = io_u->engine_data;
-		int r = syslet_io_submit(sd, s);
+	if (sd->batch_call) {
+		syslet_fio_submit_batch(sd);
+	} else {
+		for (i = 0; i < sd->nr_pending; i++) {
+			struct io_u *io_u = sd->pending[i];
 
-		if (!r)
-			continue;
-		if (r < 0)
-			s->ret = r;
-		syslet_io_finish(s);
-		sd->done[sd->nr_done++] = io_u;
+			syslet_io_submitted(sd, io_u,
+					    syslet_io_submit(sd, io_u->engine_data));
+		}
 	}
 	sd->submitted += sd->nr_pending;
 	sd->nr_pending = 0;
@@ -412,6 +479,7 @@ static void syslet_fio_cleanup(struct thread_data *td)
 	if (sd->pool)
 		fio_threadlet_pool_destroy(sd->pool);
 	free(sd->ring);
+	free(sd->entries);
 	free(sd->pending);
 	free(sd->done);
 	free(sd->events);
@@ -448,6 +516,7 @@ static int syslet_fio_init(struct thread_data *td)
 	sd->mode = o->mode;
 	sd->stats = o->stats;
 	sd->batch = td->o.iodepth_batch > 1;
+	sd->batch_call = sd->batch && o->batch_call && sd->mode == SYSLET_FIO_CHAIN;
 	sd->depth = depth;
 	sd->pending = calloc(depth, sizeof(*sd->pending));
 	sd->done = calloc(depth, sizeof(*sd->done));
@@ -472,7 +541,8 @@ static int syslet_fio_init(struct thread_data *td)
 	}
 
 	sd->ring = calloc(entries, sizeof(*sd->ring));
-	if (!sd->ring)
+	sd->entries = calloc(depth, sizeof(*sd->entries));
+	if (!sd->ring || !sd->entries)
 		goto nomem;
 	sd->ring_mask = entries - 1;
 	sd->head.size = sizeof(sd->head);
@@ -549,6 +619,16 @@ static struct fio_option options[] = {
 		.type	= FIO_OPT_STR_SET,
 		.off1	= offsetof(struct syslet_fio_options, stats),
 		.help	= "At the end, print how many I/Os went asynchronous",
+		.category = FIO_OPT_C_ENGINE,
+		.group	= FIO_OPT_G_INVALID,
+	},
+	{
+		.name	= "syslet_batch_call",
+		.lname	= "Submit a batch in one call",
+		.type	= FIO_OPT_BOOL,
+		.off1	= offsetof(struct syslet_fio_options, batch_call),
+		.help	= "Chain mode, iodepth_batch>1: one async_exec_batch() per batch (1) or one async_exec() per I/O (0)",
+		.def	= "1",
 		.category = FIO_OPT_C_ENGINE,
 		.group	= FIO_OPT_G_INVALID,
 	},

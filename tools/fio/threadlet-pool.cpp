@@ -28,8 +28,8 @@ extern "C" const char *fio_syslet_unusable(void)
 		return nullptr;
 	if (!k.abi_version)
 		return "this kernel has no syslets (no /proc/sys/kernel/syslet)";
-	if (k.abi_version != SYSLET_ABI_VERSION)
-		return "this kernel's syslet ABI is not the one the engine was built for";
+	if (k.abi_version < SYSLET_ABI_VERSION)
+		return "this kernel's syslet ABI is older than the one the engine was built for";
 	return "syslets are switched off for this process (kernel.syslet.enabled)";
 }
 

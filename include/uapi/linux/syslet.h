@@ -33,8 +33,13 @@
 
 #include <linux/types.h>
 
-/* The version of this ABI; /proc/sys/kernel/syslet/abi_version holds it. */
-#define SYSLET_ABI_VERSION		1
+/*
+ * The version of this ABI; /proc/sys/kernel/syslet/abi_version holds it.
+ * A version only adds to the one before, so a program built for version N
+ * works on every kernel whose version is N or more. Version 2 added
+ * async_exec_batch().
+ */
+#define SYSLET_ABI_VERSION		2
 
 /*
  * Atom flags.
@@ -149,9 +154,9 @@
  *                                    chain
  *   rt_sigreturn, restart_syscall,   act on the user-space return context,
  *   uretprobe                        which an atom does not have
- *   async_exec, async_wait,          no nested chains; the caller's syslet
- *   async_thread, threadlet_on,      state belongs to the outer call
- *   threadlet_off
+ *   async_exec, async_exec_batch,    no nested chains; the caller's syslet
+ *   async_wait, async_thread,        state belongs to the outer call
+ *   threadlet_on, threadlet_off
  *   rt_sigprocmask, rt_sigsuspend,   change the calling thread's signal
  *   pause, sigaltstack               state, which after a cache miss is
  *                                    another task's
@@ -313,6 +318,48 @@ struct async_head_user {
 #define SYSLET_AHU_EVENTFD		(1ULL << 1)
 #define SYSLET_AHU_VALID_FLAGS		(SYSLET_AHU_EAGAIN_AT_LIMIT |	\
 					 SYSLET_AHU_EVENTFD)
+
+/**
+ * struct syslet_batch_entry - one chain of an async_exec_batch() call
+ * @atom:	the address of the chain's first atom, as async_exec() takes it
+ * @result:	written by the kernel: what async_exec(@atom, ahu) would have
+ *		returned. The address of the atom the chain ended at when it
+ *		ran to its end inside the call; 0 when it went asynchronous,
+ *		its completion to come through the ring; or a negative errno
+ *		when the chain was refused (nothing of it ran) or its first
+ *		atom was interrupted as async_exec() describes.
+ *
+ * long async_exec_batch(struct syslet_batch_entry *entries, __u32 nr,
+ *			 struct async_head_user *ahu, __u32 flags)
+ *	Runs the chains of @entries[0..@nr) one after the other, each as
+ *	async_exec(entries[i].atom, @ahu) would, for the price of one kernel
+ *	entry: @ahu is read once, and every chain keeps its own result, its
+ *	own completion and its own cache miss. Returns how many entries it
+ *	consumed, from the first: their results are written; none of the
+ *	others' atoms ran, and their results are unspecified. It stops
+ *	early
+ *
+ *	- after a chain that went asynchronous: the caller then goes on in
+ *	  another thread, as for async_exec(), and returns from there, so
+ *	  it moves at most once per call;
+ *	- before a chain, other than the first, when a signal is pending,
+ *	  so that it is delivered;
+ *	- before a chain that SYSLET_AHU_EAGAIN_AT_LIMIT refuses for want
+ *	  of a spare thread (-EAGAIN if it is the first);
+ *	- when @entries cannot be read or written (-EFAULT if at the first).
+ *
+ *	A chain refused for itself (a bad atom, say) does not stop the
+ *	batch: its result is the error. @nr may be 0 (returns 0) and at most
+ *	SYSLET_MAX_BATCH; @entries must be 8-byte aligned; @flags must be 0
+ *	(else -EINVAL, before anything runs). @ahu may be NULL, as for
+ *	async_exec(): the chains then run synchronously.
+ */
+struct syslet_batch_entry {
+	__aligned_u64	atom;
+	__s64		result;
+};
+
+#define SYSLET_MAX_BATCH		1024
 
 /*
  * Threadlets: user code that runs in the caller until it blocks.

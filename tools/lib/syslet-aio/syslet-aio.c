@@ -220,7 +220,7 @@ static void setup(void)
 	glibc.listio = glibc_symbol("lio_listio");
 	glibc.init = glibc_symbol("aio_init");
 
-	if (read_proc_int("/proc/sys/kernel/syslet/abi_version") != SYSLET_ABI_VERSION)
+	if (read_proc_int("/proc/sys/kernel/syslet/abi_version") < SYSLET_ABI_VERSION)
 		return;
 	aio.ring = aligned_alloc(64, SYSLET_AIO_RING * sizeof(__u64));
 	if (!aio.ring)

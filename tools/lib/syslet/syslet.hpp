@@ -296,15 +296,18 @@ inline void forget_eventfd(async_head_user &head) noexcept
 namespace detail {
 
 // patches/0002: the x86-64 numbers, until <asm/unistd.h> has them.
-#if defined(__NR_async_exec) && defined(__NR_async_wait)
+#if defined(__NR_async_exec) && defined(__NR_async_wait) && defined(__NR_async_exec_batch)
 inline constexpr long nr_async_exec = __NR_async_exec;
 inline constexpr long nr_async_wait = __NR_async_wait;
+inline constexpr long nr_async_exec_batch = __NR_async_exec_batch;
 #elif defined(__x86_64__) && !defined(__ILP32__)
 inline constexpr long nr_async_exec = 463;
 inline constexpr long nr_async_wait = 464;
+inline constexpr long nr_async_exec_batch = 468;
 #else
 inline constexpr long nr_async_exec = -1;	// no syslets: fallback only
 inline constexpr long nr_async_wait = -1;
+inline constexpr long nr_async_exec_batch = -1;
 #endif
 
 // -1 when the file is missing or holds no number.
@@ -336,13 +339,12 @@ struct kernel_info {
 	int abi_version = 0;	// 0: no /proc/sys/kernel/syslet
 	bool enabled = false;
 
-	// Only the version this header describes is used: a kernel that ever
-	// bumps it changed something this library does not know about, and
-	// the fallback is always correct.
+	// A version only adds to the one before: a kernel of the version
+	// this header describes, or a later one, has all it uses.
 	constexpr bool usable() const noexcept
 	{
 		return detail::nr_async_exec > 0 &&
-		       abi_version == SYSLET_ABI_VERSION && enabled;
+		       abi_version >= SYSLET_ABI_VERSION && enabled;
 	}
 	constexpr explicit operator bool() const noexcept { return usable(); }
 };
@@ -359,7 +361,7 @@ inline const kernel_info &kernel_support() noexcept
 		int on = detail::read_proc_int("/proc/sys/kernel/syslet/enabled");
 		// 2: only some users may; ask with a call that runs nothing
 		// (EFAULT for a null head when allowed, EPERM when not).
-		if (on == 2 && k.abi_version == SYSLET_ABI_VERSION &&
+		if (on == 2 && k.abi_version >= SYSLET_ABI_VERSION &&
 		    detail::nr_async_exec > 0) {
 			int saved = errno;
 			on = ::syscall(detail::nr_async_exec, nullptr, nullptr) == -1 &&
@@ -384,7 +386,7 @@ inline constexpr bool refused_nr(long nr) noexcept
 #if defined(__x86_64__) && !defined(__ILP32__)
 	constexpr long refused[] = {	// syscall_64.tbl of 6.12
 		57, 58, 56, 435, 59, 322, 60, 231, 15, 219, 335,
-		463, 464, 465, 466, 467,
+		463, 464, 465, 466, 467, 468,
 		14, 130, 34, 131, 271, 270, 281, 441, 333,
 		273, 218, 334, 158, 205,
 		157, 317, 135, 272, 308, 172, 173, 238, 446, 460,
@@ -793,6 +795,8 @@ class chain_awaiter;
 enum class status { completed, pending };
 
 result<status> submit(completion_ring &ring, chain_base &c) noexcept;
+void submit(completion_ring &ring, std::span<chain_base *const> chains,
+	    std::span<result<status>> out) noexcept;
 result<std::size_t> run(chain_base &c) noexcept;
 
 namespace detail {
@@ -913,6 +917,8 @@ private:
 	friend class thread_pool;
 	friend class chain_awaiter;
 	friend result<status> submit(completion_ring &, chain_base &) noexcept;
+	friend void submit(completion_ring &, std::span<chain_base *const>,
+			   std::span<result<status>>) noexcept;
 	friend result<std::size_t> run(chain_base &) noexcept;
 
 	enum class state : std::uint8_t { idle, pending, done };
@@ -1098,6 +1104,8 @@ private:
 	friend class thread_pool;
 	friend class chain_base;
 	friend result<status> submit(completion_ring &, chain_base &) noexcept;
+	friend void submit(completion_ring &, std::span<chain_base *const>,
+			   std::span<result<status>>) noexcept;
 
 	std::size_t posted() const noexcept;
 	__u64 take() noexcept;
@@ -1110,6 +1118,7 @@ private:
 	void settle(chain_base *target) noexcept;
 	bool ended_while_waited(chain_base &c) noexcept;
 	void completed_inline(chain_base &c, std::size_t last) noexcept;
+	result<status> kernel_submitted(chain_base &c, long r) noexcept;
 
 	std::unique_ptr<__u64[]> slots_;
 	std::size_t mask_;
@@ -1865,14 +1874,7 @@ inline result<status> submit(completion_ring &ring, chain_base &c) noexcept
 		return failure{e};
 	if (ring.kernel_) {
 		long r = ::syscall(detail::nr_async_exec, c.atoms_, &ring.head_);
-		if (r < 0)
-			return failure{errno};
-		if (r == 0) {
-			ring.track(c);
-			return status::pending;
-		}
-		ring.completed_inline(c, c.index_of(static_cast<std::uint64_t>(r)));
-		return status::completed;
+		return ring.kernel_submitted(c, r < 0 ? -errno : r);
 	}
 	if (ring.pool_) {
 		const bool wait = ring.pool_->inline_wait_.count() > 0 && !c.quiet_;
@@ -1887,6 +1889,70 @@ inline result<status> submit(completion_ring &ring, chain_base &c) noexcept
 	}
 	ring.completed_inline(c, detail::interpret(c.atoms_, c.n_).last);
 	return status::completed;
+}
+
+// What async_exec() returned for c, submitted: the address of the atom it
+// ended at, 0 when it went asynchronous, or -errno with nothing run.
+inline result<status> completion_ring::kernel_submitted(chain_base &c, long r) noexcept
+{
+	if (r < 0)
+		return failure{static_cast<int>(-r)};
+	if (r == 0) {
+		track(c);
+		return status::pending;
+	}
+	completed_inline(c, c.index_of(static_cast<std::uint64_t>(r)));
+	return status::completed;
+}
+
+// The most chains one async_exec_batch() call of submit() below takes: the
+// entries live on the caller's stack.
+inline constexpr std::size_t submit_batch_max = 64;
+
+// Submit many chains, each as submit(ring, c) would: out[i] gets what
+// submit(ring, *chains[i]) would have returned; out must be as long as
+// chains. With syslets, up to submit_batch_max chains go in one kernel
+// entry (async_exec_batch()); the kernel stops a call after a chain that
+// went asynchronous, and the rest go in the next. Every chain has been
+// submitted once when this returns, on every backend; nothing allocated.
+inline void submit(completion_ring &ring, std::span<chain_base *const> chains,
+		   std::span<result<status>> out) noexcept
+{
+	std::size_t i = 0;
+
+	if (!ring.kernel_) {
+		for (; i < chains.size(); i++)
+			out[i] = submit(ring, *chains[i]);
+		return;
+	}
+	while (i < chains.size()) {
+		syslet_batch_entry entries[submit_batch_max];
+		std::size_t index[submit_batch_max];
+		unsigned int n = 0, done = 0;
+
+		for (; i < chains.size() && n < submit_batch_max; i++) {
+			if (int e = chains[i]->start()) {
+				out[i] = failure{e};
+				continue;
+			}
+			entries[n] = {detail::addr(chains[i]->atoms_), 0};
+			index[n++] = i;
+		}
+		while (done < n) {
+			long r = ::syscall(detail::nr_async_exec_batch, entries + done,
+					   n - done, &ring.head_, 0);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0) {
+				// Refused at its first chain, which fails with it.
+				entries[done].result = -errno;
+				r = 1;
+			}
+			for (long k = 0; k < r; k++, done++)
+				out[index[done]] = ring.kernel_submitted(
+					*chains[index[done]], entries[done].result);
+		}
+	}
 }
 
 // Run a chain synchronously without a ring (the kernel's cached path, or

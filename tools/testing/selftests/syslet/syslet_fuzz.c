@@ -440,6 +440,40 @@ static bool may_be_an_atom(long addr)
 }
 
 /*
+ * A few chains in one async_exec_batch() call, @first among them: it
+ * consumes some of them, and each result is one async_exec() could give.
+ */
+static void run_batch(struct rng *r, struct syslet_uatom *pool,
+		      struct syslet_uatom *first, struct async_head_user *ahu)
+{
+	struct syslet_batch_entry batch[4];
+	unsigned int n = 1 + below(r, 4), k;
+	long ret;
+
+	for (k = 0; k < n; k++) {
+		batch[k].atom = k ? uptr(draw_chain(r, pool)) : uptr(first);
+		batch[k].result = SENTINEL;
+	}
+	ret = syscall(__NR_async_exec_batch, batch, n, ahu, 0);
+	if (ret > (long)n) {
+		shared->bad_ret = ret;
+		shared->bad_nr = -1ULL;
+		_exit(1);
+	}
+	for (k = 0; (long)k < ret; k++) {
+		long result = batch[k].result;
+
+		if (result > 0 && !may_be_an_atom(result) &&
+		    result != (long)batch[k].atom) {
+			shared->bad_ret = result;
+			shared->bad_nr = -1ULL;
+			_exit(1);
+		}
+		atomic_fetch_add(&shared->outcomes[outcome_of(result)], 1);
+	}
+}
+
+/*
  * One thread's chains, on its own ring and atom pool (@t: 0 or 1); a
  * failed check of async_exec()'s result exits 1.
  */
@@ -458,7 +492,7 @@ static void run_chains(struct rng *r, unsigned int t, unsigned long chains)
 
 		if (!below(r, 50)) {
 			/* The syslet calls themselves, with random arguments. */
-			syscall(__NR_async_exec + below(r, 5), draw_ptr(r),
+			syscall(__NR_async_exec + below(r, 6), draw_ptr(r),
 				draw_ptr(r), below(r, 2) ? uptr(head) : draw_ptr(r),
 				draw_ptr(r));
 			continue;
@@ -469,6 +503,13 @@ static void run_chains(struct rng *r, unsigned int t, unsigned long chains)
 			odd->completion_ring = uptr(w.odd_ring);
 			spoil_head(r, odd);
 			ahu = odd;
+		}
+		if (!below(r, 16)) {
+			run_batch(r, pool, first,
+				  below(r, 32) ? ahu : (void *)draw_ptr(r));
+			reap(head, ring, RING_SLOTS);
+			atomic_fetch_add(&shared->progress, 1);
+			continue;
 		}
 		ret = syscall(__NR_async_exec, first,
 			      below(r, 32) ? ahu : (void *)draw_ptr(r));

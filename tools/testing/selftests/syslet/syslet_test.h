@@ -33,6 +33,14 @@ static inline long async_exec(struct syslet_uatom *atom,
 	return syscall(__NR_async_exec, atom, ahu);
 }
 
+static inline long async_exec_batch(struct syslet_batch_entry *entries,
+				    unsigned int nr,
+				    struct async_head_user *ahu,
+				    unsigned int flags)
+{
+	return syscall(__NR_async_exec_batch, entries, nr, ahu, flags);
+}
+
 static inline __u64 uptr(const void *p)
 {
 	return (__u64)(uintptr_t)p;
