@@ -471,23 +471,6 @@ static int lock_stat_clear(void)
 
 #define LOCK_MISSES	200
 
-/* Threads in this process now (a spare made counts one). */
-static int threads_now(void)
-{
-	char line[256];
-	int n = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Threads: %d", &n) == 1)
-			break;
-	fclose(f);
-	return n;
-}
-
 /* Misses in a thread that is not the leader, between two barriers. */
 struct lock_round {
 	pthread_barrier_t ready, go, done;
@@ -546,12 +529,12 @@ TEST(misses_of_a_thread_take_no_tasklist_lock)
 	ASSERT_EQ(0, pthread_create(&t, NULL, misses_between_barriers, &r));
 	pthread_barrier_wait(&r.ready);
 	ASSERT_EQ(0, lock_stat_clear());
-	threads_before = threads_now();
+	threads_before = proc_status_int("Threads");
 	before = lock_write_acquisitions("tasklist_lock");
 	pthread_barrier_wait(&r.go);
 	pthread_barrier_wait(&r.done);
 	after = lock_write_acquisitions("tasklist_lock");
-	made = threads_now() - threads_before;
+	made = proc_status_int("Threads") - threads_before;
 	pthread_barrier_wait(&r.done);
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	ASSERT_EQ(0, r.err);

@@ -1019,21 +1019,6 @@ TEST(pi_futex_atoms_are_refused_in_chains_that_may_move)
 	EXPECT_EQ(0, word);
 }
 
-static int tracer_pid(void)
-{
-	char line[256];
-	int pid = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "TracerPid: %d", &pid) == 1)
-			break;
-	fclose(f);
-	return pid;
-}
-
 /*
  * A spare runs no user code of its own and becomes a caller at its next
  * takeover: a tracer attached to it would be tracing that caller. Every
@@ -1063,7 +1048,7 @@ TEST(spares_cannot_be_traced)
 		for (i = 0; i < 100; i++) {
 			if (miss_once())
 				_exit(3);
-			if (tracer_pid() != 0)
+			if (proc_status_int("TracerPid") != 0)
 				_exit(4);
 		}
 		_exit(0);

@@ -126,6 +126,24 @@ static inline int read_int_file(const char *path, int *val)
 	return ok ? 0 : -1;
 }
 
+/* The number after "@key:" in /proc/self/status, or -1. */
+static inline int proc_status_int(const char *key)
+{
+	char line[256];
+	size_t n = strlen(key);
+	int val = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':' &&
+		    sscanf(line + n + 1, "%d", &val) == 1)
+			break;
+	fclose(f);
+	return val;
+}
+
 static inline int write_int_file(const char *path, int val)
 {
 	FILE *f = fopen(path, "w");
