@@ -132,12 +132,15 @@ rm -f /tmp/cached
 matrix nullb-direct --filename=/dev/syslet-bench --direct=1 --rw=randread
 # fio batches of 8 at QD 32: one async_exec_batch() call per batch against
 # one async_exec() per I/O, io_uring and libaio submitting batches too.
+# Reaping 8 at least, so that fio refills 8 at a time: with fio's default
+# (reap 1, refill at once) every batch would hold one I/O.
+batch8="--iodepth_batch=8 --iodepth_batch_complete_min=8"
 for rep in $(seq 1 "$repeats"); do
 	for e in syslet syslet-percall io_uring libaio; do
-		run ext4-cached-batch8 "$e" 32 "$rep" --iodepth_batch=8 \
+		run ext4-cached-batch8 "$e" 32 "$rep" $batch8 \
 			--filename=/mnt/ext4/cached --size=32m --rw=randread \
 			--invalidate=0
-		run nullb-direct-batch8 "$e" 32 "$rep" --iodepth_batch=8 \
+		run nullb-direct-batch8 "$e" 32 "$rep" $batch8 \
 			--filename=/dev/syslet-bench --direct=1 --rw=randread
 	done
 done

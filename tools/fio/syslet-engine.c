@@ -11,7 +11,8 @@
  *	syslet_mode=chain|threadlet	(default chain)
  *	threadlet_threads=N		threads lent to threadlets, 1-65536
  *					(default: iodepth)
- *	syslet_stats			print how many I/Os went asynchronous
+ *	syslet_stats			print how many I/Os went asynchronous,
+ *					and the submission calls chain mode made
  *	syslet_batch_call=0|1		chain mode, iodepth_batch>1: submit a
  *					batch with async_exec_batch() (1, the
  *					default) or one async_exec() per I/O
@@ -98,6 +99,7 @@ struct syslet_fio_data {
 	unsigned int in_flight;	/* went asynchronous, not yet reaped */
 	uint64_t nr_ios;	/* submitted, for syslet_stats */
 	uint64_t nr_async;	/* of which completed through the ring */
+	uint64_t nr_calls;	/* chain mode: async_exec(_batch)() calls */
 	bool stats;
 };
 
@@ -189,6 +191,7 @@ static int syslet_io_submit(struct syslet_fio_data *sd, struct syslet_io *s)
 	} else {
 		r = syscall(__NR_async_exec, &s->atom, &sd->head);
 		r = syslet_chain_outcome(r < 0 ? -errno : r);
+		sd->nr_calls++;
 	}
 	return syslet_io_counted(sd, r);
 }
@@ -244,6 +247,7 @@ static void syslet_fio_submit_batch(struct syslet_fio_data *sd)
 		long n = syscall(__NR_async_exec_batch, &sd->entries[from],
 				 to - from, &sd->head, 0);
 
+		sd->nr_calls++;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -470,11 +474,12 @@ static void syslet_fio_cleanup(struct thread_data *td)
 			fio_threadlet_ran_in_place(sd->pool) :
 			sd->head.sync_chains;
 
-		log_info("syslet: %s: %llu I/Os, %llu asynchronous, %llu could not move\n",
+		log_info("syslet: %s: %llu I/Os, %llu asynchronous, %llu could not move, %llu calls\n",
 			 td->o.name,
 			 (unsigned long long)sd->nr_ios,
 			 (unsigned long long)sd->nr_async,
-			 (unsigned long long)in_place);
+			 (unsigned long long)in_place,
+			 (unsigned long long)sd->nr_calls);
 	}
 	if (sd->pool)
 		fio_threadlet_pool_destroy(sd->pool);
