@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -150,7 +151,7 @@ TEST(a_chain_that_blocks_ends_the_batch_and_the_caller_gets_the_count)
 	EXPECT_EQ(0, ahu.sync_chains);
 }
 
-static volatile sig_atomic_t usr1_seen;
+static atomic_int usr1_seen;
 
 static void count_usr1(int sig)
 {
