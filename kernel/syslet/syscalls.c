@@ -3,6 +3,7 @@
  * The syslet system calls: argument checks and the per-task state. The ABI
  * is documented in include/uapi/linux/syslet.h.
  */
+#include <linux/err.h>
 #include <linux/errno.h>
 #include <linux/eventfd.h>
 #include <linux/log2.h>
@@ -213,25 +214,38 @@ static long syslet_exec(struct syslet_task *st, u64 uatom,
 	return syslet_chain_done(st, ret, end);
 }
 
+/*
+ * What async_exec() and async_exec_batch() need before their chains: the
+ * head in @ahu (zeroed, no ring, when @uahu is NULL: nothing more to read)
+ * and the task's state, or an ERR_PTR().
+ */
+static struct syslet_task *syslet_exec_prepare(struct async_head_user *ahu,
+					       struct async_head_user __user *uahu)
+{
+	struct syslet_task *st;
+
+	if (uahu) {
+		int ret = syslet_head_read(ahu, uahu);
+
+		if (ret)
+			return ERR_PTR(ret);
+	}
+	st = syslet_task_get();
+	return st ?: ERR_PTR(-ENOMEM);
+}
+
 SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 		struct async_head_user __user *, uahu)
 {
 	struct async_head_user ahu = { };
 	struct syslet_task *st;
 	bool moved;
-	long ret;
 
 	if (!syslet_allowed())
 		return -EPERM;
-	/* No head: no ring, and nothing more to read. */
-	if (uahu) {
-		ret = syslet_head_read(&ahu, uahu);
-		if (ret)
-			return ret;
-	}
-	st = syslet_task_get();
-	if (!st)
-		return -ENOMEM;
+	st = syslet_exec_prepare(&ahu, uahu);
+	if (IS_ERR(st))
+		return PTR_ERR(st);
 	return syslet_exec(st, (unsigned long)uatom, &ahu, uahu, 0, &moved);
 }
 
@@ -258,14 +272,9 @@ SYSCALL_DEFINE4(async_exec_batch, struct syslet_batch_entry __user *, entries,
 		return -EINVAL;
 	if (!nr)
 		return 0;
-	if (uahu) {
-		ret = syslet_head_read(&ahu, uahu);
-		if (ret)
-			return ret;
-	}
-	st = syslet_task_get();
-	if (!st)
-		return -ENOMEM;
+	st = syslet_exec_prepare(&ahu, uahu);
+	if (IS_ERR(st))
+		return PTR_ERR(st);
 
 	for (i = 0; i < nr; i++) {
 		struct syslet_batch_entry __user *entry = &entries[i];
