@@ -28,6 +28,9 @@ asmlinkage long sys_threadlet_on(unsigned long restore_stack,
 				 unsigned long restore_ip,
 				 struct async_head_user __user *ahu);
 asmlinkage long sys_threadlet_off(void);
+asmlinkage long sys_threadlet_lease(struct threadlet_area __user *area,
+				    struct async_head_user __user *ahu,
+				    unsigned int flags);
 
 struct signal_struct;
 

@@ -46,6 +46,7 @@ static const unsigned short syslet_refused_nrs[] __initconst = {
 	__NR_async_thread,
 	__NR_threadlet_on,
 	__NR_threadlet_off,
+	__NR_threadlet_lease,
 	/* Signal state of the calling thread. */
 	__NR_rt_sigprocmask,
 	__NR_rt_sigsuspend,

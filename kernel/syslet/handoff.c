@@ -159,9 +159,9 @@ void syslet_sched_sleeping(struct task_struct *tsk)
 	struct syslet_task *st = tsk->syslet;
 	/*
 	 * Read once: this is preemptible, and a preemption right after the
-	 * offer lets the spare claim, which clears the reservation.
+	 * offer lets the spare claim, which clears the reservation or lease.
 	 */
-	struct task_struct *spare = READ_ONCE(st->reserved), *stale;
+	struct task_struct *spare = syslet_offered_to(st), *stale;
 	int handoff = atomic_read(&st->handoff);
 
 	if (task_is_running(tsk) ||
@@ -175,6 +175,9 @@ void syslet_sched_sleeping(struct task_struct *tsk)
 	if ((READ_ONCE(tsk->__state) &
 	     (__TASK_STOPPED | __TASK_TRACED | TASK_FROZEN)) ||
 	    (READ_ONCE(tsk->jobctl) & JOBCTL_TRAP_FREEZE))
+		return;
+	/* Between chains, a lease moves only a threadlet running on it. */
+	if (st->state == SYSLET_IDLE && !syslet_lease_active(tsk))
 		return;
 
 	handoff = syslet_ho_with(handoff + SYSLET_HO_SEQ, SYSLET_HO_OFFERED);
@@ -284,7 +287,7 @@ bool syslet_take_over(struct syslet_task *st)
 	 */
 	offer = atomic_read_acquire(&donor->syslet->handoff);
 	if (syslet_ho_state(offer) == SYSLET_HO_OFFERED &&
-	    READ_ONCE(donor->syslet->reserved) == current &&
+	    syslet_offered_to(donor->syslet) == current &&
 	    syslet_donor_switched_out(donor, offer))
 		result = syslet_claim(donor, offer);
 	trace_syslet_takeover(donor, result == SYSLET_HO_MOVED,
@@ -347,12 +350,13 @@ long syslet_chain_done(struct syslet_task *st, long ret, unsigned int end)
 
 	if (st->state != SYSLET_ARMED)
 		return ret;
-	current->flags &= ~PF_SYSLET;
 	st->state = SYSLET_IDLE;
 	if (!moved) {
 		syslet_spare_keep(st);
+		syslet_disarm(st);
 		return ret;
 	}
+	current->flags &= ~PF_SYSLET;
 	put_pid(st->caller);
 	st->caller = NULL;
 	if (!(atom->flags & SYSLET_NO_COMPLETE)) {

@@ -5,7 +5,8 @@
  * After a cache miss the caller goes on in another task, and it must not
  * be able to tell: its TID, its start time, its children and tracees, its
  * per-thread registrations with user space (robust futex list, rseq,
- * set/clear_child_tid, sigaltstack), its parent death signal,
+ * set/clear_child_tid, sigaltstack, threadlet area and lease), its parent
+ * death signal,
  * personality, audit login, comm, signal mask and pending thread-directed
  * signals all move, in one step under siglock (the TID also under both
  * tasks' pi_lock, for PI futexes; children and tracees also under
@@ -201,8 +202,9 @@ static void syslet_claim_unlock_irq(struct task_struct *new, bool global)
 
 /*
  * The user registers @donor's caller returns with: saved when its chain
- * was armed, as atoms borrow the live ones; an async_wait() caller's are
- * those of its call, untouched while it sleeps.
+ * or threadlet started, as atoms borrow the live ones, or by the claim of
+ * a threadlet on a lease; an async_wait() caller's are those of its call,
+ * untouched while it sleeps.
  */
 static const struct pt_regs *syslet_caller_regs(struct task_struct *donor)
 {
@@ -268,12 +270,16 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	}
 	syslet_lock_pi(donor, new);
 	if ((new->signal->flags & SIGNAL_GROUP_EXIT) ||
-	    new->signal->group_exec_task || syslet_claim_refused(donor, new))
+	    new->signal->group_exec_task || syslet_claim_refused(donor, new) ||
+	    (dst->state == SYSLET_IDLE && !syslet_lease_take_caller(donor)))
 		result = SYSLET_HO_REFUSED;
 	if (!atomic_try_cmpxchg(&dst->handoff, &offer,
 				syslet_ho_with(offer, result)))
 		result = SYSLET_HO_ARMED;
 	if (result != SYSLET_HO_CLAIMED) {
+		/* A threadlet on a lease runs on in place, the lease spoilt. */
+		if (result == SYSLET_HO_REFUSED && dst->state == SYSLET_IDLE)
+			syslet_lease_spoil(dst);
 		syslet_unlock_pi(donor, new);
 		syslet_claim_unlock_irq(new, global);
 		return result;
@@ -293,6 +299,7 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 		syslet_drop_own_signals();
 	syslet_swap_signals(donor, new);
 	swap(st->lent, dst->lent);
+	syslet_lease_moved(st, dst);
 
 	/* A lent thread's threadlet goes on as a thread like any other. */
 	dst->kernel_only = st->kernel_only;
@@ -318,7 +325,8 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	preempt_disable();
 	syslet_claim_unlock_irq(new, global);
 	arch_syslet_take_user_state(donor, syslet_caller_regs(donor),
-				    dst->state == SYSLET_THREADLET ?
+				    dst->state == SYSLET_THREADLET ||
+				    dst->state == SYSLET_IDLE ?
 				    &dst->head_tls : NULL);
 	atomic_set_release(&dst->handoff, syslet_ho_with(offer, SYSLET_HO_MOVED));
 	preempt_enable();

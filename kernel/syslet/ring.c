@@ -391,12 +391,13 @@ killed:
 /*
  * Whether an async_wait() caller may offer itself while it sleeps: it
  * could move as a blocking chain's caller can, and this is its own call
- * from user space, not an atom of a chain or a threadlet's.
+ * from user space, not an atom of a chain or a threadlet's. A thread
+ * holding a lease does not: it offers only for a threadlet on the lease.
  */
 static bool syslet_may_offer_wait(struct syslet_task *st)
 {
 	return st && st->state == SYSLET_IDLE && !st->in_chain &&
-	       !st->kernel_only && !st->lent && !st->reserved &&
+	       !st->kernel_only && !st->lent && !st->reserved && !st->lease &&
 	       syslet_may_move(current);
 }
 

@@ -514,6 +514,10 @@ void syslet_group_exit(struct task_struct *tsk, long code)
 	}
 	if (st && st->cached)
 		syslet_spare_give_back(group, xchg(&st->cached, NULL));
+	if (st && st->lease) {
+		syslet_spare_give_back(group, st->lease);
+		st->lease = NULL;
+	}
 	if (st) {
 		st->exited = true;
 		list_del_init(&st->lent_node);

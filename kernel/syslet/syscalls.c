@@ -155,6 +155,11 @@ void syslet_task_free(struct task_struct *tsk)
 		put_task_struct(st->donor);
 	/* Killed while it finished a moved chain. */
 	put_pid(st->caller);
+	/* Only after an execve() that killed the leased thread. */
+	if (st->lease)
+		put_task_struct(st->lease);
+	if (st->area.page)
+		unpin_user_page(st->area.page);
 	kfree(st->lent);
 	kfree(st);
 	tsk->syslet = NULL;
@@ -346,6 +351,35 @@ SYSCALL_DEFINE3(threadlet_on, unsigned long, restore_stack,
 	if (!st)
 		return -ENOMEM;
 	return syslet_threadlet_on(st, restore_stack, restore_ip, &ahu, uahu);
+}
+
+SYSCALL_DEFINE3(threadlet_lease, struct threadlet_area __user *, area,
+		struct async_head_user __user *, uahu, unsigned int, flags)
+{
+	struct async_head_user ahu;
+	struct syslet_task *st;
+	long ret;
+
+	if ((flags & ~(SYSLET_LEASE_RETURN | SYSLET_LEASE_UNREGISTER)) ||
+	    flags == SYSLET_LEASE_UNREGISTER)
+		return -EINVAL;
+	if (flags) {
+		/* Allowed when disabled: what was leased must go back. */
+		st = current->syslet;
+		if (uahu || !st)
+			return -EINVAL;
+		return syslet_lease_return(st, area,
+					   flags & SYSLET_LEASE_UNREGISTER);
+	}
+	if (!syslet_allowed())
+		return -EPERM;
+	ret = syslet_head_read(&ahu, uahu);
+	if (ret)
+		return ret;
+	st = syslet_task_get();
+	if (!st)
+		return -ENOMEM;
+	return syslet_lease(st, area, &ahu, uahu);
 }
 
 SYSCALL_DEFINE0(threadlet_off)

@@ -126,6 +126,23 @@ struct syslet_lent {
 };
 
 /**
+ * struct syslet_area - a thread's registered struct threadlet_area (lease.c)
+ * @uaddr:	its user address, NULL when none is registered
+ * @kaddr:	the same bytes through the kernel's mapping of @page, which
+ *		the sched hook reads without a fault
+ * @page:	the page it lies in, pinned while it is registered
+ * @exec_id:	self_exec_id at registration: an execve() ends it
+ *
+ * Part of the thread's identity: it moves with the TID.
+ */
+struct syslet_area {
+	struct threadlet_area __user	*uaddr;
+	struct threadlet_area		*kaddr;
+	struct page			*page;
+	u64				exec_id;
+};
+
+/**
  * struct syslet_task - per-task syslet state, behind task_struct::syslet
  * @chain:	buffer for the chain being run, allocated on first use so the
  *		cached path allocates nothing
@@ -166,9 +183,14 @@ struct syslet_lent {
  * @lent:	lent for threadlets (threadlet.c), or NULL
  * @lent_node:	(lent, parked) entry in syslet_group::lent
  * @released:	(lent, parked) async_thread() was asked to return
+ * @area:	the registered struct threadlet_area, if any
+ * @lease:	the thread lent for threadlets that this one holds on lease
+ *		(lease.c), with a reference; it moves with @area
+ * @revoke_work: gives @lease back on the way out, once it is released
+ * @revoking:	@revoke_work is queued
  *
- * @kernel_only, @exited, @park_node and @reserved (while
- * offered) are protected by the group's siglock; the parked list holds no
+ * @kernel_only, @exited, @park_node, @reserved (while offered), @area,
+ * @lease and @revoking are changed under the group's siglock; the parked list holds no
  * references, as a spare unlinks itself when it exits.
  */
 struct syslet_task {
@@ -198,6 +220,10 @@ struct syslet_task {
 	struct syslet_lent		*lent;
 	struct list_head		lent_node;
 	bool				released;
+	struct syslet_area		area;
+	struct task_struct		*lease;
+	struct callback_head		revoke_work;
+	bool				revoking;
 };
 
 /**
@@ -345,6 +371,7 @@ bool syslet_may_move(struct task_struct *tsk);
 bool syslet_owns_pi_waiters(struct task_struct *tsk);
 int syslet_count_sync_chain(struct async_head_user __user *uahu);
 bool syslet_in_threadlet(struct syslet_task *st);
+void syslet_forget_old_program(struct syslet_task *st);
 long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
 			 unsigned long restore_ip,
 			 const struct async_head_user *ahu,
@@ -354,5 +381,30 @@ long syslet_lend(struct syslet_task *st, u64 event,
 		 const struct async_head_user *ahu,
 		 struct async_head_user __user *uahu);
 long syslet_release_lent(struct async_head_user __user *uahu);
+struct task_struct *syslet_borrow(struct async_head_user __user *uahu);
+
+bool syslet_lease_active(struct task_struct *tsk);
+bool syslet_lease_take_caller(struct task_struct *donor);
+void syslet_lease_spoil(struct syslet_task *st);
+void syslet_lease_moved(struct syslet_task *st, struct syslet_task *dst);
+void syslet_lease_revoke(struct task_struct *lessee);
+void syslet_lease_give_back(struct syslet_task *st);
+void syslet_lease_forget(struct syslet_task *st);
+void syslet_disarm(struct syslet_task *st);
+long syslet_lease(struct syslet_task *st, struct threadlet_area __user *uarea,
+		  const struct async_head_user *ahu,
+		  struct async_head_user __user *uahu);
+long syslet_lease_return(struct syslet_task *st,
+			 struct threadlet_area __user *uarea, bool unregister);
+
+/*
+ * The spare or lent thread @st offers its caller to when it blocks: a
+ * chain's or a threadlet's reservation, or, between them, its lease.
+ */
+static inline struct task_struct *syslet_offered_to(struct syslet_task *st)
+{
+	return st->state == SYSLET_IDLE ? READ_ONCE(st->lease) :
+					  READ_ONCE(st->reserved);
+}
 
 #endif /* _KERNEL_SYSLET_H */

@@ -39,8 +39,8 @@
 
 #include <trace/events/syslet.h>
 
-/* An execve() ended a threadlet or a lending: drop the old program's. */
-static void syslet_forget_old_program(struct syslet_task *st)
+/* An execve() ended a threadlet, a lending or a lease: drop the old program's. */
+void syslet_forget_old_program(struct syslet_task *st)
 {
 	u64 exec_id = current->self_exec_id;
 
@@ -56,34 +56,43 @@ static void syslet_forget_old_program(struct syslet_task *st)
 		kfree(st->lent);
 		st->lent = NULL;
 	}
+	if (st->area.uaddr && st->area.exec_id != exec_id)
+		syslet_lease_forget(st);
 }
 
+/* In a threadlet of threadlet_on(), or one on the thread's lease. */
 bool syslet_in_threadlet(struct syslet_task *st)
 {
 	syslet_forget_old_program(st);
-	return st->state == SYSLET_THREADLET;
+	return st->state == SYSLET_THREADLET || syslet_lease_active(current);
 }
 
-/* Take a parked thread lent with @uahu that may become the caller. */
-static void syslet_borrow(struct syslet_task *st,
-			  struct async_head_user __user *uahu)
+/**
+ * syslet_borrow - take a parked thread lent with @uahu
+ * @uahu: the pool's async_head_user
+ *
+ * Return: one that may become current's caller, with a reference, or NULL.
+ */
+struct task_struct *syslet_borrow(struct async_head_user __user *uahu)
 {
 	struct syslet_group *group = syslet_group_get();
+	struct task_struct *taken = NULL;
 	struct syslet_task *lent;
 
 	if (!group)
-		return;
+		return NULL;
 	spin_lock_irq(&current->sighand->siglock);
 	list_for_each_entry(lent, &group->lent, lent_node) {
 		if (lent->lent->uahu == uahu && !lent->released &&
 		    !syslet_owns_pi_waiters(lent->self) &&
 		    syslet_spare_fits(lent->self, current)) {
 			list_del_init(&lent->lent_node);
-			st->reserved = get_task_struct(lent->self);
+			taken = get_task_struct(lent->self);
 			break;
 		}
 	}
 	spin_unlock_irq(&current->sighand->siglock);
+	return taken;
 }
 
 /**
@@ -116,7 +125,7 @@ long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
 		trace_syslet_sync_fallback(uahu, SYSLET_SYNC_UNMOVABLE);
 		return syslet_count_sync_chain(uahu);
 	}
-	syslet_borrow(st, uahu);
+	st->reserved = syslet_borrow(uahu);
 	if (!st->reserved) {
 		if (ahu->flags & SYSLET_AHU_EAGAIN_AT_LIMIT) {
 			trace_syslet_sync_fallback(uahu,
@@ -150,14 +159,17 @@ long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
  */
 long syslet_threadlet_off(struct syslet_task *st)
 {
-	if (!syslet_in_threadlet(st))
+	syslet_forget_old_program(st);
+	if (st->state != SYSLET_THREADLET)
 		return -EINVAL;
-	current->flags &= ~PF_SYSLET;
 	st->state = SYSLET_IDLE;
-	if (syslet_handoff_moved(st))
+	if (syslet_handoff_moved(st)) {
+		current->flags &= ~PF_SYSLET;
 		return 0;
+	}
 	arch_syslet_set_tls(st->head_tls);
 	syslet_spare_release(st);
+	syslet_disarm(st);
 	return 1;
 }
 
@@ -258,6 +270,8 @@ long syslet_lend(struct syslet_task *st, u64 event,
 		return -EINVAL;
 	if (event && !ahu->completion_ring)
 		return -EINVAL;
+	/* Parked, it would hold a thread it cannot use. */
+	syslet_lease_give_back(st);
 	err = security_syslet_lend();
 	if (err)
 		return err;
@@ -300,12 +314,40 @@ long syslet_lend(struct syslet_task *st, u64 event,
 	return syslet_lent_park(st);
 }
 
+/*
+ * Release the threads lent with @uahu that other threads hold on lease,
+ * which give them back soon (lease.c). O(threads), as only pools being
+ * torn down do it. Siglock held.
+ */
+static long syslet_release_leased(struct async_head_user __user *uahu)
+{
+	struct task_struct *t;
+	long released = 0;
+
+	for_each_thread(current, t) {
+		struct syslet_task *tst = READ_ONCE(t->syslet);
+		struct syslet_task *lent;
+
+		if (!tst || !tst->lease)
+			continue;
+		lent = tst->lease->syslet;
+		if (lent->lent->uahu == uahu && !lent->released) {
+			lent->released = true;
+			syslet_lease_revoke(t);
+			released++;
+		}
+	}
+	return released;
+}
+
 /**
  * syslet_release_lent - let every thread lent with @uahu and parked return
  * @uahu: the pool's async_head_user
  *
- * Return: how many were released. One borrowed at the moment returns
- * when it is given back or next parks; the caller calls again.
+ * Return: how many were released, leased ones included, which return
+ * when their lessees give them back. One borrowed by threadlet_on() at
+ * the moment returns when it is given back or next parks; the caller
+ * calls again.
  */
 long syslet_release_lent(struct async_head_user __user *uahu)
 {
@@ -323,6 +365,7 @@ long syslet_release_lent(struct async_head_user __user *uahu)
 			released++;
 		}
 	}
+	released += syslet_release_leased(uahu);
 	spin_unlock_irq(&current->sighand->siglock);
 	return released;
 }

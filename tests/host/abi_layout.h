@@ -51,3 +51,15 @@ ABI_ASSERT(offsetof(struct syslet_batch_entry, atom) == 0, "atom");
 ABI_ASSERT(offsetof(struct syslet_batch_entry, result) == 8, "result");
 ABI_ASSERT(ABI_ALIGNOF(struct syslet_batch_entry) == 8,
 	   "syslet_batch_entry alignment");
+
+ABI_ASSERT(sizeof(struct threadlet_area) == SYSLET_AREA_SIZE,
+	   "threadlet_area size");
+ABI_ASSERT(offsetof(struct threadlet_area, active) == 0, "active");
+ABI_ASSERT(offsetof(struct threadlet_area, restore_ip) == 8, "restore_ip");
+ABI_ASSERT(offsetof(struct threadlet_area, restore_sp) == 16, "restore_sp");
+ABI_ASSERT(offsetof(struct threadlet_area, caller_fs) == 24, "caller_fs");
+ABI_ASSERT(offsetof(struct threadlet_area, lease_sp) == 32, "lease_sp");
+ABI_ASSERT(offsetof(struct threadlet_area, lease_fs) == 40, "lease_fs");
+ABI_ASSERT(offsetof(struct threadlet_area, reserved) == 48, "reserved");
+ABI_ASSERT(ABI_ALIGNOF(struct threadlet_area) == 8,
+	   "threadlet_area alignment");

@@ -269,7 +269,8 @@ TEST(SysletBuild, RefusesSystemCallsThatCannotBeAtoms)
 				__NR_rt_sigprocmask, __NR_prctl, __NR_setuid,
 				__NR_io_uring_enter, 463 /* async_exec */,
 				467 /* threadlet_off */,
-				468 /* async_exec_batch */};
+				468 /* async_exec_batch */,
+				469 /* threadlet_lease */};
 
 	for (long nr : refused)
 		EXPECT_EQ(EINVAL, errno_of(c.add(sys::call(nr)))) << nr;

@@ -5,8 +5,13 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/auxv.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -132,6 +137,50 @@ TEST(SysletKernel, CachedThreadletRunsOnALentThreadsTlsAndStack)
 	EXPECT_EQ(0, errno);
 	EXPECT_EQ(0u, pool.ran_in_place());
 	EXPECT_EQ(0u, pool.in_flight());
+}
+
+// The thread's first threadlet leases a pool thread (threadlet_lease(2));
+// from then on a threadlet that does not block makes no system call: a
+// seccomp filter that kills at any call but exit_group() lets 1000 run.
+TEST(SysletKernel, CachedThreadletsOnALeaseMakeNoSystemCall)
+{
+	if (!(getauxval(AT_HWCAP2) & 2))
+		GTEST_SKIP() << "no FSGSBASE: threadlets take threadlet_on() there";
+	const pid_t child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		syslet::threadlet_pool pool(kernel_pool(1));
+		int ran = 0, elsewhere = 0;
+
+		auto first = syslet::threadlet_exec(pool, 1, [&] { ran++; });
+		if (!first || *first != 1)
+			_exit(2);
+		sock_filter filter[] = {
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 0, 1),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+			BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		};
+		sock_fprog prog = {4, filter};
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+			_exit(3);
+		for (int i = 0; i < 1000; i++) {
+			auto r = syslet::threadlet_exec(pool, 1, [&] {
+				int here;
+				ran++;
+				elsewhere += !on_a_pool_stack(pool, &here);
+			});
+			if (!r || *r != 1)
+				syscall(__NR_exit_group, 4);
+		}
+		syscall(__NR_exit_group, ran == 1001 && !elsewhere ? 0 : 5);
+	}
+	int status = 0;
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status)
+				       << ": a system call";
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST(SysletKernel, BlockedThreadletGoesOnInALentThread)

@@ -88,7 +88,7 @@ long syscall(long nr, ...)
 	va_end(ap);
 	if (!real_syscall)
 		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
-	if ((nr >= __NR_async_exec && nr <= __NR_threadlet_off) ||
+	if ((nr >= __NR_async_exec && nr <= __NR_threadlet_lease) ||
 	    !syslets_available())
 		return direct(nr, a);
 	if (!tr.ready) {

@@ -37,9 +37,10 @@
  * The version of this ABI; /proc/sys/kernel/syslet/abi_version holds it.
  * A version only adds to the one before, so a program built for version N
  * works on every kernel whose version is N or more. Version 2 added
- * async_exec_batch().
+ * async_exec_batch(); version 3 added threadlet_lease() and struct
+ * threadlet_area.
  */
-#define SYSLET_ABI_VERSION		2
+#define SYSLET_ABI_VERSION		3
 
 /*
  * Atom flags.
@@ -156,7 +157,8 @@
  *   uretprobe                        which an atom does not have
  *   async_exec, async_exec_batch,    no nested chains; the caller's syslet
  *   async_wait, async_thread,        state belongs to the outer call
- *   threadlet_on, threadlet_off
+ *   threadlet_on, threadlet_off,
+ *   threadlet_lease
  *   rt_sigprocmask, rt_sigsuspend,   change the calling thread's signal
  *   pause, sigaltstack               state, which after a cache miss is
  *                                    another task's
@@ -418,5 +420,97 @@ struct syslet_batch_entry {
  * not move alone (sync_chains counts it), the threadlet moves with it.
  */
 #define SYSLET_LEND_RELEASE		(1ULL << 0)
+
+/**
+ * struct threadlet_area - a thread's threadlets, started and ended in
+ * user space
+ * @active:	written by the thread: a non-zero number of its choosing
+ *		while a threadlet runs on the lease, 0 otherwise. The kernel
+ *		sets it to 0 when the threadlet's caller goes on in the
+ *		leased thread: the threadlet's compare-and-exchange of its
+ *		number back to 0 fails then, which is how it learns that it
+ *		blocked and is to complete with async_thread().
+ * @restore_ip:	written by the thread before @active: where its caller
+ *		goes on if the threadlet blocks, with rax = 0
+ * @restore_sp:	and the stack pointer it goes on with
+ * @caller_fs:	and its fs base (TLS)
+ * @lease_sp:	written by the kernel: the stack pointer to run threadlets
+ *		with (16-byte aligned, below the red zone of the leased
+ *		thread's stack where it parked), or 0 for no usable lease.
+ *		It reads 0 once the lease is used up, revoked or found not to
+ *		fit any more: the thread then gives it back with
+ *		threadlet_lease(area, NULL, SYSLET_LEASE_RETURN) once no
+ *		threadlet runs on it, and may lease again.
+ * @lease_fs:	written by the kernel: the leased thread's fs base
+ * @reserved:	0
+ *
+ * 64 bytes, 64-byte aligned, so that it lies in one cache line and one
+ * page, which the kernel pins while the area is registered: the scheduler
+ * reads @active when the thread blocks, where it cannot take a fault.
+ *
+ * The cached path makes no system call. With a lease held:
+ *
+ *	store @restore_ip, @restore_sp and @caller_fs;
+ *	exchange @active with a new number n (a full barrier);
+ *	if @lease_sp reads 0: store 0 in @active, run the threadlet as a
+ *		plain call, and give the lease back;
+ *	switch fs base to @lease_fs and the stack to @lease_sp, and run it;
+ *	compare-and-exchange @active from n to 0: if that fails the
+ *		threadlet blocked, its caller went on at the restore point,
+ *		and this task is the leased thread now: it calls
+ *		async_thread(event, ahu, 0), which posts event and lends it;
+ *	else switch fs base and stack back: it ran in the caller.
+ *
+ * If the thread blocks (in a system call or a fault) while @active is
+ * not 0, its caller goes on in the leased thread exactly as with
+ * threadlet_on(), but with the registers of the moment it blocked for
+ * all but rip, rsp, rax and the fs base: the restore point must not
+ * expect callee-saved registers, and reloads them from its stack.
+ *
+ * A child of fork() inherits neither the registration nor the lease, but
+ * the memory: it must store 0 in @lease_sp before its first threadlet.
+ * An execve() ends both. The area moves with the thread's identity when
+ * a chain or a threadlet moves its caller to another task.
+ */
+struct threadlet_area {
+	__aligned_u64	active;
+	__aligned_u64	restore_ip;
+	__aligned_u64	restore_sp;
+	__aligned_u64	caller_fs;
+	__aligned_u64	lease_sp;
+	__aligned_u64	lease_fs;
+	__aligned_u64	reserved[2];
+};
+
+#define SYSLET_AREA_SIZE		64
+
+/*
+ * long threadlet_lease(struct threadlet_area *area,
+ *			struct async_head_user *ahu, __u32 flags)
+ *	With @flags 0: registers @area for the calling thread, if it has
+ *	none yet (one registered already must be @area, else -EBUSY), and
+ *	leases it a thread lent to the pool @ahu, unless it holds a usable
+ *	lease from that pool already; a lease from another pool, or one
+ *	that reads 0 in @lease_sp, is given back first. 0: @lease_sp and
+ *	@lease_fs are set. -EAGAIN: no lent thread fits, or the caller
+ *	could not move (see threadlet_on()): the area stays registered,
+ *	without a lease. -EBUSY while @active is not 0 (nested); -EINVAL
+ *	for an area not 64-byte aligned, on a lent thread, or a head
+ *	async_exec() would refuse; -EFAULT for one that cannot be pinned
+ *	writable. While it holds a lease the thread offers its caller to
+ *	the leased thread whenever it blocks with @active set.
+ *
+ *	SYSLET_LEASE_RETURN (@ahu NULL): gives the lease back, if any; the
+ *	area stays registered. 0, or -EBUSY while @active is not 0.
+ *	With SYSLET_LEASE_UNREGISTER as well, also unregisters @area (it
+ *	must be the one registered, else -EINVAL). Allowed while syslets
+ *	are disabled. Other flags: -EINVAL.
+ *
+ * SYSLET_LEND_RELEASE also revokes the leases of the threads it releases:
+ * their @lease_sp reads 0 at once, or, for a lease a threadlet runs on,
+ * when that threadlet ends.
+ */
+#define SYSLET_LEASE_RETURN		(1U << 0)
+#define SYSLET_LEASE_UNREGISTER		(1U << 1)
 
 #endif /* _UAPI_LINUX_SYSLET_H */

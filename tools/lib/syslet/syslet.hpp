@@ -48,6 +48,7 @@
 #include <linux/time_types.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -386,7 +387,7 @@ inline constexpr bool refused_nr(long nr) noexcept
 #if defined(__x86_64__) && !defined(__ILP32__)
 	constexpr long refused[] = {	// syscall_64.tbl of 6.12
 		57, 58, 56, 435, 59, 322, 60, 231, 15, 219, 335,
-		463, 464, 465, 466, 467, 468,
+		463, 464, 465, 466, 467, 468, 469,
 		14, 130, 34, 131, 271, 270, 281, 441, 333,
 		273, 218, 334, 158, 205,
 		157, 317, 135, 272, 308, 172, 173, 238, 446, 460,
@@ -2003,6 +2004,38 @@ inline constexpr long nr_async_thread = 465;
 inline constexpr long nr_threadlet_on = 466;
 inline constexpr long nr_threadlet_off = 467;
 #endif
+#if defined(__NR_threadlet_lease)
+inline constexpr long nr_threadlet_lease = __NR_threadlet_lease;
+#else
+inline constexpr long nr_threadlet_lease = 469;
+#endif
+
+// A thread's threadlet area (threadlet_lease(2)) and the pool its lease
+// is from: its threadlets then start and end with no system call. Zeroed
+// in every new thread, as thread-local data is; a fork()ed child's copy
+// is cleared (forget_lease_in_child()).
+struct thread_lease {
+	alignas(64) threadlet_area area;
+	const async_head_user *pool;
+	std::uint64_t seq;		// the area's active numbers
+};
+
+inline thread_local thread_lease this_thread_lease{};
+
+// The lease is the parent thread's, whose memory the child only copied.
+inline void forget_lease_in_child() noexcept
+{
+	this_thread_lease.area.lease_sp = 0;
+	this_thread_lease.pool = nullptr;
+}
+
+// rdfsbase and wrfsbase work in user space (HWCAP2_FSGSBASE): the kernel
+// and the CPU allow it.
+inline bool user_fsgsbase() noexcept
+{
+	static const bool yes = (::getauxval(AT_HWCAP2) & 2) != 0;
+	return yes;
+}
 
 // Events with this bit are the library's: the address of a coroutine
 // awaiting a threadlet (syslet::threadlet), resumed by pop(). User space
@@ -2137,6 +2170,124 @@ asm(".ifndef syslet_threadlet_enter\n"
 static_assert(detail::nr_async_thread == 465 && detail::nr_threadlet_on == 466 &&
 	      detail::nr_threadlet_off == 467,
 	      "syslet_threadlet_enter has the x86-64 numbers written in");
+
+/*
+ * long syslet_threadlet_switch(threadlet_area *area, void (*fn)(void *),
+ *				void *arg, async_head_user *pool,
+ *				std::uint64_t event, std::uint64_t seq)
+ *
+ * A threadlet on area's lease, with no system call (threadlet_lease(2)):
+ * 1, fn(arg) ran to its end in the caller; 0, it blocked, the caller
+ * went on at the restore point (which pops the callee-saved registers
+ * pushed here), and this task, the leased thread now, completes with
+ * async_thread(event), which does not return here; 2, the lease read 0
+ * once the area was active: nothing ran. seq is the area's active
+ * number, never 0 nor used twice by the thread. COMDAT, hidden and
+ * assembled once, as syslet_threadlet_enter; its CFI finds the caller's
+ * frame through rbx while fn runs on the leased thread's stack.
+ */
+extern "C" long syslet_threadlet_switch(threadlet_area *area, void (*fn)(void *),
+					void *arg, async_head_user *pool,
+					std::uint64_t event,
+					std::uint64_t seq) noexcept;
+asm(".ifndef syslet_threadlet_switch\n"
+	".pushsection .text.syslet_threadlet_switch,\"axG\",@progbits,"
+	"syslet_threadlet_switch,comdat\n"
+	".weak syslet_threadlet_switch\n"
+	".hidden syslet_threadlet_switch\n"
+	".type syslet_threadlet_switch, @function\n"
+	"syslet_threadlet_switch:\n"
+	"	.cfi_startproc\n"
+	"	push %rbp\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	.cfi_rel_offset %rbp, 0\n"
+	"	push %rbx\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	.cfi_rel_offset %rbx, 0\n"
+	"	push %r12\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	.cfi_rel_offset %r12, 0\n"
+	"	push %r13\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	.cfi_rel_offset %r13, 0\n"
+	"	push %r14\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	.cfi_rel_offset %r14, 0\n"
+	"	push %r15\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	.cfi_rel_offset %r15, 0\n"
+	"	mov %rdi, %r12\n"
+	"	mov %r8, %r13\n"
+	"	mov %rcx, %r14\n"
+	"	mov %r9, %rbp\n"
+	"	mov %rsp, %rbx\n"
+	"	lea 3f(%rip), %rax\n"
+	"	mov %rax, 8(%r12)\n"
+	"	mov %rsp, 16(%r12)\n"
+	"	rdfsbase %rax\n"
+	"	mov %rax, 24(%r12)\n"
+	"	mov %rbp, %rax\n"
+	"	xchg %rax, (%r12)\n"
+	"	mov 32(%r12), %rax\n"
+	"	test %rax, %rax\n"
+	"	jz 4f\n"
+	"	mov 40(%r12), %rcx\n"
+	"	wrfsbase %rcx\n"
+	"	mov %rax, %rsp\n"
+	/* On the leased thread's stack: the caller's frame is found via rbx. */
+	"	.cfi_def_cfa %rbx, 56\n"
+	"	mov %rdx, %rdi\n"
+	"	call *%rsi\n"
+	"	mov %rbp, %rax\n"
+	"	xor %ecx, %ecx\n"
+	"	lock cmpxchg %rcx, (%r12)\n"
+	"	jne 1f\n"
+	"	mov 24(%r12), %rax\n"
+	"	wrfsbase %rax\n"
+	"	mov %rbx, %rsp\n"
+	"	.cfi_def_cfa %rsp, 56\n"
+	"	mov $1, %eax\n"
+	"	jmp 3f\n"
+	"1:	.cfi_def_cfa %rbx, 56\n"
+	"	mov %r13, %rdi\n"
+	"	mov %r14, %rsi\n"
+	"	xor %edx, %edx\n"
+	"	mov $465, %eax\n"
+	"	syscall\n"
+	"	ud2\n"
+	"4:	.cfi_def_cfa %rsp, 56\n"
+	"	movq $0, (%r12)\n"
+	"	mov $2, %eax\n"
+	"3:	pop %r15\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	.cfi_restore %r15\n"
+	"	pop %r14\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	.cfi_restore %r14\n"
+	"	pop %r13\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	.cfi_restore %r13\n"
+	"	pop %r12\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	.cfi_restore %r12\n"
+	"	pop %rbx\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	.cfi_restore %rbx\n"
+	"	pop %rbp\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	.cfi_restore %rbp\n"
+	"	ret\n"
+	"	.cfi_endproc\n"
+	".size syslet_threadlet_switch, .-syslet_threadlet_switch\n"
+	".popsection\n"
+	".endif\n");
+static_assert(offsetof(threadlet_area, active) == 0 &&
+	      offsetof(threadlet_area, restore_ip) == 8 &&
+	      offsetof(threadlet_area, restore_sp) == 16 &&
+	      offsetof(threadlet_area, caller_fs) == 24 &&
+	      offsetof(threadlet_area, lease_sp) == 32 &&
+	      offsetof(threadlet_area, lease_fs) == 40,
+	      "syslet_threadlet_switch has the area's offsets written in");
 #endif
 
 // One lent thread's stack: [guard, guard + guard_size) is PROT_NONE, the
@@ -2232,6 +2383,7 @@ private:
 	detail::threadlet_frame *take_frame() noexcept;
 	void give_frame(detail::threadlet_frame *f) noexcept;
 	result<int> exec(detail::threadlet_frame *f, std::uint64_t event) noexcept;
+	long run_on_lease(detail::threadlet_frame *f, std::uint64_t event) noexcept;
 	bool await_lent_thread() noexcept;
 	std::size_t posted() const noexcept;
 	void post(std::uint64_t event) noexcept;
@@ -2353,6 +2505,10 @@ inline threadlet_pool::threadlet_pool(options o)
 	// threadlet_on() then says EAGAIN instead of running in place.
 	if (when_busy_ != if_busy::run_inline)
 		head_.flags = SYSLET_AHU_EAGAIN_AT_LIMIT;
+	if (kernel_) {
+		[[maybe_unused]] static const int registered =
+			pthread_atfork(nullptr, nullptr, detail::forget_lease_in_child);
+	}
 	if (o.eventfd >= 0)
 		detail::name_eventfd(head_, o.eventfd,
 				     "syslet: threadlet_pool::options::eventfd is not an eventfd");
@@ -2564,7 +2720,9 @@ inline result<int> threadlet_pool::exec(detail::threadlet_frame *f,
 		return 0;
 	}
 #if defined(__x86_64__) && !defined(__ILP32__)
-	long r;
+	long r = run_on_lease(f, event);
+	if (r != 2)
+		return static_cast<int>(r);
 	do {
 		// Counted before: the event may be popped before the count would be.
 		in_flight_.fetch_add(1, std::memory_order_relaxed);
@@ -2582,6 +2740,36 @@ inline result<int> threadlet_pool::exec(detail::threadlet_frame *f,
 	return failure{ENOSYS};
 #endif
 }
+
+#if defined(__x86_64__) && !defined(__ILP32__)
+// The cached path with no system call, on the calling thread's lease of
+// one of this pool's threads, leased first if it holds none: 1 or 0 as
+// threadlet_on(2)'s path; 2 with nothing run when no lease can be had.
+// A lease revoked or refused meanwhile reads 0, and is given back.
+inline long threadlet_pool::run_on_lease(detail::threadlet_frame *f,
+					 std::uint64_t event) noexcept
+{
+	detail::thread_lease &l = detail::this_thread_lease;
+
+	if (!detail::user_fsgsbase())
+		return 2;
+	if (l.pool != &head_ || !l.area.lease_sp) {
+		l.pool = ::syscall(detail::nr_threadlet_lease, &l.area, &head_, 0) ?
+				 nullptr : &head_;
+		if (!l.pool)
+			return 2;
+	}
+	in_flight_.fetch_add(1, std::memory_order_relaxed);
+	const long r = syslet_threadlet_switch(&l.area, detail::threadlet_entry,
+					       f, &head_, event, ++l.seq);
+	if (r != 0)
+		in_flight_.fetch_sub(1, std::memory_order_relaxed);
+	if (r != 0 && !l.area.lease_sp)
+		(void)::syscall(detail::nr_threadlet_lease, &l.area, nullptr,
+				SYSLET_LEASE_RETURN);
+	return r;
+}
+#endif
 
 inline std::size_t threadlet_pool::posted() const noexcept
 {

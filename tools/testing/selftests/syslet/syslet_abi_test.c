@@ -71,6 +71,8 @@ TEST(disabled_facility_refuses_with_eperm)
 	EXPECT_EQ(EPERM, errno);
 	EXPECT_EQ(-1, syscall(__NR_threadlet_on, 0, 0, &ahu));
 	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, syscall(__NR_threadlet_lease, NULL, &ahu, 0));
+	EXPECT_EQ(EPERM, errno);
 	/* Not in a threadlet: ending one is refused, disabled or not. */
 	EXPECT_EQ(-1, syscall(__NR_threadlet_off));
 	EXPECT_EQ(EINVAL, errno);

@@ -434,7 +434,7 @@ static const long refused_nrs[] = {
 	__NR_restart_syscall, __NR_uretprobe,
 	__NR_async_exec, __NR_async_exec_batch, __NR_async_wait,
 	__NR_async_thread,
-	__NR_threadlet_on, __NR_threadlet_off,
+	__NR_threadlet_on, __NR_threadlet_off, __NR_threadlet_lease,
 	__NR_rt_sigprocmask, __NR_rt_sigsuspend, __NR_pause,
 	__NR_sigaltstack, __NR_ppoll, __NR_pselect6, __NR_epoll_pwait,
 	__NR_epoll_pwait2, __NR_io_pgetevents, __NR_rt_sigtimedwait,

@@ -496,4 +496,107 @@ asm(".text\n"
 	"	ret\n"
 	".size threadlet_exec, .-threadlet_exec\n");
 
+/*
+ * long threadlet_switch(struct threadlet_area *area, long (*fn)(void *),
+ *			 void *arg, struct async_head_user *ahu,
+ *			 __u64 event, __u64 seq)
+ *
+ * The cached path of a threadlet on the area's lease, with no system
+ * call: 1, fn ran to its end in the caller; 0, it blocked and goes on
+ * in the leased thread, which posts @event; 2, the lease read 0 once the
+ * area was active: nothing ran. @seq is the area's active number, never
+ * 0 and never used twice by the thread.
+ */
+long threadlet_switch(struct threadlet_area *area, long (*fn)(void *),
+		      void *arg, struct async_head_user *ahu, __u64 event,
+		      __u64 seq);
+asm(".text\n"
+	".globl threadlet_switch\n"
+	".type threadlet_switch, @function\n"
+	"threadlet_switch:\n"
+	"	push %rbp\n"
+	"	push %rbx\n"
+	"	push %r12\n"
+	"	push %r13\n"
+	"	push %r14\n"
+	"	push %r15\n"
+	"	mov %rdi, %r12\n"
+	"	mov %r8, %r13\n"
+	"	mov %rcx, %r14\n"
+	"	mov %r9, %rbp\n"
+	"	mov %rsp, %rbx\n"
+	"	lea 3f(%rip), %rax\n"
+	"	mov %rax, 8(%r12)\n"
+	"	mov %rsp, 16(%r12)\n"
+	"	rdfsbase %rax\n"
+	"	mov %rax, 24(%r12)\n"
+	"	mov %rbp, %rax\n"
+	"	xchg %rax, (%r12)\n"
+	"	mov 32(%r12), %rax\n"
+	"	test %rax, %rax\n"
+	"	jz 4f\n"
+	"	mov 40(%r12), %rcx\n"
+	"	wrfsbase %rcx\n"
+	"	mov %rax, %rsp\n"
+	"	mov %rdx, %rdi\n"
+	"	call *%rsi\n"
+	"	mov %rbp, %rax\n"
+	"	xor %ecx, %ecx\n"
+	"	lock cmpxchg %rcx, (%r12)\n"
+	"	jne 1f\n"
+	"	mov 24(%r12), %rax\n"
+	"	wrfsbase %rax\n"
+	"	mov %rbx, %rsp\n"
+	"	mov $1, %eax\n"
+	"	jmp 3f\n"
+    /* Moved: this task is the leased thread now; it never returns. */
+	"1:	mov %r13, %rdi\n"
+	"	mov %r14, %rsi\n"
+	"	xor %edx, %edx\n"
+	"	mov $" SYSLET_STR(__NR_async_thread) ", %eax\n"
+	"	syscall\n"
+	"	ud2\n"
+	"4:	movq $0, (%r12)\n"
+	"	mov $2, %eax\n"
+    /* The restore point: rax is 0 here after a move. */
+	"3:	pop %r15\n"
+	"	pop %r14\n"
+	"	pop %r13\n"
+	"	pop %r12\n"
+	"	pop %rbx\n"
+	"	pop %rbp\n"
+	"	ret\n"
+	".size threadlet_switch, .-threadlet_switch\n");
+
+static inline long threadlet_lease(struct threadlet_area *area,
+				   struct async_head_user *ahu,
+				   unsigned int flags)
+{
+	return syscall(__NR_threadlet_lease, area, ahu, flags);
+}
+
+/*
+ * threadlet_exec() on @area's lease, taken from @ahu first if it has none:
+ * as threadlet_exec() (1 cached, 0 moved), and a spoilt lease is given
+ * back once the threadlet has ended. Without a lease it runs in place.
+ */
+static inline long threadlet_exec_leased(struct threadlet_area *area,
+					 long (*fn)(void *), void *arg,
+					 struct async_head_user *ahu,
+					 __u64 event)
+{
+	static __thread __u64 seq;
+	long ret = 2;
+
+	if (area->lease_sp || !threadlet_lease(area, ahu, 0))
+		ret = threadlet_switch(area, fn, arg, ahu, event, ++seq);
+	if (ret && !area->lease_sp)
+		threadlet_lease(area, NULL, SYSLET_LEASE_RETURN);
+	if (ret == 2) {
+		fn(arg);
+		ret = 1;
+	}
+	return ret;
+}
+
 #endif /* SYSLET_TEST_H */

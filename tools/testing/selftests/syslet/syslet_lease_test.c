@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Threadlets on a lease: a thread registers a struct threadlet_area and
+ * leases a lent thread with threadlet_lease(); its threadlets then start
+ * and end in user space, and the kernel looks at the area only when one
+ * blocks.
+ */
+#define _GNU_SOURCE
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/auxv.h>
+#include <sys/prctl.h>
+
+#include "../kselftest_harness.h"
+#include "syslet_lend.h"
+
+#define NO_FSGSBASE "no FSGSBASE: threadlets take threadlet_on() there"
+
+/* The CPU and kernel let user space switch fs base itself. */
+static int have_fsgsbase(void)
+{
+	return (getauxval(AT_HWCAP2) & 2) != 0;	/* HWCAP2_FSGSBASE */
+}
+
+static __thread alignas(64) struct threadlet_area area;
+
+struct seen {
+	pid_t tid_before, tid_after;
+	int *errno_addr;
+	char *stack;
+	int fd;			/* read from it: blocks until written */
+	long got;
+};
+
+static long look_around(void *arg)
+{
+	struct seen *s = arg;
+	char c;
+
+	s->tid_before = gettid();
+	s->errno_addr = &errno;
+	s->stack = (char *)&c;
+	if (s->fd >= 0)
+		s->got = read(s->fd, &c, 1);
+	s->tid_after = gettid();
+	return 0;
+}
+
+static int on_stack_of(const struct lender *l, const char *p)
+{
+	return p > l->stack_lo && p < l->stack_hi;
+}
+
+TEST(bad_input_is_refused)
+{
+	static alignas(64) struct threadlet_area two[2];
+	static struct pool p;
+	char *ro;
+
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	ASSERT_EQ(0, pool_start(&p, 1));
+	EXPECT_EQ(-1, threadlet_lease((void *)((char *)&area + 8), &p.ahu, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, threadlet_lease(&area, &p.ahu, 4));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, threadlet_lease(&area, NULL, SYSLET_LEASE_UNREGISTER));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, threadlet_lease(&area, NULL, 0));
+	EXPECT_EQ(EFAULT, errno);
+	ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_EQ(-1, threadlet_lease((void *)ro, &p.ahu, 0));
+	EXPECT_EQ(EFAULT, errno);
+	two[0].reserved[1] = 1;
+	EXPECT_EQ(-1, threadlet_lease(&two[0], &p.ahu, 0));
+	EXPECT_EQ(EINVAL, errno);
+	/* Nothing registered: nothing to give back. */
+	EXPECT_EQ(-1, threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN));
+	EXPECT_EQ(EINVAL, errno);
+
+	ASSERT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	EXPECT_NE(0, area.lease_sp);
+	EXPECT_EQ(0, area.lease_sp % 16);
+	EXPECT_TRUE(on_stack_of(&p.lenders[0], (char *)area.lease_sp));
+	/* Leased already: the same lease. */
+	EXPECT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	EXPECT_EQ(-1, threadlet_lease(&two[1], &p.ahu, 0));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(-1, threadlet_lease(&area, &p.ahu, SYSLET_LEASE_RETURN));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, threadlet_lease(&two[1], NULL, SYSLET_LEASE_RETURN));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN |
+				     SYSLET_LEASE_UNREGISTER));
+	EXPECT_EQ(0, area.lease_sp);
+	EXPECT_EQ(1, pool_stop(&p));
+	munmap(ro, 4096);
+}
+
+/* Dies of SIGSYS at its first system call but exit_group(). */
+static void allow_only_exit_group(void)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = filter };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+		_exit(3);
+}
+
+static long count_on_lent_stack(void *arg)
+{
+	struct lender *l = arg;
+	char here;
+
+	return on_stack_of(l, &here) ? 0 : -1;
+}
+
+struct counts {
+	struct lender *lender;
+	long ran, elsewhere;
+};
+
+static long count(void *arg)
+{
+	struct counts *c = arg;
+
+	c->ran++;
+	c->elsewhere += count_on_lent_stack(c->lender) != 0;
+	return 0;
+}
+
+TEST(cached_threadlets_make_no_system_call)
+{
+	static struct pool p;
+	struct counts c = { };
+	int status, i;
+	pid_t child;
+
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	ASSERT_EQ(0, pool_start(&p, 1));
+	c.lender = &p.lenders[0];
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		/* The pool's lender is the parent's: lend one here too. */
+		static struct pool q;
+
+		if (pool_start(&q, 1) || threadlet_lease(&area, &q.ahu, 0))
+			_exit(2);
+		c.lender = &q.lenders[0];
+		allow_only_exit_group();
+		for (i = 0; i < 1000; i++)
+			if (threadlet_switch(&area, count, &c, &q.ahu, 1,
+					     i + 1) != 1)
+				syscall(__NR_exit_group, 4);
+		syscall(__NR_exit_group, c.ran == 1000 && !c.elsewhere ? 0 : 5);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	if (WIFSIGNALED(status))
+		TH_LOG("killed by signal %d: a system call", WTERMSIG(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(1, pool_stop(&p));
+}
+
+struct pipe_writer {
+	int fd;
+};
+
+static void *write_one(void *arg)
+{
+	struct pipe_writer *w = arg;
+
+	if (write(w->fd, "x", 1) != 1)
+		abort();
+	return NULL;
+}
+
+TEST(blocked_threadlet_moves_to_the_leased_thread)
+{
+	static struct pool p;
+	struct seen s = { };
+	struct pipe_writer w;
+	struct lender *l;
+	pthread_t writer;
+	int fds[2];
+	pid_t me = gettid();
+
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	ASSERT_EQ(0, pool_start(&p, 1));
+	l = &p.lenders[0];
+	ASSERT_EQ(0, pipe(fds));
+	s.fd = fds[0];
+	ASSERT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	errno = 0;
+	ASSERT_EQ(0, threadlet_exec_leased(&area, look_around, &s, &p.ahu,
+					   0xe1));
+	/* The caller went on with its identity, errno and TLS. */
+	EXPECT_EQ(me, gettid());
+	EXPECT_EQ(me, syscall(__NR_gettid));
+	EXPECT_EQ(0, errno);
+	/* The lease is used up, and the area says so. */
+	EXPECT_EQ(0, area.active);
+	EXPECT_EQ(0, area.lease_sp);
+	EXPECT_EQ(0, p.ahu.kernel_ring_idx);
+
+	w.fd = fds[1];
+	ASSERT_EQ(0, pthread_create(&writer, NULL, write_one, &w));
+	EXPECT_EQ(0xe1, ring_next(&p.ahu, p.slots, RING));
+	pthread_join(writer, NULL);
+	EXPECT_EQ(1, s.got);
+	EXPECT_EQ(me, s.tid_before);
+	EXPECT_EQ(l->tid, s.tid_after);
+	EXPECT_EQ(l->errno_addr, s.errno_addr);
+	EXPECT_TRUE(on_stack_of(l, s.stack));
+	/* Lent again: the caller leases it anew. */
+	EXPECT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	EXPECT_EQ(1, threadlet_exec_leased(&area, count_on_lent_stack, l,
+					   &p.ahu, 1));
+	EXPECT_EQ(0, threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN));
+	EXPECT_EQ(1, pool_stop(&p));
+	EXPECT_EQ(0, l->interrupted);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+struct one_read {
+	int fd;
+	atomic_int *done;
+};
+
+static long read_and_count(void *arg)
+{
+	struct one_read *r = arg;
+	char x;
+
+	if (read(r->fd, &x, 1) == 1)
+		atomic_fetch_add(r->done, 1);
+	return 0;
+}
+
+#define ROUNDS 300
+
+/*
+ * Every other round blocks; the rest find a byte waiting. Each blocked
+ * one completes exactly once, on a lease taken anew each time.
+ */
+TEST(leased_threadlets_block_and_complete_once)
+{
+	static struct pool p;
+	atomic_int done = 0;
+	struct one_read r = { .done = &done };
+	int fds[2], i, moved = 0, cached = 0;
+	__u64 seen = 0;
+
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	ASSERT_EQ(0, pool_start(&p, 2));
+	ASSERT_EQ(0, pipe(fds));
+	r.fd = fds[0];
+	for (i = 0; i < ROUNDS; i++) {
+		long ret;
+
+		/* The last lent thread may not have parked again yet. */
+		while (threadlet_lease(&area, &p.ahu, 0))
+			ASSERT_EQ(EAGAIN, errno);
+		if (i % 2 && write(fds[1], "y", 1) != 1)
+			break;
+		ret = threadlet_exec_leased(&area, read_and_count, &r, &p.ahu,
+					    i + 1);
+		if (ret == 1) {
+			cached++;
+			continue;
+		}
+		ASSERT_EQ(0, ret);
+		moved++;
+		ASSERT_EQ(1, write(fds[1], "z", 1));
+		ASSERT_EQ(i + 1, ring_next(&p.ahu, p.slots, RING));
+		seen++;
+	}
+	EXPECT_EQ(ROUNDS, i);
+	EXPECT_EQ(ROUNDS, atomic_load(&done));
+	EXPECT_EQ(ROUNDS / 2, moved);
+	EXPECT_EQ(ROUNDS / 2, cached);
+	EXPECT_EQ(seen, p.ahu.kernel_ring_idx);
+	EXPECT_EQ(0, threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN));
+	EXPECT_EQ(2, pool_stop(&p));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+TEST(release_revokes_an_idle_lease)
+{
+	static struct pool p;
+
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ASSERT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	/* Given back on the way out of the call that released it. */
+	EXPECT_EQ(1, syscall(__NR_async_thread, 0, &p.ahu,
+			     SYSLET_LEND_RELEASE));
+	EXPECT_EQ(0, area.lease_sp);
+	EXPECT_EQ(1, pool_stop(&p));
+	EXPECT_EQ(0, p.lenders[0].last);
+	EXPECT_EQ(-1, threadlet_lease(&area, &p.ahu, 0));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
+static long release_pool(void *arg)
+{
+	struct pool *p = arg;
+
+	return syscall(__NR_async_thread, 0, &p->ahu, SYSLET_LEND_RELEASE);
+}
+
+TEST(release_inside_a_threadlet_spoils_its_lease)
+{
+	static struct pool p;
+
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ASSERT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	EXPECT_EQ(1, threadlet_switch(&area, release_pool, &p, &p.ahu, 1, 77));
+	/* It ran on the lease to its end; the lease reads 0 since. */
+	EXPECT_EQ(0, area.active);
+	EXPECT_EQ(0, area.lease_sp);
+	EXPECT_EQ(0, atomic_load(&p.lenders[0].done));
+	EXPECT_EQ(0, threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN));
+	EXPECT_EQ(1, pool_stop(&p));
+	EXPECT_EQ(0, p.lenders[0].last);
+}
+
+/* The caller's area: the threadlet runs on another thread's TLS. */
+struct nested {
+	struct pool *pool;
+	struct threadlet_area *area;
+	long ret[3];
+};
+
+static long nest(void *arg)
+{
+	struct nested *n = arg;
+
+	n->ret[0] = threadlet_lease(n->area, &n->pool->ahu, 0) ? errno : 0;
+	n->ret[1] = threadlet_lease(n->area, NULL, SYSLET_LEASE_RETURN) ?
+		    errno : 0;
+	/* threadlet_on() runs it in place, counted. */
+	n->ret[2] = syscall(__NR_threadlet_on, 0, 0, &n->pool->ahu);
+	return 0;
+}
+
+TEST(nested_calls_inside_a_leased_threadlet_are_refused)
+{
+	static struct pool p;
+	struct nested n = { .pool = &p, .area = &area };
+
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ASSERT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	EXPECT_EQ(1, threadlet_exec_leased(&area, nest, &n, &p.ahu, 1));
+	EXPECT_EQ(EBUSY, n.ret[0]);
+	EXPECT_EQ(EBUSY, n.ret[1]);
+	EXPECT_EQ(0, n.ret[2]);
+	EXPECT_EQ(1, p.ahu.sync_chains);
+	EXPECT_EQ(0, threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN));
+	EXPECT_EQ(1, pool_stop(&p));
+}
+
+static void *lease_and_exit(void *arg)
+{
+	static __thread alignas(64) struct threadlet_area mine;
+	struct pool *p = arg;
+
+	return (void *)(long)threadlet_lease(&mine, &p->ahu, 0);
+}
+
+TEST(an_exiting_lessee_gives_its_lease_back)
+{
+	static struct pool p;
+	pthread_t t;
+	void *ret;
+
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ASSERT_EQ(0, pthread_create(&t, NULL, lease_and_exit, &p));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	ASSERT_EQ(NULL, ret);
+	/* The only lent thread is lent again. */
+	EXPECT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	EXPECT_EQ(0, threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN));
+	EXPECT_EQ(1, pool_stop(&p));
+}
+
+TEST(a_forked_child_has_no_registration)
+{
+	static struct pool p;
+	int status;
+	pid_t child;
+
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ASSERT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		/* The memory says leased; the kernel knows of no area. */
+		if (!area.lease_sp)
+			_exit(1);
+		if (threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN) != -1 ||
+		    errno != EINVAL)
+			_exit(2);
+		_exit(0);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_NE(0, area.lease_sp);
+	EXPECT_EQ(0, threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN));
+	EXPECT_EQ(1, pool_stop(&p));
+}
+
+/*
+ * A chain that misses between threadlets moves the caller to a spare,
+ * and the area and lease go with it: the next threadlet still moves to
+ * the leased thread, and the caller keeps its TID throughout.
+ */
+TEST(the_lease_moves_with_a_chains_caller)
+{
+	static struct pool p;
+	struct async_head_user ahu;
+	__u64 slots[4];
+	struct syslet_uatom atom;
+	struct seen s = { };
+	__s64 res = SENTINEL;
+	char c;
+	int fds[2], cfds[2];
+	pid_t me = gettid();
+
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ASSERT_EQ(0, pipe(fds));
+	ASSERT_EQ(0, pipe(cfds));
+	ASSERT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	ring_init(&ahu, slots, 4);
+	{
+		__u64 fd = cfds[0], buf = uptr(&c), len = 1;
+
+		ATOM3(&atom, __NR_read, &res, NULL, 0, &fd, &buf, &len);
+		ASSERT_EQ(0, async_exec(&atom, &ahu));
+	}
+	EXPECT_EQ(me, syscall(__NR_gettid));
+	EXPECT_NE(0, area.lease_sp);
+	ASSERT_EQ(1, write(cfds[1], "c", 1));
+	EXPECT_EQ(uptr(&atom), ring_next(&ahu, slots, 4));
+	EXPECT_EQ(1, res);
+
+	s.fd = fds[0];
+	ASSERT_EQ(0, threadlet_exec_leased(&area, look_around, &s, &p.ahu,
+					   0xe2));
+	EXPECT_EQ(me, syscall(__NR_gettid));
+	ASSERT_EQ(1, write(fds[1], "t", 1));
+	EXPECT_EQ(0xe2, ring_next(&p.ahu, p.slots, RING));
+	EXPECT_EQ(p.lenders[0].tid, s.tid_after);
+	EXPECT_EQ(1, pool_stop(&p));
+	close(fds[0]);
+	close(fds[1]);
+	close(cfds[0]);
+	close(cfds[1]);
+}
+
+TEST_HARNESS_MAIN
