@@ -257,12 +257,20 @@ async_thread() and runs the threadlet on that thread's TLS and stack; if
 it blocks, the lent thread takes the caller over and the blocked task
 goes on with the threadlet as the lent thread, the identity swap going
 both ways; threadlet_off() ends it, in the caller or as the completion
-of a moved threadlet." \
+of a moved threadlet.
+
+A thread that registers a struct threadlet_area and leases a lent
+thread with threadlet_lease() starts and ends its threadlets in user
+space with no system call: the sched hook reads the pinned area's
+active word when the thread blocks, and the claim takes the restore
+point from it." \
 	"" code
 step 5 "selftests/syslet: test threadlets, the ABI and a fuzzer
 
 Threadlets cached and moved, TLS, errno and stack separation,
-completions, pools, nesting, chains inside, signals, exec and exit; a
+completions, pools, nesting, chains inside, signals, exec and exit;
+threadlets on a lease, with no system call when cached, revoked, and
+moving with a chain's caller; a
 TCP chain; the ABI edges of every call; and syslet_fuzz, which feeds
 random chains to many threads while others stop, freeze and kill them." \
 	"" tests

@@ -36,8 +36,9 @@ files() {
 		$tests/syslet_spare_test.c $tests/syslet_identity_test.c ;;
 	4) echo $tests/syslet_miss_test.c $tests/syslet_handoff_test.c \
 		$tests/syslet_ring_test.c $tests/syslet_batch_test.c ;;
-	5) echo kernel/syslet/threadlet.c $tests/syslet_lend.h \
-		$tests/syslet_threadlet_test.c $tests/syslet_net_test.c \
+	5) echo kernel/syslet/threadlet.c kernel/syslet/lease.c \
+		$tests/syslet_lend.h $tests/syslet_threadlet_test.c \
+		$tests/syslet_lease_test.c $tests/syslet_net_test.c \
 		$tests/syslet_abi_test.c $tests/syslet_fuzz.c ;;
 	*) echo "series-steps: no step $1" >&2; exit 1 ;;
 	esac
