@@ -76,7 +76,8 @@ bool syslet_owns_pi_waiters(struct task_struct *tsk)
  * The caller's state a spare can take over. What it cannot (a tracer
  * follows the task, PI futexes with waiters are owned by it, syscall user
  * dispatch, and what the architecture cannot hand on by a copy) keeps the
- * chain synchronous.
+ * chain synchronous. @tsk is current, or a donor switched out (the claim
+ * looks again).
  */
 bool syslet_may_move(struct task_struct *tsk)
 {
@@ -157,10 +158,7 @@ void syslet_arm_handoff(struct syslet_task *st)
 void syslet_sched_sleeping(struct task_struct *tsk)
 {
 	struct syslet_task *st = tsk->syslet;
-	/*
-	 * Read once: this is preemptible, and a preemption right after the
-	 * offer lets the spare claim, which clears the reservation or lease.
-	 */
+	/* Read before the offer: a claim clears the reservation or lease. */
 	struct task_struct *spare = syslet_offered_to(st), *stale;
 	int handoff = atomic_read(&st->handoff);
 
@@ -181,17 +179,24 @@ void syslet_sched_sleeping(struct task_struct *tsk)
 		return;
 
 	handoff = syslet_ho_with(handoff + SYSLET_HO_SEQ, SYSLET_HO_OFFERED);
+	/*
+	 * A spare woken by an earlier offer can claim this one as soon as
+	 * @tsk is off its CPU, and @spare then runs on as the caller, and may
+	 * exit: @tsk stays on its CPU until it is done with @spare.
+	 */
+	preempt_disable();
 	atomic_set_release(&st->handoff, handoff);
 	/* Offered to whichever completer reaches its minimum (ring.c). */
-	if (st->state == SYSLET_WAITING)
-		return;
-	/* A spare that finds @tsk here finds it offered. */
-	stale = xchg(&spare->syslet->donor, get_task_struct(tsk));
-	/* Only ever @tsk: a spare given back or kept holds no donor (spare.c). */
-	if (stale)
-		put_task_struct(stale);
-	trace_syslet_handoff(tsk, spare);
-	complete_on_current_cpu(&spare->syslet->park);
+	if (st->state != SYSLET_WAITING) {
+		/* A spare that finds @tsk here finds it offered. */
+		stale = xchg(&spare->syslet->donor, get_task_struct(tsk));
+		/* Only @tsk: one given back or kept holds none (spare.c). */
+		if (stale)
+			put_task_struct(stale);
+		trace_syslet_handoff(tsk, spare);
+		complete_on_current_cpu(&spare->syslet->park);
+	}
+	preempt_enable();
 }
 
 /**

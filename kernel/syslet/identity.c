@@ -132,10 +132,11 @@ static void syslet_swap_signals(struct task_struct *old,
 
 /*
  * What makes the caller unable to move at the claim, though it could when
- * its chain was armed: a tracer since, a PI waiter attached to either
- * task, a change of what the spare must share with it (its affinity,
- * credentials, cgroup...), or an LSM's refusal (per-task LSM state that
- * differs). Siglock and both pi_locks held.
+ * its chain or threadlet started: a tracer since, a PI waiter attached to
+ * either task, state a threadlet's user code set up that a copy cannot
+ * hand on (syslet_may_move()), a change of what the spare must share
+ * with it (its affinity, credentials, cgroup...), or an LSM's refusal
+ * (per-task LSM state that differs). Siglock and both pi_locks held.
  */
 static bool syslet_claim_refused(struct task_struct *donor,
 				 struct task_struct *spare)
@@ -143,8 +144,7 @@ static bool syslet_claim_refused(struct task_struct *donor,
 	/* A lent leader runs user code: the rule is for spares. */
 	if (spare->syslet->kernel_only && !syslet_spare_serves(spare, donor))
 		return true;
-	return donor->ptrace || syslet_owns_pi_waiters(donor) ||
-	       syslet_owns_pi_waiters(spare) ||
+	return !syslet_may_move(donor) || syslet_owns_pi_waiters(spare) ||
 	       !syslet_spare_fits(spare, donor);
 }
 
@@ -259,6 +259,7 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	bool global = syslet_claim_global(donor, new);
 	enum syslet_handoff result = SYSLET_HO_CLAIMED;
 	struct task_struct *reserved;
+	struct syslet_restore at = { };
 	long moved_ret;
 	char comm[TASK_COMM_LEN], new_comm[TASK_COMM_LEN];
 
@@ -271,7 +272,8 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	syslet_lock_pi(donor, new);
 	if ((new->signal->flags & SIGNAL_GROUP_EXIT) ||
 	    new->signal->group_exec_task || syslet_claim_refused(donor, new) ||
-	    (dst->state == SYSLET_IDLE && !syslet_lease_take_caller(donor)))
+	    (dst->state == SYSLET_IDLE &&
+	     !syslet_lease_restore_point(donor, &at)))
 		result = SYSLET_HO_REFUSED;
 	if (!atomic_try_cmpxchg(&dst->handoff, &offer,
 				syslet_ho_with(offer, result)))
@@ -287,6 +289,8 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 
 	if (dst->state == SYSLET_ARMED)
 		dst->caller = get_pid(task_pid(donor));
+	else if (dst->state == SYSLET_IDLE)
+		syslet_lease_take_caller(donor, &at);
 	exchange_tids(donor, new);
 	syslet_unlock_pi(donor, new);
 	swap(donor->start_time, new->start_time);
@@ -298,7 +302,9 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	if (st->kernel_only)
 		syslet_drop_own_signals();
 	syslet_swap_signals(donor, new);
+	/* A lending released while borrowed returns when its threadlet ends. */
 	swap(st->lent, dst->lent);
+	swap(st->released, dst->released);
 	syslet_lease_moved(st, dst);
 
 	/* A lent thread's threadlet goes on as a thread like any other. */

@@ -56,32 +56,47 @@ void syslet_lease_spoil(struct syslet_task *st)
 }
 
 /**
- * syslet_lease_take_caller - the registers a moved threadlet's caller takes
- * @donor: switched out and offered, its threadlet on its lease blocked
+ * syslet_lease_restore_point - where a moved threadlet's caller goes on
+ * @donor:	switched out and offered, its threadlet on its lease blocked
+ * @at:		the area's restore point and caller's fs base, read once
  *
- * Into @donor's head_regs and head_tls: its user registers as it blocked,
- * with the area's restore point. Siglock held.
+ * Read before the claim decides, as the area is user memory that any
+ * thread of the process may write meanwhile. Siglock held.
  *
  * Return: false if the area no longer says that a threadlet runs, or
  * names a restore point outside user space: the claim refuses then.
  */
-bool syslet_lease_take_caller(struct task_struct *donor)
+bool syslet_lease_restore_point(struct task_struct *donor,
+				struct syslet_restore *at)
 {
-	struct syslet_task *dst = donor->syslet;
-	struct threadlet_area *area = dst->area.kaddr;
-	unsigned long ip, sp, fs;
+	struct threadlet_area *area = donor->syslet->area.kaddr;
 
 	if (!syslet_lease_active(donor))
 		return false;
-	ip = READ_ONCE(area->restore_ip);
-	sp = READ_ONCE(area->restore_sp);
-	fs = READ_ONCE(area->caller_fs);
-	if (ip >= TASK_SIZE_MAX || sp >= TASK_SIZE_MAX || fs >= TASK_SIZE_MAX)
-		return false;
+	at->ip = READ_ONCE(area->restore_ip);
+	at->sp = READ_ONCE(area->restore_sp);
+	at->tls = READ_ONCE(area->caller_fs);
+	return at->ip < TASK_SIZE_MAX && at->sp < TASK_SIZE_MAX &&
+	       at->tls < TASK_SIZE_MAX;
+}
+
+/**
+ * syslet_lease_take_caller - the registers a moved threadlet's caller takes
+ * @donor:	claimed: it waits for the claim to finish before it runs on
+ * @at:		what syslet_lease_restore_point() read
+ *
+ * Into @donor's head_regs and head_tls, which a donor that withdrew its
+ * offer first may be using for a chain of its own: hence only now. Its
+ * user registers as it blocked, with the restore point.
+ */
+void syslet_lease_take_caller(struct task_struct *donor,
+			      const struct syslet_restore *at)
+{
+	struct syslet_task *dst = donor->syslet;
+
 	dst->head_regs = *task_pt_regs(donor);
-	arch_syslet_set_resume(&dst->head_regs, ip, sp);
-	dst->head_tls = fs;
-	return true;
+	arch_syslet_set_resume(&dst->head_regs, at->ip, at->sp);
+	dst->head_tls = at->tls;
 }
 
 static void syslet_lease_revoke_work(struct callback_head *work)
@@ -303,16 +318,13 @@ long syslet_lease(struct syslet_task *st, struct threadlet_area __user *uarea,
 		trace_syslet_sync_fallback(uahu, SYSLET_SYNC_UNMOVABLE);
 		return -EAGAIN;
 	}
-	lent = syslet_borrow(uahu);
+	lent = syslet_borrow(uahu, &st->lease);
 	if (!lent) {
 		trace_syslet_sync_fallback(uahu, SYSLET_SYNC_NO_LENT);
 		return -EAGAIN;
 	}
 
 	area = st->area.kaddr;
-	spin_lock_irq(&current->sighand->siglock);
-	st->lease = lent;
-	spin_unlock_irq(&current->sighand->siglock);
 	WRITE_ONCE(area->lease_fs, arch_syslet_tls(lent));
 	WRITE_ONCE(area->lease_sp,
 		   arch_syslet_threadlet_sp(&lent->syslet->lent->regs));

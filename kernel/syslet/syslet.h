@@ -143,6 +143,18 @@ struct syslet_area {
 };
 
 /**
+ * struct syslet_restore - where a threadlet's caller goes on if it moves
+ * @ip:		instruction pointer
+ * @sp:		stack pointer
+ * @tls:	the caller's fs base
+ */
+struct syslet_restore {
+	unsigned long	ip;
+	unsigned long	sp;
+	unsigned long	tls;
+};
+
+/**
  * struct syslet_task - per-task syslet state, behind task_struct::syslet
  * @chain:	buffer for the chain being run, allocated on first use so the
  *		cached path allocates nothing
@@ -182,16 +194,18 @@ struct syslet_area {
  * @exec_id:	(threadlet) self_exec_id when it started: an execve() ends it
  * @lent:	lent for threadlets (threadlet.c), or NULL
  * @lent_node:	(lent, parked) entry in syslet_group::lent
- * @released:	(lent, parked) async_thread() was asked to return
+ * @released:	(lent) async_thread() was asked to return, parked or on
+ *		lease; it moves with @lent
  * @area:	the registered struct threadlet_area, if any
  * @lease:	the thread lent for threadlets that this one holds on lease
  *		(lease.c), with a reference; it moves with @area
  * @revoke_work: gives @lease back on the way out, once it is released
  * @revoking:	@revoke_work is queued
  *
- * @kernel_only, @exited, @park_node, @reserved (while offered), @area,
- * @lease and @revoking are changed under the group's siglock; the parked list holds no
- * references, as a spare unlinks itself when it exits.
+ * @kernel_only, @exited, @park_node, @reserved (while offered), @released,
+ * @area, @lease and @revoking are changed under the group's siglock; the
+ * parked list holds no references, as a spare unlinks itself when it
+ * exits.
  */
 struct syslet_task {
 	struct syslet_chain		chain;
@@ -381,10 +395,14 @@ long syslet_lend(struct syslet_task *st, u64 event,
 		 const struct async_head_user *ahu,
 		 struct async_head_user __user *uahu);
 long syslet_release_lent(struct async_head_user __user *uahu);
-struct task_struct *syslet_borrow(struct async_head_user __user *uahu);
+struct task_struct *syslet_borrow(struct async_head_user __user *uahu,
+				  struct task_struct **into);
 
 bool syslet_lease_active(struct task_struct *tsk);
-bool syslet_lease_take_caller(struct task_struct *donor);
+bool syslet_lease_restore_point(struct task_struct *donor,
+				struct syslet_restore *at);
+void syslet_lease_take_caller(struct task_struct *donor,
+			      const struct syslet_restore *at);
 void syslet_lease_spoil(struct syslet_task *st);
 void syslet_lease_moved(struct syslet_task *st, struct syslet_task *dst);
 void syslet_lease_revoke(struct task_struct *lessee);

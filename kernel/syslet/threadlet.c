@@ -69,11 +69,15 @@ bool syslet_in_threadlet(struct syslet_task *st)
 
 /**
  * syslet_borrow - take a parked thread lent with @uahu
- * @uahu: the pool's async_head_user
+ * @uahu:	the pool's async_head_user
+ * @into:	current's reservation or lease, set in the same hold of
+ *		siglock: a release of the pool finds the thread in one place
+ *		or the other
  *
  * Return: one that may become current's caller, with a reference, or NULL.
  */
-struct task_struct *syslet_borrow(struct async_head_user __user *uahu)
+struct task_struct *syslet_borrow(struct async_head_user __user *uahu,
+				  struct task_struct **into)
 {
 	struct syslet_group *group = syslet_group_get();
 	struct task_struct *taken = NULL;
@@ -88,6 +92,7 @@ struct task_struct *syslet_borrow(struct async_head_user __user *uahu)
 		    syslet_spare_fits(lent->self, current)) {
 			list_del_init(&lent->lent_node);
 			taken = get_task_struct(lent->self);
+			*into = taken;
 			break;
 		}
 	}
@@ -125,8 +130,7 @@ long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
 		trace_syslet_sync_fallback(uahu, SYSLET_SYNC_UNMOVABLE);
 		return syslet_count_sync_chain(uahu);
 	}
-	st->reserved = syslet_borrow(uahu);
-	if (!st->reserved) {
+	if (!syslet_borrow(uahu, &st->reserved)) {
 		if (ahu->flags & SYSLET_AHU_EAGAIN_AT_LIMIT) {
 			trace_syslet_sync_fallback(uahu,
 						   SYSLET_SYNC_REFUSED_EAGAIN);
@@ -285,6 +289,7 @@ long syslet_lend(struct syslet_task *st, u64 event,
 		st->lent->regs = *current_pt_regs();
 		st->lent->uahu = uahu;
 		st->lent->exec_id = current->self_exec_id;
+		st->released = false;
 	}
 
 	if (event) {
@@ -307,7 +312,6 @@ long syslet_lend(struct syslet_task *st, u64 event,
 	/* What a borrower switches to must be what user space set last. */
 	arch_syslet_tls(current);
 	spin_lock_irq(&current->sighand->siglock);
-	st->released = false;
 	if (!st->exited)
 		list_add(&st->lent_node, &group->lent);
 	spin_unlock_irq(&current->sighand->siglock);

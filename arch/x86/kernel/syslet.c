@@ -22,16 +22,28 @@
 /* What the x86-64 ABI lets a function use below its stack pointer. */
 #define SYSLET_RED_ZONE		128
 
+/* 32-bit system calls (in_compat_syscall(), for any task). */
+static bool syslet_in_compat_syscall(struct task_struct *tsk)
+{
+	if (task_thread_info(tsk)->status & TS_COMPAT)
+		return true;
+	return IS_ENABLED(CONFIG_X86_X32_ABI) &&
+	       (task_pt_regs(tsk)->orig_ax & __X32_SYSCALL_BIT);
+}
+
 /*
  * State a copy cannot hand on: 32-bit system calls, I/O permissions,
  * shadow stacks, segment selectors other than the 64-bit null ones, and
- * enlarged (AMX) FPU state. @tsk is current.
+ * enlarged (AMX) FPU state. @tsk is current, when a chain or threadlet
+ * starts, or a task switched out since, at the claim: a threadlet runs
+ * user code that may have changed any of it, and the selectors are then
+ * those its switch-out saved (save_fsgs()).
  */
 bool arch_syslet_may_move(struct task_struct *tsk)
 {
-	unsigned short sel;
+	unsigned short fs = tsk->thread.fsindex, gs = tsk->thread.gsindex;
 
-	if (in_compat_syscall())
+	if (syslet_in_compat_syscall(tsk))
 		return false;
 	if (tsk->thread.io_bitmap || tsk->thread.iopl_emul)
 		return false;
@@ -41,11 +53,11 @@ bool arch_syslet_may_move(struct task_struct *tsk)
 #endif
 	if (tsk->thread.fpu.fpstate != &tsk->thread.fpu.__fpstate)
 		return false;
-	savesegment(fs, sel);
-	if (sel)
-		return false;
-	savesegment(gs, sel);
-	return !sel;
+	if (tsk == current) {
+		savesegment(fs, fs);
+		savesegment(gs, gs);
+	}
+	return !fs && !gs;
 }
 
 /*

@@ -485,4 +485,130 @@ TEST(the_lease_moves_with_a_chains_caller)
 	close(cfds[1]);
 }
 
+/* A threadlet that loads a gs selector, then blocks. */
+struct with_selector {
+	int fd, write_fd;
+	atomic_int reading;
+	atomic_int returned;	/* its caller went on */
+	pid_t caller;
+	pid_t tid_after;
+};
+
+static long read_with_gs_selector(void *arg)
+{
+	struct with_selector *w = arg;
+	unsigned short sel = 0x2b;	/* __USER_DS */
+	char c;
+
+	asm volatile("mov %0, %%gs" : : "r"(sel));
+	atomic_store(&w->reading, 1);
+	if (read(w->fd, &c, 1) != 1)
+		abort();
+	sel = 0;
+	asm volatile("mov %0, %%gs" : : "r"(sel));
+	w->tid_after = syscall(__NR_gettid);
+	return 0;
+}
+
+/* Writes once the threadlet blocks in its caller, or the caller went on. */
+static void *write_once_blocked(void *arg)
+{
+	struct with_selector *w = arg;
+
+	while (!atomic_load(&w->reading))
+		sched_yield();
+	while (!atomic_load(&w->returned) && thread_state(w->caller) != 'S')
+		usleep(1000);
+	if (write(w->write_fd, "s", 1) != 1)
+		abort();
+	return NULL;
+}
+
+/*
+ * What a copy cannot hand on and a threadlet sets up after the lease was
+ * taken, here a gs selector, keeps it in its caller when it blocks: the
+ * claim looks at the caller again, and spoils the lease instead.
+ */
+TEST(a_threadlet_that_cannot_move_blocks_in_place)
+{
+	static struct pool p;
+	struct with_selector w = { .caller = gettid() };
+	pthread_t writer;
+	int fds[2];
+	long ret;
+
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ASSERT_EQ(0, pipe(fds));
+	w.fd = fds[0];
+	w.write_fd = fds[1];
+	ASSERT_EQ(0, pthread_create(&writer, NULL, write_once_blocked, &w));
+	ASSERT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	ret = threadlet_exec_leased(&area, read_with_gs_selector, &w, &p.ahu,
+				    0xe3);
+	atomic_store(&w.returned, 1);
+	pthread_join(writer, NULL);
+	EXPECT_EQ(1, ret);
+	EXPECT_EQ(w.caller, w.tid_after);
+	/* The spoilt lease was given back; the thread can be leased again. */
+	EXPECT_EQ(0, area.lease_sp);
+	EXPECT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	EXPECT_EQ(0, threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN));
+	EXPECT_EQ(0, p.ahu.kernel_ring_idx);
+	EXPECT_EQ(1, pool_stop(&p));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+struct release_then_read {
+	struct pool *pool;
+	int fd;
+	long released;
+};
+
+static long release_then_read(void *arg)
+{
+	struct release_then_read *r = arg;
+	char c;
+
+	r->released = release_pool(r->pool);
+	if (read(r->fd, &c, 1) != 1)
+		abort();
+	return 0;
+}
+
+/*
+ * A pool released while a threadlet runs on its lease, the threadlet
+ * then blocking and moving to the leased thread: that thread returns
+ * from async_thread(), released, once the threadlet ends, with no
+ * further release.
+ */
+TEST(a_released_lease_that_moved_returns_when_its_threadlet_ends)
+{
+	static struct pool p;
+	struct release_then_read r = { .pool = &p };
+	int fds[2], i;
+
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ASSERT_EQ(0, pipe(fds));
+	r.fd = fds[0];
+	ASSERT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	ASSERT_EQ(0, threadlet_exec_leased(&area, release_then_read, &r,
+					   &p.ahu, 0xe4));
+	EXPECT_EQ(1, r.released);
+	ASSERT_EQ(1, write(fds[1], "r", 1));
+	EXPECT_EQ(0xe4, ring_next(&p.ahu, p.slots, RING));
+	/* It returns by itself: at most 10 s, or it never will. */
+	for (i = 0; i < 1000 && !atomic_load(&p.lenders[0].done); i++)
+		usleep(10 * 1000);
+	EXPECT_EQ(1, atomic_load(&p.lenders[0].done));
+	EXPECT_EQ(1, pool_stop(&p));
+	EXPECT_EQ(0, p.lenders[0].last);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 TEST_HARNESS_MAIN
