@@ -3,6 +3,7 @@
 #define _LINUX_SYSLET_H
 
 #include <linux/linkage.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/time_types.h>
 #include <uapi/linux/syslet.h>
@@ -54,6 +55,22 @@ static inline bool syslet_untraceable(struct task_struct *p)
 	return __syslet_untraceable(p);
 }
 
+pid_t __syslet_futex_tid(struct task_struct *tsk);
+struct task_struct *syslet_futex_owner(struct task_struct *p);
+
+/*
+ * The TID user space knows @tsk by in a futex word, which is that of the
+ * thread whose TLS its user code runs on: not @tsk's own while it runs a
+ * threadlet on a lease (kernel/syslet/lease.c). @tsk is current, or a
+ * task asleep in a futex operation.
+ */
+static inline pid_t syslet_futex_tid(struct task_struct *tsk)
+{
+	if (unlikely(tsk->flags & PF_SYSLET))
+		return __syslet_futex_tid(tsk);
+	return task_pid_vnr(tsk);
+}
+
 /* A child of fork() or clone() starts with no syslet state of its own. */
 static inline void syslet_task_fork(struct task_struct *p)
 {
@@ -72,6 +89,16 @@ static inline void syslet_sched_running(struct task_struct *tsk) { }
 static inline bool syslet_untraceable(struct task_struct *p)
 {
 	return false;
+}
+
+static inline pid_t syslet_futex_tid(struct task_struct *tsk)
+{
+	return task_pid_vnr(tsk);
+}
+
+static inline struct task_struct *syslet_futex_owner(struct task_struct *p)
+{
+	return p;
 }
 #endif
 

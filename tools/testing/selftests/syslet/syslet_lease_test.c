@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <linux/filter.h>
+#include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -607,6 +608,173 @@ TEST(a_released_lease_that_moved_returns_when_its_threadlet_ends)
 	EXPECT_EQ(1, atomic_load(&p.lenders[0].done));
 	EXPECT_EQ(1, pool_stop(&p));
 	EXPECT_EQ(0, p.lenders[0].last);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/*
+ * glibc's mutexes inside threadlets on a lease, under contention that is
+ * forced: the threadlet holds the lock until the lock word shows that
+ * the contender waits on it. Cached, the threadlet runs in its caller on
+ * the leased thread's TLS; moved, it first blocks on a pipe and goes on
+ * as the leased thread. Either way it is one thread to glibc and to the
+ * kernel's futexes.
+ */
+enum mutex_kind { NORMAL, ERRORCHECK, RECURSIVE, ROBUST, ROBUST_OWNER_DIED,
+		  PI };
+
+struct contended {
+	pthread_mutex_t m;
+	enum mutex_kind kind;
+	int fd;			/* -1: cached; else blocks on it first */
+	atomic_int go;		/* the contender may lock now */
+	pid_t tid;
+	int err[4];		/* lock, relock or consistent, unlock twice */
+	int contender_err[2];
+	int count;
+};
+
+/* The lock word says a contender waits: 2, or FUTEX_WAITERS set. */
+static int waiter_seen(pthread_mutex_t *m)
+{
+	unsigned int word = atomic_load((_Atomic unsigned int *)
+					&m->__data.__lock);
+
+	return word == 2 || (word & FUTEX_WAITERS);
+}
+
+static long lock_under_contention(void *arg)
+{
+	struct contended *c = arg;
+	char x;
+
+	if (c->fd >= 0 && read(c->fd, &x, 1) != 1)
+		return -1;
+	c->tid = syscall(__NR_gettid);
+	c->err[0] = pthread_mutex_lock(&c->m);
+	if (c->kind == RECURSIVE)
+		c->err[1] = pthread_mutex_lock(&c->m);
+	else if (c->kind == ERRORCHECK)
+		c->err[1] = pthread_mutex_lock(&c->m) == EDEADLK ? 0 : -1;
+	else if (c->kind == ROBUST_OWNER_DIED)
+		c->err[1] = pthread_mutex_consistent(&c->m);
+	atomic_store(&c->go, 1);
+	while (!waiter_seen(&c->m))
+		;
+	c->count++;
+	if (c->kind == RECURSIVE)
+		c->err[2] = pthread_mutex_unlock(&c->m);
+	c->err[3] = pthread_mutex_unlock(&c->m);
+	return 0;
+}
+
+static void *contend(void *arg)
+{
+	struct contended *c = arg;
+
+	while (!atomic_load(&c->go))
+		sched_yield();
+	c->contender_err[0] = pthread_mutex_lock(&c->m);
+	c->count++;
+	c->contender_err[1] = pthread_mutex_unlock(&c->m);
+	return NULL;
+}
+
+static void *lock_and_exit(void *arg)
+{
+	pthread_mutex_lock(arg);
+	return NULL;
+}
+
+static void mutex_init_kind(pthread_mutex_t *m, enum mutex_kind kind)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	if (kind == ERRORCHECK)
+		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+	if (kind == RECURSIVE)
+		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	if (kind == ROBUST || kind == ROBUST_OWNER_DIED)
+		pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	if (kind == PI)
+		pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT);
+	pthread_mutex_init(m, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
+FIXTURE(contended_mutex) {
+	struct pool p;
+};
+
+FIXTURE_VARIANT(contended_mutex) {
+	enum mutex_kind kind;
+	int moves;
+};
+
+#define MUTEX_VARIANTS(name, k)						\
+FIXTURE_VARIANT_ADD(contended_mutex, name##_cached) { .kind = k };	\
+FIXTURE_VARIANT_ADD(contended_mutex, name##_moved) { .kind = k, .moves = 1 }
+
+MUTEX_VARIANTS(normal, NORMAL);
+MUTEX_VARIANTS(errorcheck, ERRORCHECK);
+MUTEX_VARIANTS(recursive, RECURSIVE);
+MUTEX_VARIANTS(robust, ROBUST);
+MUTEX_VARIANTS(robust_owner_died, ROBUST_OWNER_DIED);
+MUTEX_VARIANTS(pi, PI);
+
+FIXTURE_SETUP(contended_mutex)
+{
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	ASSERT_EQ(0, pool_start(&self->p, 1));
+}
+
+FIXTURE_TEARDOWN(contended_mutex)
+{
+	if (have_fsgsbase())
+		EXPECT_EQ(1, pool_stop(&self->p));
+}
+
+TEST_F(contended_mutex, locks_as_one_thread)
+{
+	struct contended c = { .kind = variant->kind, .fd = -1 };
+	pthread_t contender, owner;
+	int fds[2];
+	long ret;
+
+	mutex_init_kind(&c.m, c.kind);
+	if (c.kind == ROBUST_OWNER_DIED) {
+		ASSERT_EQ(0, pthread_create(&owner, NULL, lock_and_exit, &c.m));
+		pthread_join(owner, NULL);
+	}
+	ASSERT_EQ(0, pipe(fds));
+	if (variant->moves)
+		c.fd = fds[0];
+	ASSERT_EQ(0, pthread_create(&contender, NULL, contend, &c));
+	ASSERT_EQ(0, threadlet_lease(&area, &self->p.ahu, 0));
+	ret = threadlet_exec_leased(&area, lock_under_contention, &c,
+				    &self->p.ahu, 0xe5);
+	if (variant->moves) {
+		ASSERT_EQ(0, ret);
+		ASSERT_EQ(1, write(fds[1], "m", 1));
+		ASSERT_EQ(0xe5, ring_next(&self->p.ahu, self->p.slots, RING));
+		EXPECT_EQ(self->p.lenders[0].tid, c.tid);
+	} else {
+		ASSERT_EQ(1, ret);
+		EXPECT_EQ(gettid(), c.tid);
+	}
+	/* A failed unlock leaves the contender waiting for good. */
+	ASSERT_EQ(0, c.err[3]);
+	pthread_join(contender, NULL);
+	EXPECT_EQ(c.kind == ROBUST_OWNER_DIED ? EOWNERDEAD : 0, c.err[0]);
+	EXPECT_EQ(0, c.err[1]);
+	EXPECT_EQ(0, c.err[2]);
+	EXPECT_EQ(0, c.contender_err[0]);
+	EXPECT_EQ(0, c.contender_err[1]);
+	EXPECT_EQ(2, c.count);
+	threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN);
+	pthread_mutex_destroy(&c.m);
 	close(fds[0]);
 	close(fds[1]);
 }
