@@ -48,57 +48,6 @@ bool syslet_lease_active(struct task_struct *tsk)
 	       READ_ONCE(st->area.kaddr->active);
 }
 
-/**
- * __syslet_futex_tid - the TID @tsk's user code locks futexes with
- * @tsk: current, or a task asleep in a futex operation, with PF_SYSLET
- *
- * A threadlet on a lease runs on the leased thread's TLS, where glibc
- * keeps the TID it stores in a lock word: while it runs, its lessee goes
- * by that TID, and syslet_futex_owner() maps the TID back. After a move
- * the two agree anyway: the task that runs the threadlet holds the TID.
- */
-pid_t __syslet_futex_tid(struct task_struct *tsk)
-{
-	struct task_struct *lent = READ_ONCE(tsk->syslet->lease);
-
-	/* Held while @tsk runs or sleeps: only @tsk gives a lease back. */
-	if (lent && syslet_lease_active(tsk))
-		return task_pid_vnr(lent);
-	return task_pid_vnr(tsk);
-}
-
-/**
- * syslet_futex_owner - the task a futex word's TID names
- * @p: the task that holds the TID, with a reference
- *
- * A thread on lease is, while a threadlet runs on the lease, its lessee:
- * the task that will unlock what the threadlet locked. Found by a walk of
- * the threads under siglock, where leases change hands; only for a lent
- * thread, as an owner of a contended PI futex rarely is one.
- *
- * Return: the lessee, with a reference, @p's dropped; or @p.
- */
-struct task_struct *syslet_futex_owner(struct task_struct *p)
-{
-	struct syslet_task *st = READ_ONCE(p->syslet);
-	struct task_struct *t, *owner = p;
-	unsigned long flags;
-
-	if (!st || !READ_ONCE(st->lent) || !lock_task_sighand(p, &flags))
-		return p;
-	for_each_thread(p, t) {
-		if (t->syslet && t->syslet->lease == p &&
-		    syslet_lease_active(t)) {
-			owner = get_task_struct(t);
-			break;
-		}
-	}
-	unlock_task_sighand(p, &flags);
-	if (owner != p)
-		put_task_struct(p);
-	return owner;
-}
-
 /* A lease the lessee is to give back: it reads as none. */
 void syslet_lease_spoil(struct syslet_task *st)
 {

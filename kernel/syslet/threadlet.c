@@ -67,6 +67,71 @@ bool syslet_in_threadlet(struct syslet_task *st)
 	return st->state == SYSLET_THREADLET || syslet_lease_active(current);
 }
 
+/*
+ * The lent thread on whose TLS @tsk's user code runs a threadlet, cached:
+ * borrowed by threadlet_on(), or on @tsk's lease. NULL outside one, and
+ * once it moved, as @tsk is then the lent thread itself.
+ */
+static struct task_struct *syslet_threadlet_host(struct task_struct *tsk)
+{
+	struct syslet_task *st = tsk->syslet;
+
+	if (READ_ONCE(st->state) == SYSLET_THREADLET)
+		return READ_ONCE(st->reserved);
+	if (syslet_lease_active(tsk))
+		return READ_ONCE(st->lease);
+	return NULL;
+}
+
+/**
+ * __syslet_futex_tid - the TID @tsk's user code locks futexes with
+ * @tsk: current, or a task asleep in a futex operation, with PF_SYSLET
+ *
+ * A cached threadlet runs on a lent thread's TLS, where glibc keeps the
+ * TID it stores in a lock word: while it runs, the task goes by that TID,
+ * and syslet_futex_owner() maps the TID back. After a move the two agree
+ * anyway. Only @tsk ends its threadlet or gives its lease back, and it is
+ * running or asleep here: the lent thread stays.
+ */
+pid_t __syslet_futex_tid(struct task_struct *tsk)
+{
+	struct task_struct *host = syslet_threadlet_host(tsk);
+
+	return task_pid_vnr(host ? host : tsk);
+}
+
+/**
+ * syslet_futex_owner - the task a futex word's TID names
+ * @p: the task that holds the TID, with a reference
+ *
+ * A lent thread is, while a cached threadlet runs on it, the task running
+ * the threadlet: the one that will unlock what the threadlet locked.
+ * Found by a walk of the threads under siglock, where threads are
+ * borrowed and leased; only for a lent thread, as an owner of a contended
+ * PI futex rarely is one.
+ *
+ * Return: that task, with a reference, @p's dropped; or @p.
+ */
+struct task_struct *syslet_futex_owner(struct task_struct *p)
+{
+	struct syslet_task *st = READ_ONCE(p->syslet);
+	struct task_struct *t, *owner = p;
+	unsigned long flags;
+
+	if (!st || !READ_ONCE(st->lent) || !lock_task_sighand(p, &flags))
+		return p;
+	for_each_thread(p, t) {
+		if (t->syslet && syslet_threadlet_host(t) == p) {
+			owner = get_task_struct(t);
+			break;
+		}
+	}
+	unlock_task_sighand(p, &flags);
+	if (owner != p)
+		put_task_struct(p);
+	return owner;
+}
+
 /**
  * syslet_borrow - take a parked thread lent with @uahu
  * @uahu:	the pool's async_head_user

@@ -613,12 +613,12 @@ TEST(a_released_lease_that_moved_returns_when_its_threadlet_ends)
 }
 
 /*
- * glibc's mutexes inside threadlets on a lease, under contention that is
- * forced: the threadlet holds the lock until the lock word shows that
- * the contender waits on it. Cached, the threadlet runs in its caller on
- * the leased thread's TLS; moved, it first blocks on a pipe and goes on
- * as the leased thread. Either way it is one thread to glibc and to the
- * kernel's futexes.
+ * glibc's mutexes inside threadlets, under contention that is forced: the
+ * threadlet holds the lock until the lock word shows that the contender
+ * waits on it. Cached, the threadlet runs in its caller on the lent
+ * thread's TLS, on a lease or after threadlet_on(); moved, it first
+ * blocks on a pipe and goes on as the leased thread. Either way it is one
+ * thread to glibc and to the kernel's futexes.
  */
 enum mutex_kind { NORMAL, ERRORCHECK, RECURSIVE, ROBUST, ROBUST_OWNER_DIED,
 		  PI };
@@ -707,14 +707,19 @@ FIXTURE(contended_mutex) {
 	struct pool p;
 };
 
+enum threadlet_mode { LEASE_CACHED, LEASE_MOVED, ON_CACHED };
+
 FIXTURE_VARIANT(contended_mutex) {
 	enum mutex_kind kind;
-	int moves;
+	enum threadlet_mode mode;
 };
 
 #define MUTEX_VARIANTS(name, k)						\
 FIXTURE_VARIANT_ADD(contended_mutex, name##_cached) { .kind = k };	\
-FIXTURE_VARIANT_ADD(contended_mutex, name##_moved) { .kind = k, .moves = 1 }
+FIXTURE_VARIANT_ADD(contended_mutex, name##_moved) {			\
+	.kind = k, .mode = LEASE_MOVED };				\
+FIXTURE_VARIANT_ADD(contended_mutex, name##_threadlet_on) {		\
+	.kind = k, .mode = ON_CACHED }
 
 MUTEX_VARIANTS(normal, NORMAL);
 MUTEX_VARIANTS(errorcheck, ERRORCHECK);
@@ -725,14 +730,14 @@ MUTEX_VARIANTS(pi, PI);
 
 FIXTURE_SETUP(contended_mutex)
 {
-	if (!have_fsgsbase())
+	if (variant->mode != ON_CACHED && !have_fsgsbase())
 		SKIP(return, NO_FSGSBASE);
 	ASSERT_EQ(0, pool_start(&self->p, 1));
 }
 
 FIXTURE_TEARDOWN(contended_mutex)
 {
-	if (have_fsgsbase())
+	if (variant->mode == ON_CACHED || have_fsgsbase())
 		EXPECT_EQ(1, pool_stop(&self->p));
 }
 
@@ -749,13 +754,18 @@ TEST_F(contended_mutex, locks_as_one_thread)
 		pthread_join(owner, NULL);
 	}
 	ASSERT_EQ(0, pipe(fds));
-	if (variant->moves)
+	if (variant->mode == LEASE_MOVED)
 		c.fd = fds[0];
 	ASSERT_EQ(0, pthread_create(&contender, NULL, contend, &c));
-	ASSERT_EQ(0, threadlet_lease(&area, &self->p.ahu, 0));
-	ret = threadlet_exec_leased(&area, lock_under_contention, &c,
-				    &self->p.ahu, 0xe5);
-	if (variant->moves) {
+	if (variant->mode == ON_CACHED) {
+		ret = threadlet_exec(lock_under_contention, &c, &self->p.ahu,
+				     0xe5);
+	} else {
+		ASSERT_EQ(0, threadlet_lease(&area, &self->p.ahu, 0));
+		ret = threadlet_exec_leased(&area, lock_under_contention, &c,
+					    &self->p.ahu, 0xe5);
+	}
+	if (variant->mode == LEASE_MOVED) {
 		ASSERT_EQ(0, ret);
 		ASSERT_EQ(1, write(fds[1], "m", 1));
 		ASSERT_EQ(0xe5, ring_next(&self->p.ahu, self->p.slots, RING));
@@ -773,7 +783,8 @@ TEST_F(contended_mutex, locks_as_one_thread)
 	EXPECT_EQ(0, c.contender_err[0]);
 	EXPECT_EQ(0, c.contender_err[1]);
 	EXPECT_EQ(2, c.count);
-	threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN);
+	if (variant->mode != ON_CACHED)
+		threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN);
 	pthread_mutex_destroy(&c.m);
 	close(fds[0]);
 	close(fds[1]);
