@@ -263,9 +263,10 @@ A thread that registers a struct threadlet_area and leases a lent
 thread with threadlet_lease() starts and ends its threadlets in user
 space with no system call: the sched hook reads the pinned area's
 active word when the thread blocks, and the claim takes the restore
-point from it. While such a threadlet runs, PI futexes know the thread
-by the leased thread's TID, which glibc locks with there." \
-	"" code futex-know-a-task-running-a-threadlet
+point from it. While a threadlet runs cached, PI futexes know the
+thread by the lent thread's TID, which glibc locks with there, and rseq
+keeps the lent thread's area current too." \
+	"" code futex-know-a-task-running-a-threadlet rseq-also-keep-the-area
 step 5 "selftests/syslet: test threadlets, the ABI and a fuzzer
 
 Threadlets cached and moved, TLS, errno and stack separation,

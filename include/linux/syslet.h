@@ -57,6 +57,7 @@ static inline bool syslet_untraceable(struct task_struct *p)
 
 pid_t __syslet_futex_tid(struct task_struct *tsk);
 struct task_struct *syslet_futex_owner(struct task_struct *p);
+bool __syslet_rseq_swap(struct task_struct *t);
 
 /*
  * The TID user space knows @tsk by in a futex word, which is that of the
@@ -69,6 +70,18 @@ static inline pid_t syslet_futex_tid(struct task_struct *tsk)
 	if (unlikely(tsk->flags & PF_SYSLET))
 		return __syslet_futex_tid(tsk);
 	return task_pid_vnr(tsk);
+}
+
+/*
+ * Exchange @t's rseq registration with the one a threadlet it runs
+ * cached uses, or back: true if it exchanged them for that one.
+ * @t is current, returning to user space.
+ */
+static inline bool syslet_rseq_swap(struct task_struct *t)
+{
+	if (likely(!(t->flags & PF_SYSLET)))
+		return false;
+	return __syslet_rseq_swap(t);
 }
 
 /* A child of fork() or clone() starts with no syslet state of its own. */
@@ -99,6 +112,11 @@ static inline pid_t syslet_futex_tid(struct task_struct *tsk)
 static inline struct task_struct *syslet_futex_owner(struct task_struct *p)
 {
 	return p;
+}
+
+static inline bool syslet_rseq_swap(struct task_struct *t)
+{
+	return false;
 }
 #endif
 

@@ -26,6 +26,7 @@
  * ends, and may lease again.
  */
 #include <linux/mm.h>
+#include <linux/rseq.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
@@ -330,6 +331,8 @@ long syslet_lease(struct syslet_task *st, struct threadlet_area __user *uarea,
 		   arch_syslet_threadlet_sp(&lent->syslet->lent->regs));
 	st->exec_id = current->self_exec_id;
 	syslet_arm_handoff(st);
+	/* Kept current from now on: threadlets start without the kernel. */
+	rseq_set_notify_resume(current);
 	return 0;
 }
 

@@ -28,6 +28,7 @@
  * on that context.
  */
 #include <linux/ptrace.h>
+#include <linux/rseq.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
@@ -68,19 +69,24 @@ bool syslet_in_threadlet(struct syslet_task *st)
 }
 
 /*
- * The lent thread on whose TLS @tsk's user code runs a threadlet, cached:
- * borrowed by threadlet_on(), or on @tsk's lease. NULL outside one, and
- * once it moved, as @tsk is then the lent thread itself.
+ * The lent thread on whose TLS @tsk's user code runs a cached threadlet:
+ * borrowed by threadlet_on(), or on @tsk's lease; with @held, also one
+ * @tsk holds on lease and may start a threadlet on without entering the
+ * kernel. NULL otherwise, in a program that an execve() replaced since,
+ * and once a threadlet moved, as @tsk is then the lent thread itself.
  */
-static struct task_struct *syslet_threadlet_host(struct task_struct *tsk)
+static struct task_struct *syslet_threadlet_host(struct task_struct *tsk,
+						 bool held)
 {
 	struct syslet_task *st = tsk->syslet;
 
 	if (READ_ONCE(st->state) == SYSLET_THREADLET)
-		return READ_ONCE(st->reserved);
-	if (syslet_lease_active(tsk))
+		return st->exec_id == tsk->self_exec_id ?
+		       READ_ONCE(st->reserved) : NULL;
+	if (held && READ_ONCE(st->lease) &&
+	    st->area.exec_id == tsk->self_exec_id)
 		return READ_ONCE(st->lease);
-	return NULL;
+	return syslet_lease_active(tsk) ? READ_ONCE(st->lease) : NULL;
 }
 
 /**
@@ -95,7 +101,7 @@ static struct task_struct *syslet_threadlet_host(struct task_struct *tsk)
  */
 pid_t __syslet_futex_tid(struct task_struct *tsk)
 {
-	struct task_struct *host = syslet_threadlet_host(tsk);
+	struct task_struct *host = syslet_threadlet_host(tsk, false);
 
 	return task_pid_vnr(host ? host : tsk);
 }
@@ -121,7 +127,7 @@ struct task_struct *syslet_futex_owner(struct task_struct *p)
 	if (!st || !READ_ONCE(st->lent) || !lock_task_sighand(p, &flags))
 		return p;
 	for_each_thread(p, t) {
-		if (t->syslet && syslet_threadlet_host(t) == p) {
+		if (t->syslet && syslet_threadlet_host(t, false) == p) {
 			owner = get_task_struct(t);
 			break;
 		}
@@ -130,6 +136,43 @@ struct task_struct *syslet_futex_owner(struct task_struct *p)
 	if (owner != p)
 		put_task_struct(p);
 	return owner;
+}
+
+/**
+ * __syslet_rseq_swap - exchange current's rseq registration with the one
+ *			its cached threadlet runs on, or back
+ * @t: current, with PF_SYSLET, returning to user space
+ *
+ * A cached threadlet runs on a lent thread's TLS, where glibc and its
+ * restartable sequences find that thread's rseq area: while it runs, and
+ * while @t holds a lease it may start one on without the kernel, @t has
+ * two areas for rseq to keep current, that one, and its own, which the
+ * caller goes on with. rseq handles the second with the two
+ * registrations exchanged, and exchanges them back at once; no offer is
+ * made meanwhile (rseq_host, in the sched hook), so no claim exchanges
+ * them again if handling it faults and sleeps.
+ *
+ * Return: true if it exchanged them for the lent thread's.
+ */
+bool __syslet_rseq_swap(struct task_struct *t)
+{
+#ifdef CONFIG_RSEQ
+	struct syslet_task *st = t->syslet;
+	struct task_struct *host = st->rseq_host;
+
+	if (!host) {
+		host = syslet_threadlet_host(t, true);
+		if (!host || !host->rseq)
+			return false;
+	}
+	swap(t->rseq, host->rseq);
+	swap(t->rseq_len, host->rseq_len);
+	swap(t->rseq_sig, host->rseq_sig);
+	WRITE_ONCE(st->rseq_host, st->rseq_host ? NULL : host);
+	return !!st->rseq_host;
+#else
+	return false;
+#endif
 }
 
 /**
@@ -215,6 +258,8 @@ long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
 	arch_syslet_set_tls(arch_syslet_tls(lent));
 	st->state = SYSLET_THREADLET;
 	syslet_arm_handoff(st);
+	/* Its rseq area tells the threadlet the CPU it starts on. */
+	rseq_set_notify_resume(current);
 	return arch_syslet_threadlet_sp(&lent->syslet->lent->regs);
 }
 

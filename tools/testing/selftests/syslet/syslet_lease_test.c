@@ -10,9 +10,11 @@
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
+#include <sys/rseq.h>
 
 #include "../kselftest_harness.h"
 #include "syslet_lend.h"
@@ -491,7 +493,7 @@ struct with_selector {
 	int fd, write_fd;
 	atomic_int reading;
 	atomic_int returned;	/* its caller went on */
-	pid_t caller;
+	volatile __u64 *lease_sp;	/* the caller's area's */
 	pid_t tid_after;
 };
 
@@ -511,14 +513,17 @@ static long read_with_gs_selector(void *arg)
 	return 0;
 }
 
-/* Writes once the threadlet blocks in its caller, or the caller went on. */
+/*
+ * Writes once the threadlet blocked and the claim refused to move it,
+ * spoiling the lease, or its caller went on.
+ */
 static void *write_once_blocked(void *arg)
 {
 	struct with_selector *w = arg;
 
 	while (!atomic_load(&w->reading))
 		sched_yield();
-	while (!atomic_load(&w->returned) && thread_state(w->caller) != 'S')
+	while (!atomic_load(&w->returned) && *w->lease_sp)
 		usleep(1000);
 	if (write(w->write_fd, "s", 1) != 1)
 		abort();
@@ -533,7 +538,8 @@ static void *write_once_blocked(void *arg)
 TEST(a_threadlet_that_cannot_move_blocks_in_place)
 {
 	static struct pool p;
-	struct with_selector w = { .caller = gettid() };
+	struct with_selector w = { .lease_sp = &area.lease_sp };
+	pid_t me = gettid();
 	pthread_t writer;
 	int fds[2];
 	long ret;
@@ -551,7 +557,7 @@ TEST(a_threadlet_that_cannot_move_blocks_in_place)
 	atomic_store(&w.returned, 1);
 	pthread_join(writer, NULL);
 	EXPECT_EQ(1, ret);
-	EXPECT_EQ(w.caller, w.tid_after);
+	EXPECT_EQ(me, w.tid_after);
 	/* The spoilt lease was given back; the thread can be leased again. */
 	EXPECT_EQ(0, area.lease_sp);
 	EXPECT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
@@ -788,6 +794,237 @@ TEST_F(contended_mutex, locks_as_one_thread)
 	pthread_mutex_destroy(&c.m);
 	close(fds[0]);
 	close(fds[1]);
+}
+
+/*
+ * rseq inside cached threadlets: glibc's sched_getcpu() and restartable
+ * sequences read the rseq area of the thread whose TLS the threadlet runs
+ * on, a lent thread parked in the kernel; the kernel must keep that area
+ * current for the task running the threadlet, and abort its critical
+ * sections, while another thread pushes that task from CPU to CPU.
+ */
+#define MIGRATIONS	20
+#define INCREMENTS	200000
+
+/* The CPU this runs on, in one instruction (the vDSO's LSL of CPUNODE). */
+static unsigned int cpu_now(void)
+{
+	unsigned int p;
+
+	asm volatile("lsl %1, %0" : "=r"(p) : "r"(15 * 8 + 3));
+	return p & 0xfff;
+}
+
+struct pushed {
+	pid_t tid;			/* the task running the threadlet */
+	atomic_int *started;		/* by the threadlet, on the lent TLS */
+	atomic_int stop;
+	long samples, migrations, wrong;
+	long *counters;			/* per CPU, a cache line apart */
+	long increments;
+};
+
+static void *push_around(void *arg)
+{
+	struct pushed *p = arg;
+	cpu_set_t set;
+	int cpu = 0;
+
+	/* A caller pushed before it starts no longer fits the lent thread. */
+	while (!atomic_load(p->started) && !atomic_load(&p->stop))
+		usleep(1000);
+	while (!atomic_load(&p->stop)) {
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		cpu ^= 1;
+		sched_setaffinity(p->tid, sizeof(set), &set);
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/*
+ * Each sample reads glibc's CPU, the CPU, and glibc's again: when the two
+ * reads agree, no migration came between them, and the CPU must be that.
+ */
+static long sample_cpus(void *arg)
+{
+	struct pushed *p = arg;
+	unsigned int last = cpu_now();
+
+	atomic_store(p->started, 1);
+	while (p->migrations < MIGRATIONS && p->samples < 50000000) {
+		int before = sched_getcpu();
+		unsigned int cpu = cpu_now();
+		int after = sched_getcpu();
+
+		p->samples++;
+		if (cpu != last)
+			p->migrations++;
+		last = cpu;
+		if (before == after && (unsigned int)before != cpu)
+			p->wrong++;
+	}
+	return 0;
+}
+
+/*
+ * counters[cpu * 8]++ as a restartable sequence on the rseq area of TLS,
+ * with a delay between its load and its store that a preemption or the
+ * other counting thread falls into.
+ */
+static void percpu_inc(long *counters)
+{
+	struct rseq *rs;
+	int cpu;
+
+again:
+	rs = (struct rseq *)((char *)__builtin_thread_pointer() +
+			     __rseq_offset);
+	cpu = ((volatile struct rseq *)rs)->cpu_id;
+	asm goto(".pushsection __rseq_cs, \"aw\"\n\t"
+		 ".balign 32\n"
+		 "3:\n\t"
+		 ".long 0, 0\n\t"
+		 ".quad 1f, 2f - 1f, 4f\n\t"
+		 ".popsection\n\t"
+		 "leaq 3b(%%rip), %%rax\n\t"
+		 "movq %%rax, %%fs:8(%[off])\n"
+		 "1:\n\t"
+		 "cmpl %[cpu], %%fs:4(%[off])\n\t"
+		 "jnz 4f\n\t"
+		 "movq %[v], %%rax\n\t"
+		 "movl $64, %%ecx\n"
+		 "5:\n\t"
+		 "decl %%ecx\n\t"
+		 "jnz 5b\n\t"
+		 "addq $1, %%rax\n\t"
+		 "movq %%rax, %[v]\n"
+		 "2:\n\t"
+		 ".pushsection __rseq_failure, \"ax\"\n\t"
+		 ".byte 0x0f, 0xb9, 0x3d\n\t"
+		 ".long 0x53053053\n"
+		 "4:\n\t"
+		 "jmp %l[abort]\n\t"
+		 ".popsection\n\t"
+		 :
+		 : [cpu] "r"(cpu), [off] "r"(__rseq_offset),
+		   [v] "m"(counters[cpu * 8])
+		 : "memory", "cc", "rax", "rcx"
+		 : abort);
+	return;
+abort:
+	goto again;
+}
+
+static long count_per_cpu(void *arg)
+{
+	struct pushed *p = arg;
+	long i;
+
+	atomic_store(p->started, 1);
+	for (i = 0; i < p->increments; i++)
+		percpu_inc(p->counters);
+	return 0;
+}
+
+static void *count_per_cpu_thread(void *arg)
+{
+	struct pushed *p = arg;
+	long i;
+
+	while (!atomic_load(p->started))
+		sched_yield();
+	for (i = 0; i < p->increments; i++)
+		percpu_inc(p->counters);
+	return NULL;
+}
+
+FIXTURE(pushed_threadlet) {
+	struct pool p;
+	atomic_int started;
+	struct pushed pushed;
+	pthread_t pusher;
+	cpu_set_t affinity;
+};
+
+FIXTURE_VARIANT(pushed_threadlet) {
+	int on_lease;
+};
+
+FIXTURE_VARIANT_ADD(pushed_threadlet, on_lease) { .on_lease = 1 };
+FIXTURE_VARIANT_ADD(pushed_threadlet, threadlet_on) { };
+
+FIXTURE_SETUP(pushed_threadlet)
+{
+	if (variant->on_lease && !have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "one CPU: nothing to migrate between");
+	if (!__rseq_size)
+		SKIP(return, "glibc registers no rseq area");
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(self->affinity),
+				       &self->affinity));
+	ASSERT_EQ(0, pool_start(&self->p, 1));
+	self->pushed.tid = gettid();
+	self->pushed.started = &self->started;
+	ASSERT_EQ(0, pthread_create(&self->pusher, NULL, push_around,
+				    &self->pushed));
+}
+
+FIXTURE_TEARDOWN(pushed_threadlet)
+{
+	if (!self->pushed.tid)
+		return;
+	atomic_store(&self->pushed.stop, 1);
+	pthread_join(self->pusher, NULL);
+	sched_setaffinity(0, sizeof(self->affinity), &self->affinity);
+	EXPECT_EQ(1, pool_stop(&self->p));
+}
+
+static long run_cached(const FIXTURE_VARIANT(pushed_threadlet) *variant,
+		       struct pool *p, long (*fn)(void *), void *arg)
+{
+	if (!variant->on_lease)
+		return threadlet_exec(fn, arg, &p->ahu, 1);
+	if (threadlet_lease(&area, &p->ahu, 0))
+		return -1;
+	return threadlet_exec_leased(&area, fn, arg, &p->ahu, 1);
+}
+
+TEST_F(pushed_threadlet, sched_getcpu_follows_the_task)
+{
+	ASSERT_EQ(1, run_cached(variant, &self->p, sample_cpus,
+				&self->pushed));
+	EXPECT_LE(MIGRATIONS, self->pushed.migrations);
+	EXPECT_EQ(0, self->pushed.wrong);
+	if (variant->on_lease)
+		threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN);
+}
+
+TEST_F(pushed_threadlet, rseq_per_cpu_counters_lose_no_increment)
+{
+	static long counters[8 * 64];
+	struct pushed other = { .counters = counters,
+				.increments = INCREMENTS,
+				.started = &self->started };
+	pthread_t counter;
+	long sum = 0;
+	int i;
+
+	ASSERT_GE(64, sysconf(_SC_NPROCESSORS_CONF));
+	self->pushed.counters = counters;
+	self->pushed.increments = INCREMENTS;
+	ASSERT_EQ(0, pthread_create(&counter, NULL, count_per_cpu_thread,
+				    &other));
+	ASSERT_EQ(1, run_cached(variant, &self->p, count_per_cpu,
+				&self->pushed));
+	pthread_join(counter, NULL);
+	for (i = 0; i < 64; i++)
+		sum += counters[i * 8];
+	EXPECT_EQ(2 * INCREMENTS, sum);
+	if (variant->on_lease)
+		threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN);
 }
 
 TEST_HARNESS_MAIN
