@@ -2046,7 +2046,8 @@ struct threadlet_frame {
 	void (*run)(threadlet_frame *) noexcept;	// calls, then destroys
 	void (*drop)(threadlet_frame *) noexcept;	// destroys, never called
 	threadlet_pool *pool;
-	threadlet_frame *next_free;			// free list, or fallback queue
+	threadlet_frame *next_free;			// fallback queue
+	std::atomic<std::uint32_t> next_index;		// free stack, 1-based
 	std::uint64_t event;				// fallback queue
 	alignas(std::max_align_t) unsigned char storage[threadlet_capture_max];
 };
@@ -2353,7 +2354,9 @@ public:
 	// Threadlets that went asynchronous and whose event was not popped.
 	std::size_t in_flight() const noexcept
 	{
-		return in_flight_.load(std::memory_order_relaxed);
+		const std::ptrdiff_t n = in_flight_.load(std::memory_order_relaxed);
+
+		return n > 0 ? static_cast<std::size_t>(n) : 0;
 	}
 	if_busy when_busy() const noexcept { return when_busy_; }
 	// Threadlets that ran as a plain call: the kernel found no lent
@@ -2380,6 +2383,7 @@ private:
 	friend result<int> detail::start_threadlet(threadlet_pool &, std::uint64_t, F &&);
 	friend void detail::threadlet_entry(void *) noexcept;
 
+	detail::threadlet_frame *try_take_frame() noexcept;
 	detail::threadlet_frame *take_frame() noexcept;
 	void give_frame(detail::threadlet_frame *f) noexcept;
 	result<int> exec(detail::threadlet_frame *f, std::uint64_t event) noexcept;
@@ -2398,10 +2402,17 @@ private:
 	bool kernel_;
 	if_busy when_busy_;
 	std::unique_ptr<detail::threadlet_frame[]> frames_;
+	// Free frames: a lock-free stack, the top's 1-based index in the low
+	// half, a count of changes in the high half against ABA. Only a take
+	// that waits for a frame (if_busy::wait) locks, and only a give that
+	// finds such a waiter.
+	std::atomic<std::uint64_t> free_top_{0};
+	std::atomic<unsigned> frame_waiters_{0};
 	std::mutex frames_mtx_;
 	std::condition_variable frame_freed_;
-	detail::threadlet_frame *free_ = nullptr;
-	std::atomic<std::size_t> in_flight_{0};
+	// Counted once the threadlet moved, so the cached path has no atomic
+	// of its own: pop() may count its event first, hence signed.
+	std::atomic<std::ptrdiff_t> in_flight_{0};
 	std::atomic<std::uint64_t> in_place_{0};
 	std::atomic<unsigned> gone_{0};
 	std::atomic<unsigned> started_{0};
@@ -2517,8 +2528,7 @@ inline threadlet_pool::threadlet_pool(options o)
 	frames_ = std::make_unique<detail::threadlet_frame[]>(nframes);
 	for (std::size_t i = 0; i < nframes; i++) {
 		frames_[i].pool = this;
-		frames_[i].next_free = free_;
-		free_ = &frames_[i];
+		give_frame(&frames_[i]);
 	}
 
 	tids_ = std::make_unique<std::atomic<pid_t>[]>(o.threads);
@@ -2670,26 +2680,58 @@ inline void threadlet_pool::shut_down() noexcept
 	stacks_.clear();
 }
 
+inline detail::threadlet_frame *threadlet_pool::try_take_frame() noexcept
+{
+	constexpr std::uint64_t index = 0xffffffff;
+	std::uint64_t top = free_top_.load(std::memory_order_seq_cst);
+
+	while (top & index) {
+		detail::threadlet_frame *f = &frames_[(top & index) - 1];
+		const std::uint64_t next = ((top | index) + 1) |
+			f->next_index.load(std::memory_order_relaxed);
+
+		if (free_top_.compare_exchange_weak(top, next,
+						    std::memory_order_acquire))
+			return f;
+	}
+	return nullptr;
+}
+
 // A frame is in use until its threadlet has ended, whoever runs it, so
 // waiting for one never depends on the consumer popping events.
 inline detail::threadlet_frame *threadlet_pool::take_frame() noexcept
 {
-	std::unique_lock lk(frames_mtx_);
-	if (when_busy_ == if_busy::wait)
-		frame_freed_.wait(lk, [&] { return free_ != nullptr; });
-	detail::threadlet_frame *f = free_;
+	detail::threadlet_frame *f = try_take_frame();
 
-	if (f)
-		free_ = f->next_free;
+	if (f || when_busy_ != if_busy::wait)
+		return f;
+	// Counted before the look under the lock: a give after it sees us.
+	frame_waiters_.fetch_add(1, std::memory_order_seq_cst);
+	{
+		std::unique_lock lk(frames_mtx_);
+		frame_freed_.wait(lk, [&] { return (f = try_take_frame()) != nullptr; });
+	}
+	frame_waiters_.fetch_sub(1, std::memory_order_relaxed);
 	return f;
 }
 
 inline void threadlet_pool::give_frame(detail::threadlet_frame *f) noexcept
 {
-	std::lock_guard lk(frames_mtx_);
-	f->next_free = free_;
-	free_ = f;
-	frame_freed_.notify_one();
+	constexpr std::uint64_t index = 0xffffffff;
+	const auto mine = static_cast<std::uint64_t>(f - frames_.get() + 1);
+	std::uint64_t top = free_top_.load(std::memory_order_relaxed);
+
+	do
+		f->next_index.store(static_cast<std::uint32_t>(top & index),
+				    std::memory_order_relaxed);
+	while (!free_top_.compare_exchange_weak(top, ((top | index) + 1) | mine,
+						std::memory_order_seq_cst,
+						std::memory_order_relaxed));
+	if (frame_waiters_.load(std::memory_order_seq_cst)) {
+		// Taken so that a waiter between its look and its sleep hears it.
+		{ std::lock_guard lk(frames_mtx_); }
+		frame_freed_.notify_one();
+	}
 }
 
 // A lent thread comes back when the threadlet it carries ends: it posts
@@ -2721,15 +2763,15 @@ inline result<int> threadlet_pool::exec(detail::threadlet_frame *f,
 	}
 #if defined(__x86_64__) && !defined(__ILP32__)
 	long r = run_on_lease(f, event);
-	if (r != 2)
-		return static_cast<int>(r);
-	do {
-		// Counted before: the event may be popped before the count would be.
+	if (r == 2) {
+		do
+			r = syslet_threadlet_enter(detail::threadlet_entry, f,
+						   &head_, event);
+		while (r == -EAGAIN && when_busy_ == if_busy::wait &&
+		       await_lent_thread());
+	}
+	if (r == 0)
 		in_flight_.fetch_add(1, std::memory_order_relaxed);
-		r = syslet_threadlet_enter(detail::threadlet_entry, f, &head_, event);
-		if (r != 0)
-			in_flight_.fetch_sub(1, std::memory_order_relaxed);
-	} while (r == -EAGAIN && when_busy_ == if_busy::wait && await_lent_thread());
 	if (r < 0) {
 		f->drop(f);
 		give_frame(f);
@@ -2759,11 +2801,9 @@ inline long threadlet_pool::run_on_lease(detail::threadlet_frame *f,
 		if (!l.pool)
 			return 2;
 	}
-	in_flight_.fetch_add(1, std::memory_order_relaxed);
 	const long r = syslet_threadlet_switch(&l.area, detail::threadlet_entry,
 					       f, &head_, event, ++l.seq);
-	if (r != 0)
-		in_flight_.fetch_sub(1, std::memory_order_relaxed);
+
 	if (r != 0 && !l.area.lease_sp)
 		(void)::syscall(detail::nr_threadlet_lease, &l.area, nullptr,
 				SYSLET_LEASE_RETURN);
