@@ -33,6 +33,7 @@ asmlinkage long sys_threadlet_lease(struct threadlet_area __user *area,
 				    struct async_head_user __user *ahu,
 				    unsigned int flags);
 
+struct rseq;
 struct signal_struct;
 
 #ifdef CONFIG_SYSLET
@@ -57,7 +58,8 @@ static inline bool syslet_untraceable(struct task_struct *p)
 
 pid_t __syslet_futex_tid(struct task_struct *tsk);
 struct task_struct *syslet_futex_owner(struct task_struct *p);
-bool __syslet_rseq_swap(struct task_struct *t);
+bool __syslet_rseq_area(struct task_struct *t, bool leased,
+			struct rseq __user **rseq, u32 *len, u32 *sig);
 
 /*
  * The TID user space knows @tsk by in a futex word, which is that of the
@@ -67,21 +69,23 @@ bool __syslet_rseq_swap(struct task_struct *t);
  */
 static inline pid_t syslet_futex_tid(struct task_struct *tsk)
 {
-	if (unlikely(tsk->flags & PF_SYSLET))
+	if (unlikely(READ_ONCE(tsk->syslet)))
 		return __syslet_futex_tid(tsk);
 	return task_pid_vnr(tsk);
 }
 
 /*
- * Exchange @t's rseq registration with the one a threadlet it runs
- * cached uses, or back: true if it exchanged them for that one.
- * @t is current, returning to user space.
+ * The rseq registration of the thread on whose TLS @t, current, runs a
+ * threadlet cached, or, with @leased, may start one without entering the
+ * kernel: its area is live in @t too. False if there is none.
  */
-static inline bool syslet_rseq_swap(struct task_struct *t)
+static inline bool syslet_rseq_area(struct task_struct *t, bool leased,
+				    struct rseq __user **rseq, u32 *len,
+				    u32 *sig)
 {
-	if (likely(!(t->flags & PF_SYSLET)))
+	if (likely(!READ_ONCE(t->syslet)))
 		return false;
-	return __syslet_rseq_swap(t);
+	return __syslet_rseq_area(t, leased, rseq, len, sig);
 }
 
 /* A child of fork() or clone() starts with no syslet state of its own. */
@@ -114,7 +118,9 @@ static inline struct task_struct *syslet_futex_owner(struct task_struct *p)
 	return p;
 }
 
-static inline bool syslet_rseq_swap(struct task_struct *t)
+static inline bool syslet_rseq_area(struct task_struct *t, bool leased,
+				    struct rseq __user **rseq, u32 *len,
+				    u32 *sig)
 {
 	return false;
 }

@@ -177,9 +177,6 @@ void syslet_sched_sleeping(struct task_struct *tsk)
 	/* Between chains, a lease moves only a threadlet running on it. */
 	if (st->state == SYSLET_IDLE && !syslet_lease_active(tsk))
 		return;
-	/* rseq has a lent thread's registration exchanged for its own. */
-	if (READ_ONCE(st->rseq_host))
-		return;
 
 	handoff = syslet_ho_with(handoff + SYSLET_HO_SEQ, SYSLET_HO_OFFERED);
 	/*
@@ -199,7 +196,8 @@ void syslet_sched_sleeping(struct task_struct *tsk)
 		trace_syslet_handoff(tsk, spare);
 		complete_on_current_cpu(&spare->syslet->park);
 	}
-	preempt_enable();
+	/* schedule() follows at once. */
+	preempt_enable_no_resched();
 }
 
 /**

@@ -39,14 +39,18 @@
 
 /**
  * syslet_lease_active - whether @tsk runs a threadlet on its lease
- * @tsk: current, or a task switched out and offered
+ * @tsk: current, a task switched out and offered, or any other task under
+ *	 rcu_read_lock(): its area's page stays pinned until a grace
+ *	 period after it is unregistered
  */
 bool syslet_lease_active(struct task_struct *tsk)
 {
 	struct syslet_task *st = tsk->syslet;
+	struct threadlet_area *area = READ_ONCE(st->area.kaddr);
 
-	return READ_ONCE(st->lease) && st->area.exec_id == tsk->self_exec_id &&
-	       READ_ONCE(st->area.kaddr->active);
+	return READ_ONCE(st->lease) && area &&
+	       READ_ONCE(st->area.exec_id) == tsk->self_exec_id &&
+	       READ_ONCE(area->active);
 }
 
 /* A lease the lessee is to give back: it reads as none. */
@@ -159,6 +163,7 @@ void syslet_lease_moved(struct syslet_task *st, struct syslet_task *dst)
 	}
 	swap(st->area, dst->area);
 	swap(st->lease, dst->lease);
+	swap(st->lease_tid, dst->lease_tid);
 	if (st->lease) {
 		st->exec_id = current->self_exec_id;
 		syslet_arm_handoff(st);
@@ -195,10 +200,14 @@ static void syslet_area_unregister(struct syslet_task *st)
 	struct page *page = st->area.page;
 
 	spin_lock_irq(&current->sighand->siglock);
+	WRITE_ONCE(st->area.kaddr, NULL);
 	st->area = (struct syslet_area){ };
 	spin_unlock_irq(&current->sighand->siglock);
-	if (page)
+	if (page) {
+		/* Futex lookups read other threads' areas (threadlet.c). */
+		synchronize_rcu();
 		unpin_user_page(page);
+	}
 }
 
 /**
@@ -326,6 +335,7 @@ long syslet_lease(struct syslet_task *st, struct threadlet_area __user *uarea,
 	}
 
 	area = st->area.kaddr;
+	WRITE_ONCE(st->lease_tid, task_pid_vnr(lent));
 	WRITE_ONCE(area->lease_fs, arch_syslet_tls(lent));
 	WRITE_ONCE(area->lease_sp,
 		   arch_syslet_threadlet_sp(&lent->syslet->lent->regs));

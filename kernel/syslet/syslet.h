@@ -201,8 +201,9 @@ struct syslet_restore {
  *		(lease.c), with a reference; it moves with @area
  * @revoke_work: gives @lease back on the way out, once it is released
  * @revoking:	@revoke_work is queued
- * @rseq_host:	the lent thread whose rseq registration is current's while
- *		rseq handles it (__syslet_rseq_swap()), or NULL
+ * @threadlet_tid: (threadlet) the TID of @reserved, the lent thread its
+ *		threadlet runs on, in this thread's PID namespace
+ * @lease_tid:	the TID of @lease, likewise; it moves with @lease
  *
  * @kernel_only, @exited, @park_node, @reserved (while offered), @released,
  * @area, @lease and @revoking are changed under the group's siglock; the
@@ -240,7 +241,8 @@ struct syslet_task {
 	struct task_struct		*lease;
 	struct callback_head		revoke_work;
 	bool				revoking;
-	struct task_struct		*rseq_host;
+	pid_t				threadlet_tid;
+	pid_t				lease_tid;
 };
 
 /**

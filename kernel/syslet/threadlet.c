@@ -70,40 +70,53 @@ bool syslet_in_threadlet(struct syslet_task *st)
 
 /*
  * The lent thread on whose TLS @tsk's user code runs a cached threadlet:
- * borrowed by threadlet_on(), or on @tsk's lease; with @held, also one
+ * borrowed by threadlet_on(), or on @tsk's lease; with @leased, also one
  * @tsk holds on lease and may start a threadlet on without entering the
  * kernel. NULL otherwise, in a program that an execve() replaced since,
  * and once a threadlet moved, as @tsk is then the lent thread itself.
+ * For a task other than current, under rcu_read_lock() (the area), and
+ * only to compare: @tsk may give the thread back meanwhile.
  */
 static struct task_struct *syslet_threadlet_host(struct task_struct *tsk,
-						 bool held)
+						 bool leased)
 {
-	struct syslet_task *st = tsk->syslet;
+	struct syslet_task *st = READ_ONCE(tsk->syslet);
 
 	if (READ_ONCE(st->state) == SYSLET_THREADLET)
 		return st->exec_id == tsk->self_exec_id ?
 		       READ_ONCE(st->reserved) : NULL;
-	if (held && READ_ONCE(st->lease) &&
-	    st->area.exec_id == tsk->self_exec_id)
+	if (leased && READ_ONCE(st->lease) &&
+	    READ_ONCE(st->area.exec_id) == tsk->self_exec_id)
 		return READ_ONCE(st->lease);
 	return syslet_lease_active(tsk) ? READ_ONCE(st->lease) : NULL;
 }
 
 /**
  * __syslet_futex_tid - the TID @tsk's user code locks futexes with
- * @tsk: current, or a task asleep in a futex operation, with PF_SYSLET
+ * @tsk: current, or a PI futex's owner or waiter, with syslet state
  *
  * A cached threadlet runs on a lent thread's TLS, where glibc keeps the
  * TID it stores in a lock word: while it runs, the task goes by that TID,
  * and syslet_futex_owner() maps the TID back. After a move the two agree
- * anyway. Only @tsk ends its threadlet or gives its lease back, and it is
- * running or asleep here: the lent thread stays.
+ * anyway. The TID was noted when the thread was borrowed or leased, so
+ * that the lent thread, which @tsk may give back meanwhile, is not
+ * touched here.
  */
 pid_t __syslet_futex_tid(struct task_struct *tsk)
 {
-	struct task_struct *host = syslet_threadlet_host(tsk, false);
+	struct syslet_task *st = READ_ONCE(tsk->syslet);
+	pid_t tid = 0;
 
-	return task_pid_vnr(host ? host : tsk);
+	rcu_read_lock();
+	if (READ_ONCE(st->state) == SYSLET_THREADLET) {
+		if (READ_ONCE(st->reserved) &&
+		    st->exec_id == tsk->self_exec_id)
+			tid = READ_ONCE(st->threadlet_tid);
+	} else if (syslet_lease_active(tsk)) {
+		tid = READ_ONCE(st->lease_tid);
+	}
+	rcu_read_unlock();
+	return tid ? tid : task_pid_vnr(tsk);
 }
 
 /**
@@ -112,9 +125,9 @@ pid_t __syslet_futex_tid(struct task_struct *tsk)
  *
  * A lent thread is, while a cached threadlet runs on it, the task running
  * the threadlet: the one that will unlock what the threadlet locked.
- * Found by a walk of the threads under siglock, where threads are
- * borrowed and leased; only for a lent thread, as an owner of a contended
- * PI futex rarely is one.
+ * Found by a walk of the threads under RCU, done only for a lent thread
+ * (an owner of a contended PI futex rarely is one); a task found there
+ * stays until a grace period after it is unhashed.
  *
  * Return: that task, with a reference, @p's dropped; or @p.
  */
@@ -122,54 +135,53 @@ struct task_struct *syslet_futex_owner(struct task_struct *p)
 {
 	struct syslet_task *st = READ_ONCE(p->syslet);
 	struct task_struct *t, *owner = p;
-	unsigned long flags;
 
-	if (!st || !READ_ONCE(st->lent) || !lock_task_sighand(p, &flags))
+	if (!st || !READ_ONCE(st->lent))
 		return p;
+	rcu_read_lock();
 	for_each_thread(p, t) {
-		if (t->syslet && syslet_threadlet_host(t, false) == p) {
+		if (t != p && READ_ONCE(t->syslet) &&
+		    syslet_threadlet_host(t, false) == p) {
 			owner = get_task_struct(t);
 			break;
 		}
 	}
-	unlock_task_sighand(p, &flags);
+	rcu_read_unlock();
 	if (owner != p)
 		put_task_struct(p);
 	return owner;
 }
 
 /**
- * __syslet_rseq_swap - exchange current's rseq registration with the one
- *			its cached threadlet runs on, or back
- * @t: current, with PF_SYSLET, returning to user space
+ * __syslet_rseq_area - the rseq registration a threadlet in @t runs on
+ * @t:		current: returning to user space, or forking
+ * @leased:	also that of a thread @t holds on lease
+ * @rseq:	set to the area
+ * @len:	its length
+ * @sig:	its signature
  *
  * A cached threadlet runs on a lent thread's TLS, where glibc and its
  * restartable sequences find that thread's rseq area: while it runs, and
- * while @t holds a lease it may start one on without the kernel, @t has
- * two areas for rseq to keep current, that one, and its own, which the
- * caller goes on with. rseq handles the second with the two
- * registrations exchanged, and exchanges them back at once; no offer is
- * made meanwhile (rseq_host, in the sched hook), so no claim exchanges
- * them again if handling it faults and sleeps.
+ * while @t holds a lease it may start one on without the kernel, that
+ * area is live in @t along with its own, which the caller goes on with.
+ * The lent thread's registration does not change meanwhile: only the
+ * lent thread, parked, changes it, or a claim, which needs current to
+ * sleep offered.
  *
- * Return: true if it exchanged them for the lent thread's.
+ * Return: false if there is none.
  */
-bool __syslet_rseq_swap(struct task_struct *t)
+bool __syslet_rseq_area(struct task_struct *t, bool leased,
+			struct rseq __user **rseq, u32 *len, u32 *sig)
 {
 #ifdef CONFIG_RSEQ
-	struct syslet_task *st = t->syslet;
-	struct task_struct *host = st->rseq_host;
+	struct task_struct *host = syslet_threadlet_host(t, leased);
 
-	if (!host) {
-		host = syslet_threadlet_host(t, true);
-		if (!host || !host->rseq)
-			return false;
-	}
-	swap(t->rseq, host->rseq);
-	swap(t->rseq_len, host->rseq_len);
-	swap(t->rseq_sig, host->rseq_sig);
-	WRITE_ONCE(st->rseq_host, st->rseq_host ? NULL : host);
-	return !!st->rseq_host;
+	if (!host || !host->rseq)
+		return false;
+	*rseq = host->rseq;
+	*len = host->rseq_len;
+	*sig = host->rseq_sig;
+	return true;
 #else
 	return false;
 #endif
@@ -249,6 +261,7 @@ long syslet_threadlet_on(struct syslet_task *st, unsigned long restore_stack,
 	}
 
 	lent = st->reserved;
+	st->threadlet_tid = task_pid_vnr(lent);
 	regs = &st->head_regs;
 	*regs = *current_pt_regs();
 	arch_syslet_set_resume(regs, restore_ip, restore_stack);

@@ -713,6 +713,107 @@ static void mutex_init_kind(pthread_mutex_t *m, enum mutex_kind kind)
 	pthread_mutexattr_destroy(&attr);
 }
 
+/*
+ * A threadlet that owns a PI mutex another thread waits for, then blocks:
+ * the claim refuses to move it (its PI waiters stay with the task), it
+ * blocks in place, and still unlocks as the thread it locked as.
+ */
+struct pi_then_block {
+	pthread_mutex_t m;
+	int fd, write_fd;
+	volatile __u64 *lease_sp;	/* the caller's area's */
+	atomic_int go, returned;
+	atomic_int contender;		/* its TID */
+	atomic_int attached;		/* it sleeps, its pi_state attached */
+	int lock_err, unlock_err, contender_err[2];
+};
+
+static long lock_pi_then_block(void *arg)
+{
+	struct pi_then_block *b = arg;
+	char x;
+
+	b->lock_err = pthread_mutex_lock(&b->m);
+	atomic_store(&b->go, 1);
+	while (!atomic_load(&b->attached))
+		;
+	if (read(b->fd, &x, 1) != 1)
+		return -1;
+	b->unlock_err = pthread_mutex_unlock(&b->m);
+	return 0;
+}
+
+static void *contend_pi(void *arg)
+{
+	struct pi_then_block *b = arg;
+
+	atomic_store(&b->contender, gettid());
+	while (!atomic_load(&b->go))
+		sched_yield();
+	b->contender_err[0] = pthread_mutex_lock(&b->m);
+	b->contender_err[1] = pthread_mutex_unlock(&b->m);
+	return NULL;
+}
+
+/*
+ * Tells the threadlet once the contender sleeps in FUTEX_LOCK_PI, its
+ * pi_state attached to the threadlet's task; then writes once the claim
+ * refused the blocked threadlet, or it moved.
+ */
+static void *write_once_refused(void *arg)
+{
+	struct pi_then_block *b = arg;
+
+	while (!atomic_load(&b->go))
+		sched_yield();
+	while (thread_state(atomic_load(&b->contender)) != 'S')
+		usleep(1000);
+	atomic_store(&b->attached, 1);
+	while (!atomic_load(&b->returned) && *b->lease_sp)
+		usleep(1000);
+	if (write(b->write_fd, "p", 1) != 1)
+		abort();
+	return NULL;
+}
+
+TEST(a_threadlet_owning_pi_waiters_blocks_in_place_and_unlocks)
+{
+	static struct pool p;
+	struct pi_then_block b = { .lease_sp = &area.lease_sp };
+	pthread_mutexattr_t attr;
+	pthread_t contender, writer;
+	int fds[2];
+	long ret;
+
+	if (!have_fsgsbase())
+		SKIP(return, NO_FSGSBASE);
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT);
+	pthread_mutex_init(&b.m, &attr);
+	ASSERT_EQ(0, pool_start(&p, 1));
+	ASSERT_EQ(0, pipe(fds));
+	b.fd = fds[0];
+	b.write_fd = fds[1];
+	ASSERT_EQ(0, pthread_create(&contender, NULL, contend_pi, &b));
+	ASSERT_EQ(0, pthread_create(&writer, NULL, write_once_refused, &b));
+	ASSERT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
+	ret = threadlet_exec_leased(&area, lock_pi_then_block, &b, &p.ahu,
+				    0xe6);
+	atomic_store(&b.returned, 1);
+	pthread_join(writer, NULL);
+	EXPECT_EQ(1, ret);
+	EXPECT_EQ(0, b.lock_err);
+	/* A failed unlock leaves the contender waiting for good. */
+	ASSERT_EQ(0, b.unlock_err);
+	pthread_join(contender, NULL);
+	EXPECT_EQ(0, b.contender_err[0]);
+	EXPECT_EQ(0, b.contender_err[1]);
+	EXPECT_EQ(1, pool_stop(&p));
+	pthread_mutex_destroy(&b.m);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 FIXTURE(contended_mutex) {
 	struct pool p;
 };
@@ -1027,6 +1128,54 @@ TEST_F(pushed_threadlet, rseq_per_cpu_counters_lose_no_increment)
 	for (i = 0; i < 64; i++)
 		sum += counters[i * 8];
 	EXPECT_EQ(2 * INCREMENTS, sum);
+	if (variant->on_lease)
+		threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN);
+}
+
+/*
+ * The child pins itself to each CPU in turn: glibc's CPU must follow, as
+ * the area its TLS has is the one the kernel keeps current for it.
+ */
+static long fork_a_cpu_reader(void *arg)
+{
+	pid_t *child = arg;
+	pid_t pid = fork();
+
+	if (!pid) {
+		int cpu, wrong = 0;
+
+		for (cpu = 0; cpu < 2; cpu++) {
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(cpu, &set);
+			if (sched_setaffinity(0, sizeof(set), &set))
+				_exit(2);
+			wrong += sched_getcpu() != cpu;
+		}
+		_exit(wrong ? 1 : 0);
+	}
+	*child = pid;
+	return 0;
+}
+
+TEST_F(pushed_threadlet, a_child_forked_in_a_threadlet_has_its_rseq_area)
+{
+	pid_t child = -1;
+	int status;
+	long ret;
+
+	ret = run_cached(variant, &self->p, fork_a_cpu_reader, &child);
+	/* fork() may block, and move the threadlet. */
+	if (ret == 0) {
+		EXPECT_EQ(1, ring_next(&self->p.ahu, self->p.slots, RING));
+	} else {
+		EXPECT_EQ(1, ret);
+	}
+	ASSERT_LT(0, child);
+	ASSERT_EQ(0, wait_child(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 	if (variant->on_lease)
 		threadlet_lease(&area, NULL, SYSLET_LEASE_RETURN);
 }
