@@ -497,7 +497,7 @@ struct with_selector {
 	int fd, write_fd;
 	atomic_int reading;
 	atomic_int returned;	/* its caller went on */
-	volatile __u64 *lease_sp;	/* the caller's area's */
+	__u64 *lease_sp;	/* the caller's area's, read atomically */
 	pid_t tid_after;
 };
 
@@ -527,7 +527,8 @@ static void *write_once_blocked(void *arg)
 
 	while (!atomic_load(&w->reading))
 		sched_yield();
-	while (!atomic_load(&w->returned) && *w->lease_sp)
+	while (!atomic_load(&w->returned) &&
+	       __atomic_load_n(w->lease_sp, __ATOMIC_RELAXED))
 		usleep(1000);
 	if (write(w->write_fd, "s", 1) != 1)
 		abort();
@@ -647,8 +648,8 @@ struct contended {
 /* The lock word says a contender waits: 2, or FUTEX_WAITERS set. */
 static int waiter_seen(pthread_mutex_t *m)
 {
-	unsigned int word = atomic_load((_Atomic unsigned int *)
-					&m->__data.__lock);
+	unsigned int word = __atomic_load_n((unsigned int *)&m->__data.__lock,
+					    __ATOMIC_RELAXED);
 
 	return word == 2 || (word & FUTEX_WAITERS);
 }
@@ -721,7 +722,7 @@ static void mutex_init_kind(pthread_mutex_t *m, enum mutex_kind kind)
 struct pi_then_block {
 	pthread_mutex_t m;
 	int fd, write_fd;
-	volatile __u64 *lease_sp;	/* the caller's area's */
+	__u64 *lease_sp;	/* the caller's area's, read atomically */
 	atomic_int go, returned;
 	atomic_int contender;		/* its TID */
 	atomic_int attached;		/* it sleeps, its pi_state attached */
@@ -769,7 +770,8 @@ static void *write_once_refused(void *arg)
 	while (thread_state(atomic_load(&b->contender)) != 'S')
 		usleep(1000);
 	atomic_store(&b->attached, 1);
-	while (!atomic_load(&b->returned) && *b->lease_sp)
+	while (!atomic_load(&b->returned) &&
+	       __atomic_load_n(b->lease_sp, __ATOMIC_RELAXED))
 		usleep(1000);
 	if (write(b->write_fd, "p", 1) != 1)
 		abort();
@@ -825,19 +827,89 @@ FIXTURE_VARIANT(contended_mutex) {
 	enum threadlet_mode mode;
 };
 
-#define MUTEX_VARIANTS(name, k)						\
-FIXTURE_VARIANT_ADD(contended_mutex, name##_cached) { .kind = k };	\
-FIXTURE_VARIANT_ADD(contended_mutex, name##_moved) {			\
-	.kind = k, .mode = LEASE_MOVED };				\
-FIXTURE_VARIANT_ADD(contended_mutex, name##_threadlet_on) {		\
-	.kind = k, .mode = ON_CACHED }
+FIXTURE_VARIANT_ADD(contended_mutex, normal_cached) {
+	.kind = NORMAL,
+};
 
-MUTEX_VARIANTS(normal, NORMAL);
-MUTEX_VARIANTS(errorcheck, ERRORCHECK);
-MUTEX_VARIANTS(recursive, RECURSIVE);
-MUTEX_VARIANTS(robust, ROBUST);
-MUTEX_VARIANTS(robust_owner_died, ROBUST_OWNER_DIED);
-MUTEX_VARIANTS(pi, PI);
+FIXTURE_VARIANT_ADD(contended_mutex, normal_moved) {
+	.kind = NORMAL,
+	.mode = LEASE_MOVED,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, normal_threadlet_on) {
+	.kind = NORMAL,
+	.mode = ON_CACHED,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, errorcheck_cached) {
+	.kind = ERRORCHECK,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, errorcheck_moved) {
+	.kind = ERRORCHECK,
+	.mode = LEASE_MOVED,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, errorcheck_threadlet_on) {
+	.kind = ERRORCHECK,
+	.mode = ON_CACHED,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, recursive_cached) {
+	.kind = RECURSIVE,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, recursive_moved) {
+	.kind = RECURSIVE,
+	.mode = LEASE_MOVED,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, recursive_threadlet_on) {
+	.kind = RECURSIVE,
+	.mode = ON_CACHED,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, robust_cached) {
+	.kind = ROBUST,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, robust_moved) {
+	.kind = ROBUST,
+	.mode = LEASE_MOVED,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, robust_threadlet_on) {
+	.kind = ROBUST,
+	.mode = ON_CACHED,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, robust_owner_died_cached) {
+	.kind = ROBUST_OWNER_DIED,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, robust_owner_died_moved) {
+	.kind = ROBUST_OWNER_DIED,
+	.mode = LEASE_MOVED,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, robust_owner_died_threadlet_on) {
+	.kind = ROBUST_OWNER_DIED,
+	.mode = ON_CACHED,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, pi_cached) {
+	.kind = PI,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, pi_moved) {
+	.kind = PI,
+	.mode = LEASE_MOVED,
+};
+
+FIXTURE_VARIANT_ADD(contended_mutex, pi_threadlet_on) {
+	.kind = PI,
+	.mode = ON_CACHED,
+};
 
 FIXTURE_SETUP(contended_mutex)
 {
@@ -986,7 +1058,7 @@ static void percpu_inc(long *counters)
 again:
 	rs = (struct rseq *)((char *)__builtin_thread_pointer() +
 			     __rseq_offset);
-	cpu = ((volatile struct rseq *)rs)->cpu_id;
+	cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
 	asm goto(".pushsection __rseq_cs, \"aw\"\n\t"
 		 ".balign 32\n"
 		 "3:\n\t"
@@ -1087,10 +1159,10 @@ FIXTURE_TEARDOWN(pushed_threadlet)
 	EXPECT_EQ(1, pool_stop(&self->p));
 }
 
-static long run_cached(const FIXTURE_VARIANT(pushed_threadlet) *variant,
-		       struct pool *p, long (*fn)(void *), void *arg)
+static long run_cached(int on_lease, struct pool *p, long (*fn)(void *),
+		       void *arg)
 {
-	if (!variant->on_lease)
+	if (!on_lease)
 		return threadlet_exec(fn, arg, &p->ahu, 1);
 	if (threadlet_lease(&area, &p->ahu, 0))
 		return -1;
@@ -1099,7 +1171,7 @@ static long run_cached(const FIXTURE_VARIANT(pushed_threadlet) *variant,
 
 TEST_F(pushed_threadlet, sched_getcpu_follows_the_task)
 {
-	ASSERT_EQ(1, run_cached(variant, &self->p, sample_cpus,
+	ASSERT_EQ(1, run_cached(variant->on_lease, &self->p, sample_cpus,
 				&self->pushed));
 	EXPECT_LE(MIGRATIONS, self->pushed.migrations);
 	EXPECT_EQ(0, self->pushed.wrong);
@@ -1122,7 +1194,7 @@ TEST_F(pushed_threadlet, rseq_per_cpu_counters_lose_no_increment)
 	self->pushed.increments = INCREMENTS;
 	ASSERT_EQ(0, pthread_create(&counter, NULL, count_per_cpu_thread,
 				    &other));
-	ASSERT_EQ(1, run_cached(variant, &self->p, count_per_cpu,
+	ASSERT_EQ(1, run_cached(variant->on_lease, &self->p, count_per_cpu,
 				&self->pushed));
 	pthread_join(counter, NULL);
 	for (i = 0; i < 64; i++)
@@ -1165,13 +1237,11 @@ TEST_F(pushed_threadlet, a_child_forked_in_a_threadlet_has_its_rseq_area)
 	int status;
 	long ret;
 
-	ret = run_cached(variant, &self->p, fork_a_cpu_reader, &child);
-	/* fork() may block, and move the threadlet. */
-	if (ret == 0) {
-		EXPECT_EQ(1, ring_next(&self->p.ahu, self->p.slots, RING));
-	} else {
-		EXPECT_EQ(1, ret);
-	}
+	ret = run_cached(variant->on_lease, &self->p, fork_a_cpu_reader,
+			 &child);
+	/* fork() may block, and move the threadlet: its event is 1 too. */
+	EXPECT_EQ(1, ret ? ret : (long)ring_next(&self->p.ahu, self->p.slots,
+						 RING));
 	ASSERT_LT(0, child);
 	ASSERT_EQ(0, wait_child(child, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
