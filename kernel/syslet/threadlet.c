@@ -74,21 +74,29 @@ bool syslet_in_threadlet(struct syslet_task *st)
  * @tsk holds on lease and may start a threadlet on without entering the
  * kernel. NULL otherwise, in a program that an execve() replaced since,
  * and once a threadlet moved, as @tsk is then the lent thread itself.
- * For a task other than current, under rcu_read_lock() (the area), and
- * only to compare: @tsk may give the thread back meanwhile.
+ * @tid, if not NULL, is set to the TID noted for it. For a task other
+ * than current, under rcu_read_lock() (the area), and only to compare:
+ * @tsk may give the thread back meanwhile.
  */
 static struct task_struct *syslet_threadlet_host(struct task_struct *tsk,
-						 bool leased)
+						 bool leased, pid_t *tid)
 {
 	struct syslet_task *st = READ_ONCE(tsk->syslet);
 
-	if (READ_ONCE(st->state) == SYSLET_THREADLET)
-		return st->exec_id == tsk->self_exec_id ?
-		       READ_ONCE(st->reserved) : NULL;
-	if (leased && READ_ONCE(st->lease) &&
-	    READ_ONCE(st->area.exec_id) == tsk->self_exec_id)
-		return READ_ONCE(st->lease);
-	return syslet_lease_active(tsk) ? READ_ONCE(st->lease) : NULL;
+	if (READ_ONCE(st->state) == SYSLET_THREADLET) {
+		if (st->exec_id != tsk->self_exec_id)
+			return NULL;
+		if (tid)
+			*tid = READ_ONCE(st->threadlet_tid);
+		return READ_ONCE(st->reserved);
+	}
+	if (!(leased && READ_ONCE(st->lease) &&
+	      READ_ONCE(st->area.exec_id) == tsk->self_exec_id) &&
+	    !syslet_lease_active(tsk))
+		return NULL;
+	if (tid)
+		*tid = READ_ONCE(st->lease_tid);
+	return READ_ONCE(st->lease);
 }
 
 /**
@@ -104,19 +112,13 @@ static struct task_struct *syslet_threadlet_host(struct task_struct *tsk,
  */
 pid_t __syslet_futex_tid(struct task_struct *tsk)
 {
-	struct syslet_task *st = READ_ONCE(tsk->syslet);
-	pid_t tid = 0;
+	struct task_struct *host;
+	pid_t tid;
 
 	rcu_read_lock();
-	if (READ_ONCE(st->state) == SYSLET_THREADLET) {
-		if (READ_ONCE(st->reserved) &&
-		    st->exec_id == tsk->self_exec_id)
-			tid = READ_ONCE(st->threadlet_tid);
-	} else if (syslet_lease_active(tsk)) {
-		tid = READ_ONCE(st->lease_tid);
-	}
+	host = syslet_threadlet_host(tsk, false, &tid);
 	rcu_read_unlock();
-	return tid ? tid : task_pid_vnr(tsk);
+	return host ? tid : task_pid_vnr(tsk);
 }
 
 /**
@@ -141,7 +143,7 @@ struct task_struct *syslet_futex_owner(struct task_struct *p)
 	rcu_read_lock();
 	for_each_thread(p, t) {
 		if (t != p && READ_ONCE(t->syslet) &&
-		    syslet_threadlet_host(t, false) == p) {
+		    syslet_threadlet_host(t, false, NULL) == p) {
 			owner = get_task_struct(t);
 			break;
 		}
@@ -174,7 +176,7 @@ bool __syslet_rseq_area(struct task_struct *t, bool leased,
 			struct rseq __user **rseq, u32 *len, u32 *sig)
 {
 #ifdef CONFIG_RSEQ
-	struct task_struct *host = syslet_threadlet_host(t, leased);
+	struct task_struct *host = syslet_threadlet_host(t, leased, NULL);
 
 	if (!host || !host->rseq)
 		return false;

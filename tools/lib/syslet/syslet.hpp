@@ -2406,6 +2406,7 @@ private:
 	// half, a count of changes in the high half against ABA. Only a take
 	// that waits for a frame (if_busy::wait) locks, and only a give that
 	// finds such a waiter.
+	static constexpr std::uint64_t free_index_ = 0xffffffff;
 	std::atomic<std::uint64_t> free_top_{0};
 	std::atomic<unsigned> frame_waiters_{0};
 	std::mutex frames_mtx_;
@@ -2682,12 +2683,11 @@ inline void threadlet_pool::shut_down() noexcept
 
 inline detail::threadlet_frame *threadlet_pool::try_take_frame() noexcept
 {
-	constexpr std::uint64_t index = 0xffffffff;
 	std::uint64_t top = free_top_.load(std::memory_order_seq_cst);
 
-	while (top & index) {
-		detail::threadlet_frame *f = &frames_[(top & index) - 1];
-		const std::uint64_t next = ((top | index) + 1) |
+	while (top & free_index_) {
+		detail::threadlet_frame *f = &frames_[(top & free_index_) - 1];
+		const std::uint64_t next = ((top | free_index_) + 1) |
 			f->next_index.load(std::memory_order_relaxed);
 
 		if (free_top_.compare_exchange_weak(top, next,
@@ -2717,14 +2717,14 @@ inline detail::threadlet_frame *threadlet_pool::take_frame() noexcept
 
 inline void threadlet_pool::give_frame(detail::threadlet_frame *f) noexcept
 {
-	constexpr std::uint64_t index = 0xffffffff;
 	const auto mine = static_cast<std::uint64_t>(f - frames_.get() + 1);
 	std::uint64_t top = free_top_.load(std::memory_order_relaxed);
 
 	do
-		f->next_index.store(static_cast<std::uint32_t>(top & index),
+		f->next_index.store(static_cast<std::uint32_t>(top & free_index_),
 				    std::memory_order_relaxed);
-	while (!free_top_.compare_exchange_weak(top, ((top | index) + 1) | mine,
+	while (!free_top_.compare_exchange_weak(top,
+						((top | free_index_) + 1) | mine,
 						std::memory_order_seq_cst,
 						std::memory_order_relaxed));
 	if (frame_waiters_.load(std::memory_order_seq_cst)) {

@@ -518,20 +518,25 @@ static long read_with_gs_selector(void *arg)
 }
 
 /*
- * Writes once the threadlet blocked and the claim refused to move it,
- * spoiling the lease, or its caller went on.
+ * Writes to @fd once a blocked threadlet's claim refused to move it,
+ * spoiling the lease (@lease_sp reads 0), or its caller went on.
  */
+static void write_once_refused(int fd, atomic_int *returned, __u64 *lease_sp)
+{
+	while (!atomic_load(returned) &&
+	       __atomic_load_n(lease_sp, __ATOMIC_RELAXED))
+		usleep(1000);
+	if (write(fd, "r", 1) != 1)
+		abort();
+}
+
 static void *write_once_blocked(void *arg)
 {
 	struct with_selector *w = arg;
 
 	while (!atomic_load(&w->reading))
 		sched_yield();
-	while (!atomic_load(&w->returned) &&
-	       __atomic_load_n(w->lease_sp, __ATOMIC_RELAXED))
-		usleep(1000);
-	if (write(w->write_fd, "s", 1) != 1)
-		abort();
+	write_once_refused(w->write_fd, &w->returned, w->lease_sp);
 	return NULL;
 }
 
@@ -761,7 +766,7 @@ static void *contend_pi(void *arg)
  * pi_state attached to the threadlet's task; then writes once the claim
  * refused the blocked threadlet, or it moved.
  */
-static void *write_once_refused(void *arg)
+static void *attach_then_write(void *arg)
 {
 	struct pi_then_block *b = arg;
 
@@ -770,11 +775,7 @@ static void *write_once_refused(void *arg)
 	while (thread_state(atomic_load(&b->contender)) != 'S')
 		usleep(1000);
 	atomic_store(&b->attached, 1);
-	while (!atomic_load(&b->returned) &&
-	       __atomic_load_n(b->lease_sp, __ATOMIC_RELAXED))
-		usleep(1000);
-	if (write(b->write_fd, "p", 1) != 1)
-		abort();
+	write_once_refused(b->write_fd, &b->returned, b->lease_sp);
 	return NULL;
 }
 
@@ -797,7 +798,7 @@ TEST(a_threadlet_owning_pi_waiters_blocks_in_place_and_unlocks)
 	b.fd = fds[0];
 	b.write_fd = fds[1];
 	ASSERT_EQ(0, pthread_create(&contender, NULL, contend_pi, &b));
-	ASSERT_EQ(0, pthread_create(&writer, NULL, write_once_refused, &b));
+	ASSERT_EQ(0, pthread_create(&writer, NULL, attach_then_write, &b));
 	ASSERT_EQ(0, threadlet_lease(&area, &p.ahu, 0));
 	ret = threadlet_exec_leased(&area, lock_pi_then_block, &b, &p.ahu,
 				    0xe6);
