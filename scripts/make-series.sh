@@ -266,7 +266,8 @@ active word when the thread blocks, and the claim takes the restore
 point from it. While a threadlet runs cached, PI futexes know the
 thread by the lent thread's TID, which glibc locks with there, and rseq
 keeps the lent thread's area current too." \
-	"" code futex-know-a-task-running-a-threadlet rseq-also-keep-the-area
+	"" code futex-know-a-task-running-a-threadlet rseq-also-keep-the-area \
+	mm-add-mmap_lock_speculate
 step 5 "selftests/syslet: test threadlets, the ABI and a fuzzer
 
 Threadlets cached and moved, TLS, errno and stack separation,

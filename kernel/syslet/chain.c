@@ -13,6 +13,7 @@
 #include <linux/errno.h>
 #include <linux/hash.h>
 #include <linux/mm.h>
+#include <linux/mmap_lock.h>
 #include <linux/sched.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/futex.h>
@@ -190,24 +191,51 @@ bool syslet_call_refused(unsigned long nr, struct pt_regs *regs)
  * A result the chain will store at run time must go to writable memory,
  * and checking must change nothing: no fault is taken, so no copy-on-write
  * is broken, no shared page is dirtied and no userfaultfd handler is
- * woken. The mapping is asked instead, once per chain: one mmap_lock
- * round trip, and one lookup per mapping the results lie in (usually
- * one: a stack or an array). A mapping that changes before the store
- * makes the store fail with -EFAULT, as documented in the UAPI.
+ * woken. The mapping is asked instead: one lookup under mmap_lock per
+ * mapping the results lie in (usually one: a stack or an array). The
+ * mapping found is kept for the next chain, which needs no lookup while
+ * no writer has taken mmap_lock meanwhile: an event loop submits chain
+ * after chain with its results in the same place. A mapping that changes
+ * before the store makes the store fail with -EFAULT, as documented in
+ * the UAPI, exactly as when it changes after a lookup.
  */
-static int syslet_chain_probe_rets(const struct syslet_chain *chain)
+static bool syslet_writable_current(const struct syslet_writable *w)
+{
+	return w->exec_id == current->self_exec_id &&
+	       !mmap_lock_speculate_retry(current->mm, w->mm_seq);
+}
+
+/* With mmap_lock held: is @uptr in a writable mapping? Keep it if so. */
+static bool syslet_writable_lookup(struct syslet_writable *w, u64 uptr)
 {
 	struct mm_struct *mm = current->mm;
-	unsigned long writable_start = 0, writable_end = 0;
+	struct vm_area_struct *vma = vma_lookup(mm, uptr);
+
+	if (!vma || !(vma->vm_flags & VM_WRITE))
+		return false;
+	w->start = vma->vm_start;
+	w->end = vma->vm_end;
+	w->exec_id = current->self_exec_id;
+	/* Fails only without per-VMA locks: then it is kept for this chain. */
+	if (!mmap_lock_speculate_try_begin(mm, &w->mm_seq))
+		w->exec_id = ~w->exec_id;
+	return true;
+}
+
+static int syslet_chain_probe_rets(struct syslet_chain *chain)
+{
+	struct syslet_writable *w = &chain->writable;
+	struct mm_struct *mm = current->mm;
 	bool locked = false;
 	unsigned int i;
 	int ret = 0;
 
+	if (!syslet_writable_current(w))
+		*w = (struct syslet_writable){ };
 	for (i = 0; i < chain->nr_atoms; i++) {
 		u64 uptr = chain->atoms[i].ret_ptr;
-		struct vm_area_struct *vma;
 
-		if (!uptr || (uptr >= writable_start && uptr < writable_end))
+		if (!uptr || (uptr >= w->start && uptr < w->end))
 			continue;
 		if (!access_ok(u64_to_user_ptr(uptr), sizeof(u64))) {
 			ret = -EFAULT;
@@ -218,13 +246,10 @@ static int syslet_chain_probe_rets(const struct syslet_chain *chain)
 				return -EINTR;
 			locked = true;
 		}
-		vma = vma_lookup(mm, uptr);
-		if (!vma || !(vma->vm_flags & VM_WRITE)) {
+		if (!syslet_writable_lookup(w, uptr)) {
 			ret = -EFAULT;
 			break;
 		}
-		writable_start = vma->vm_start;
-		writable_end = vma->vm_end;
 	}
 	if (locked)
 		mmap_read_unlock(mm);

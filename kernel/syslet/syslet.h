@@ -42,18 +42,36 @@ struct syslet_atom {
 static_assert(SYSLET_VALID_FLAGS <= U8_MAX);
 
 /**
+ * struct syslet_writable - a mapping the task found writable, and when
+ * @start:	its first address
+ * @end:	the address past it; @start == @end: none
+ * @exec_id:	the task's self_exec_id then, which names the mm
+ * @mm_seq:	the mm's mmap_lock sequence then: while no writer has taken
+ *		mmap_lock since, the mapping is still there and writable
+ */
+struct syslet_writable {
+	unsigned long	start;
+	unsigned long	end;
+	u64		exec_id;
+	unsigned int	mm_seq;
+};
+
+/**
  * struct syslet_chain - a chain read in and validated by syslet_chain_read()
  * @nr_atoms:	atoms in @atoms; atoms[0] is the one async_exec() was given
  * @seen:	one bit per hash of every uaddr in @atoms, so that looking up
  *		an atom not read yet rarely has to scan them
  * @merges:	an atom was reached a second time: the chain is not a tree,
  *		and may have a cycle
+ * @writable:	the mapping the last ret_ptr checked lay in, kept from one
+ *		chain to the next
  * @atoms:	the atoms, in the order they were discovered
  */
 struct syslet_chain {
 	unsigned int		nr_atoms;
 	u64			seen;
 	bool			merges;
+	struct syslet_writable	writable;
 	struct syslet_atom	atoms[SYSLET_MAX_ATOMS];
 };
 

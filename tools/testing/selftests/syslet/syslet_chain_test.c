@@ -720,6 +720,67 @@ TEST_F(refused, ret_ptr_unmapped_or_kernel)
 	check_refused(_metadata, self->a, self->r, self->pipefd[0], EFAULT);
 }
 
+/*
+ * The mapping a chain's results went to is kept for the next chain, until
+ * mmap_lock is next taken for writing: made read-only or unmapped in
+ * between, by this thread or another, it refuses the next chain.
+ */
+enum unwritable_how { BY_MPROTECT, BY_MUNMAP, BY_MAP_FIXED, BY_ANOTHER_THREAD };
+
+struct unwritable {
+	void *page;
+	long size;
+	enum unwritable_how how;
+};
+
+static void *make_unwritable(void *arg)
+{
+	struct unwritable *u = arg;
+
+	switch (u->how) {
+	case BY_MUNMAP:
+		return (void *)(long)munmap(u->page, u->size);
+	case BY_MAP_FIXED:
+		return mmap(u->page, u->size, PROT_READ,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+		       u->page ? NULL : (void *)-1L;
+	default:
+		return (void *)(long)mprotect(u->page, u->size, PROT_READ);
+	}
+}
+
+TEST_F(refused, ret_ptr_made_unwritable_after_a_chain_stored_there)
+{
+	struct unwritable u = { .size = sysconf(_SC_PAGESIZE) };
+	void *made;
+	pthread_t t;
+	char c;
+
+	for (u.how = BY_MPROTECT; u.how <= BY_ANOTHER_THREAD; u.how++) {
+		TH_LOG("how %d", u.how);
+		u.page = mmap(NULL, u.size, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, u.page);
+		/* Both results there: one mapping for the chain. */
+		self->a[0].ret_ptr = uptr(u.page) + sizeof(__s64);
+		self->a[1].ret_ptr = uptr(u.page);
+		ASSERT_EQ((long)uptr(&self->a[1]), run(self->a));
+		ASSERT_EQ(1, read(self->pipefd[0], &c, 1));
+		ASSERT_EQ(getppid(), *(__s64 *)u.page);
+
+		if (u.how == BY_ANOTHER_THREAD) {
+			ASSERT_EQ(0, pthread_create(&t, NULL, make_unwritable, &u));
+			ASSERT_EQ(0, pthread_join(t, &made));
+		} else {
+			made = make_unwritable(&u);
+		}
+		ASSERT_EQ(NULL, made);
+		check_refused(_metadata, self->a, self->r, self->pipefd[0],
+			      EFAULT);
+		munmap(u.page, u.size);
+	}
+}
+
 TEST_F(refused, each_arg_ptr_unmapped)
 {
 	void *bad = unmapped_page();
