@@ -33,7 +33,9 @@
  * batch collected so far has been submitted; fio stamps a trim's issue
  * time itself (FIO_ASYNCIO_SYNC_TRIM), ->queue() a sync_file_range's.
  * Every other I/O is stamped when it is submitted: in ->queue(), or, for
- * a batch, once in ->commit(), as libaio does.
+ * a batch, once in ->commit(), as libaio does. An I/O ->queue() finishes
+ * is a synchronous one to fio, as psync's are, with no submission latency
+ * sampled; only those that went asynchronous, and a batch's, have one.
  *
  * Built against the fio whose source made the fio binary in the guest
  * (see scripts/fio-build.sh); fio refuses an engine whose ops version
@@ -206,14 +208,21 @@ static void syslet_io_finish(struct syslet_io *s)
 		io_u->resid = io_u->xfer_buflen - s->ret;
 }
 
-/* Its issue time, and the submission latency fio derives from it. */
+/* Its issue time, from which fio derives its latencies. */
+static void syslet_io_stamp(struct thread_data *td, struct io_u *io_u,
+			    const struct timespec *now)
+{
+	io_u->issue_time = *now;
+	if (td->o.read_iolog_file)	/* only used for iolog */
+		td->last_issue = *now;
+}
+
+/* Stamped, and queued: fio samples its submission latency. */
 static void syslet_io_issued(struct thread_data *td, struct io_u *io_u,
 			     const struct timespec *now)
 {
-	io_u->issue_time = *now;
+	syslet_io_stamp(td, io_u, now);
 	io_u_queued(td, io_u);
-	if (td->o.read_iolog_file)	/* only used for iolog */
-		td->last_issue = *now;
 }
 
 /* What did not block waits for getevents, with its result. */
@@ -314,7 +323,7 @@ static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 		} else {
 			if (fio_fill_issue_time(td)) {
 				fio_gettime(&now, NULL);
-				syslet_io_issued(td, io_u, &now);
+				syslet_io_stamp(td, io_u, &now);
 			}
 			do_io_u_sync(td, io_u);
 		}
@@ -330,11 +339,17 @@ static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 	}
 	if (fio_fill_issue_time(td)) {
 		fio_gettime(&now, NULL);
-		syslet_io_issued(td, io_u, &now);
+		syslet_io_stamp(td, io_u, &now);
 	}
 
+	/*
+	 * What finishes here is a synchronous I/O to fio, as with psync: it
+	 * was never queued, and has no submission latency of its own.
+	 */
 	r = syslet_io_submit(sd, s);
 	if (r == 0) {
+		if (fio_fill_issue_time(td))
+			io_u_queued(td, io_u);
 		sd->submitted++;
 		return FIO_Q_QUEUED;
 	}
