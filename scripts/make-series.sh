@@ -132,6 +132,7 @@ without CONFIG_SYSLET, they return -ENOSYS." \
 hook syscalls-add-COND_SYSCALL
 hook x86-syscalls-wire-up
 hook sched-add-per-task-syslet-state
+hook mm-add-mmap_lock_speculate
 step 1 "syslet: read chains of system calls and run them synchronously
 
 async_exec() reads a whole chain in once and validates it (length,
@@ -266,8 +267,7 @@ active word when the thread blocks, and the claim takes the restore
 point from it. While a threadlet runs cached, PI futexes know the
 thread by the lent thread's TID, which glibc locks with there, and rseq
 keeps the lent thread's area current too." \
-	"" code futex-know-a-task-running-a-threadlet rseq-also-keep-the-area \
-	mm-add-mmap_lock_speculate
+	"" code futex-know-a-task-running-a-threadlet rseq-also-keep-the-area
 step 5 "selftests/syslet: test threadlets, the ABI and a fuzzer
 
 Threadlets cached and moved, TLS, errno and stack separation,

@@ -13,7 +13,6 @@
 #include <linux/errno.h>
 #include <linux/hash.h>
 #include <linux/mm.h>
-#include <linux/mmap_lock.h>
 #include <linux/sched.h>
 #include <linux/uaccess.h>
 #include <uapi/linux/futex.h>
