@@ -116,7 +116,6 @@ int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
 		return syslet_count_sync_chain(uahu);
 	}
 
-	st->head_regs = *current_pt_regs();
 	st->exec_id = current->self_exec_id;
 	st->uahu = uahu;
 	st->ring = u64_to_user_ptr(ahu->completion_ring);
@@ -125,6 +124,23 @@ int syslet_arm(struct syslet_task *st, const struct async_head_user *ahu,
 	st->state = SYSLET_ARMED;
 	syslet_arm_handoff(st);
 	return 0;
+}
+
+/**
+ * syslet_chain_take_caller - the registers a moved chain's caller takes
+ * @donor: claimed, its chain armed: it waits for the claim to finish
+ *
+ * Into @donor's head_regs: its user registers as it blocked, less what
+ * the atoms borrowed, which syslet_chain_run() puts back from call_regs.
+ * No atom a chain that may move can run changes any other user register
+ * of its task, and a traced task does not move.
+ */
+void syslet_chain_take_caller(struct task_struct *donor)
+{
+	struct syslet_task *dst = donor->syslet;
+
+	dst->head_regs = *task_pt_regs(donor);
+	arch_syslet_restore_syscall_regs(&dst->call_regs, &dst->head_regs);
 }
 
 /*

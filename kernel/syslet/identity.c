@@ -287,9 +287,10 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 		return result;
 	}
 
-	if (dst->state == SYSLET_ARMED)
+	if (dst->state == SYSLET_ARMED) {
 		dst->caller = get_pid(task_pid(donor));
-	else if (dst->state == SYSLET_IDLE)
+		syslet_chain_take_caller(donor);
+	} else if (dst->state == SYSLET_IDLE)
 		syslet_lease_take_caller(donor, &at);
 	exchange_tids(donor, new);
 	syslet_unlock_pi(donor, new);

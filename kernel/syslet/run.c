@@ -150,9 +150,11 @@ static __always_inline int syslet_atom_args(const struct syslet_atom *atom,
 	int i = 0, ret;
 
 	/* The region opens on the first argument there is. */
-	while (!atom->arg_ptr[i])
+	while (!atom->arg_ptr[i]) {
+		args[i] = 0;
 		if (++i == ARRAY_SIZE(atom->arg_ptr))
 			return 0;
+	}
 	if (!user_read_access_begin(u64_to_user_ptr(atom->arg_ptr[i]), sizeof(u64)))
 		return -EFAULT;
 	ret = syslet_args_get_unsafe(atom->arg_ptr, args);
@@ -164,7 +166,7 @@ static __always_inline long syslet_atom_run(struct syslet_task *st,
 					    struct pt_regs *regs,
 					    const struct syslet_atom *atom)
 {
-	u64 args[6] = { };
+	u64 args[6] __uninitialized;
 	bool sync = atom->flags & SYSLET_SYNC;
 	/* Armed, or a threadlet's: nothing else sets or clears it meanwhile. */
 	bool moves = current->flags & PF_SYSLET;
@@ -286,12 +288,10 @@ long syslet_chain_run(struct syslet_task *st, unsigned int *end)
 {
 	const struct syslet_chain *chain = &st->chain;
 	struct pt_regs *regs = current_pt_regs();
-	struct syslet_syscall_regs saved;
 	const struct syslet_atom *atom;
 	unsigned int idx = 0, last_idx = 0;
 	long ret, last = 0;
 
-	arch_syslet_save_syscall_regs(&saved, regs);
 	syslet_audit_close_outer(regs);
 	st->in_chain = true;
 
@@ -330,7 +330,7 @@ long syslet_chain_run(struct syslet_task *st, unsigned int *end)
 	}
 
 	st->in_chain = false;
-	arch_syslet_restore_syscall_regs(&saved, regs);
+	arch_syslet_restore_syscall_regs(&st->call_regs, regs);
 	*end = last_idx;
 	return ret;
 }

@@ -197,6 +197,7 @@ static long syslet_exec(struct syslet_task *st, u64 uatom,
 	ret = syslet_chain_read(&st->chain, uatom);
 	if (ret)
 		return ret;
+	arch_syslet_save_syscall_regs(&st->call_regs, current_pt_regs());
 	/*
 	 * Only a chain with a ring to complete into may go asynchronous; in
 	 * a threadlet it is part of the threadlet, which moves as a whole.
@@ -222,7 +223,8 @@ static long syslet_exec(struct syslet_task *st, u64 uatom,
 /*
  * What async_exec() and async_exec_batch() need before their chains: the
  * head in @ahu (zeroed, no ring, when @uahu is NULL: nothing more to read)
- * and the task's state, or an ERR_PTR().
+ * and the task's state, or an ERR_PTR(). @ahu is the callers' stack, left
+ * uninitialized: they are the cached path.
  */
 static struct syslet_task *syslet_exec_prepare(struct async_head_user *ahu,
 					       struct async_head_user __user *uahu)
@@ -234,6 +236,8 @@ static struct syslet_task *syslet_exec_prepare(struct async_head_user *ahu,
 
 		if (ret)
 			return ERR_PTR(ret);
+	} else {
+		*ahu = (struct async_head_user){ };
 	}
 	st = syslet_task_get();
 	return st ?: ERR_PTR(-ENOMEM);
@@ -242,7 +246,7 @@ static struct syslet_task *syslet_exec_prepare(struct async_head_user *ahu,
 SYSCALL_DEFINE2(async_exec, struct syslet_uatom __user *, uatom,
 		struct async_head_user __user *, uahu)
 {
-	struct async_head_user ahu = { };
+	struct async_head_user ahu __uninitialized;
 	struct syslet_task *st;
 	bool moved;
 
@@ -264,7 +268,7 @@ SYSCALL_DEFINE4(async_exec_batch, struct syslet_batch_entry __user *, entries,
 		unsigned int, nr, struct async_head_user __user *, uahu,
 		unsigned int, flags)
 {
-	struct async_head_user ahu = { };
+	struct async_head_user ahu __uninitialized;
 	struct syslet_task *st;
 	unsigned int i;
 	bool moved;

@@ -187,7 +187,13 @@ struct syslet_restore {
  * @handoff:	(armed) enum syslet_handoff, and the offer count above it
  * @pushing:	(armed) SYSLET_ASYNC: the task sleeps until its spare has
  *		claimed the caller or refused, and is woken then
- * @head_regs:	(armed) the user registers the caller returns with
+ * @head_regs:	(armed, threadlet) the user registers the caller returns
+ *		with; for a chain, the claim builds them from the task's
+ *		and @call_regs, so that a chain that does not block copies
+ *		none
+ * @call_regs:	the syscall registers of the async_exec() call, which the
+ *		atoms borrow: saved before the chain may move, put back
+ *		when it ends
  * @moved_ret:	(armed) and the value, if not 0 (a batch's count)
  * @ret_work:	sets that value on the way out to user space, in the task
  *		that took the caller over
@@ -236,6 +242,7 @@ struct syslet_task {
 	atomic_t			handoff;
 	bool				pushing;
 	struct pt_regs			head_regs;
+	struct syslet_syscall_regs	call_regs;
 	long				moved_ret;
 	struct callback_head		ret_work;
 	unsigned long			head_tls;
@@ -293,9 +300,9 @@ static inline bool syslet_args_refused(unsigned long nr, struct pt_regs *regs)
 }
 
 /*
- * Read what the non-zero @ptrs point to into @vals, inside a user access
- * region the caller has open: 0, or -EFAULT. The chain reader probes the
- * arguments with it, the runner reads them.
+ * Read what the non-zero @ptrs point to into @vals, and 0 for the others,
+ * inside a user access region the caller has open: 0, or -EFAULT. The
+ * chain reader probes the arguments with it, the runner reads them.
  */
 static __always_inline int syslet_args_get_unsafe(const u64 ptrs[6],
 						  u64 vals[6])
@@ -305,8 +312,10 @@ static __always_inline int syslet_args_get_unsafe(const u64 ptrs[6],
 	for (i = 0; i < 6; i++) {
 		u64 __user *arg = u64_to_user_ptr(ptrs[i]);
 
-		if (!arg)
+		if (!arg) {
+			vals[i] = 0;
 			continue;
+		}
 		if (!access_ok(arg, sizeof(*arg)))
 			return -EFAULT;
 		unsafe_get_user(vals[i], arg, efault);
@@ -424,6 +433,7 @@ struct task_struct *syslet_borrow(struct async_head_user __user *uahu,
 bool syslet_lease_active(struct task_struct *tsk);
 bool syslet_lease_restore_point(struct task_struct *donor,
 				struct syslet_restore *at);
+void syslet_chain_take_caller(struct task_struct *donor);
 void syslet_lease_take_caller(struct task_struct *donor,
 			      const struct syslet_restore *at);
 void syslet_lease_spoil(struct syslet_task *st);
