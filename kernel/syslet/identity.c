@@ -290,8 +290,9 @@ enum syslet_handoff syslet_claim(struct task_struct *donor, int offer)
 	if (dst->state == SYSLET_ARMED) {
 		dst->caller = get_pid(task_pid(donor));
 		syslet_chain_take_caller(donor);
-	} else if (dst->state == SYSLET_IDLE)
+	} else if (dst->state == SYSLET_IDLE) {
 		syslet_lease_take_caller(donor, &at);
+	}
 	exchange_tids(donor, new);
 	syslet_unlock_pi(donor, new);
 	swap(donor->start_time, new->start_time);
