@@ -311,6 +311,7 @@ static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 	struct syslet_fio_data *sd = td->io_ops_data;
 	struct syslet_io *s = io_u->engine_data;
 	struct timespec now;
+	bool stamped;
 	int r;
 
 	fio_ro_check(td, io_u);
@@ -337,7 +338,8 @@ static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 		sd->pending[sd->nr_pending++] = io_u;
 		return FIO_Q_QUEUED;
 	}
-	if (fio_fill_issue_time(td)) {
+	stamped = fio_fill_issue_time(td);
+	if (stamped) {
 		fio_gettime(&now, NULL);
 		syslet_io_stamp(td, io_u, &now);
 	}
@@ -348,7 +350,7 @@ static enum fio_q_status syslet_fio_queue(struct thread_data *td,
 	 */
 	r = syslet_io_submit(sd, s);
 	if (r == 0) {
-		if (fio_fill_issue_time(td))
+		if (stamped)
 			io_u_queued(td, io_u);
 		sd->submitted++;
 		return FIO_Q_QUEUED;
