@@ -193,14 +193,18 @@ bool syslet_call_refused(unsigned long nr, struct pt_regs *regs)
  * woken. The mapping is asked instead: one lookup under mmap_lock per
  * mapping the results lie in (usually one: a stack or an array). The
  * mapping found is kept for the next chain, which needs no lookup while
- * no writer has taken mmap_lock meanwhile: an event loop submits chain
+ * no writer has taken mmap_lock meanwhile, for a second at most (2^31
+ * writers would wrap the count around): an event loop submits chain
  * after chain with its results in the same place. A mapping that changes
  * before the store makes the store fail with -EFAULT, as documented in
- * the UAPI, exactly as when it changes after a lookup.
+ * the UAPI, exactly as when it changes after a lookup. Only VM_WRITE is
+ * asked: a protection key that the thread's PKRU denies is found at the
+ * store, as it was before the cache.
  */
 static bool syslet_writable_current(const struct syslet_writable *w)
 {
 	return w->exec_id == current->self_exec_id &&
+	       time_before(jiffies, w->expires) &&
 	       !mmap_lock_speculate_retry(current->mm, w->mm_seq);
 }
 
@@ -210,14 +214,22 @@ static bool syslet_writable_lookup(struct syslet_writable *w, u64 uptr)
 	struct mm_struct *mm = current->mm;
 	struct vm_area_struct *vma = vma_lookup(mm, uptr);
 
-	if (!vma || !(vma->vm_flags & VM_WRITE))
+	/* A shadow stack is VM_WRITE, but only to the CPU's shadow stores. */
+	if (!vma || (vma->vm_flags & (VM_WRITE | VM_SHADOW_STACK)) != VM_WRITE)
 		return false;
 	w->start = vma->vm_start;
 	w->end = vma->vm_end;
 	w->exec_id = current->self_exec_id;
-	/* Fails only without per-VMA locks: then it is kept for this chain. */
+	w->expires = jiffies + HZ;
+	/*
+	 * Fails only without per-VMA locks: then it is kept for this chain.
+	 * Otherwise the count is compared at the next chain; the retry, which
+	 * cannot fail under mmap_lock, ends the read section KCSAN opened.
+	 */
 	if (!mmap_lock_speculate_try_begin(mm, &w->mm_seq))
 		w->exec_id = ~w->exec_id;
+	else
+		WARN_ON_ONCE(mmap_lock_speculate_retry(mm, w->mm_seq));
 	return true;
 }
 

@@ -46,6 +46,8 @@ static_assert(SYSLET_VALID_FLAGS <= U8_MAX);
  * @start:	its first address
  * @end:	the address past it; @start == @end: none
  * @exec_id:	the task's self_exec_id then, which names the mm
+ * @expires:	jiffies after which it is looked up again, so that @mm_seq
+ *		cannot have wrapped around to the same value meanwhile
  * @mm_seq:	the mm's mmap_lock sequence then: while no writer has taken
  *		mmap_lock since, the mapping is still there and writable
  */
@@ -53,6 +55,7 @@ struct syslet_writable {
 	unsigned long	start;
 	unsigned long	end;
 	u64		exec_id;
+	unsigned long	expires;
 	unsigned int	mm_seq;
 };
 
