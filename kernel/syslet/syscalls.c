@@ -221,6 +221,22 @@ static long syslet_exec(struct syslet_task *st, u64 uatom,
 }
 
 /*
+ * The head at @uahu, read into @ahu and checked, and the task's state, or
+ * an ERR_PTR(): what every call that is given a head needs first.
+ */
+static struct syslet_task *syslet_prepare(struct async_head_user *ahu,
+					  struct async_head_user __user *uahu)
+{
+	struct syslet_task *st;
+	int ret = syslet_head_read(ahu, uahu);
+
+	if (ret)
+		return ERR_PTR(ret);
+	st = syslet_task_get();
+	return st ?: ERR_PTR(-ENOMEM);
+}
+
+/*
  * What async_exec() and async_exec_batch() need before their chains: the
  * head in @ahu (zeroed, no ring, when @uahu is NULL: nothing more to read)
  * and the task's state, or an ERR_PTR(). @ahu is the callers' stack, left
@@ -231,14 +247,9 @@ static struct syslet_task *syslet_exec_prepare(struct async_head_user *ahu,
 {
 	struct syslet_task *st;
 
-	if (uahu) {
-		int ret = syslet_head_read(ahu, uahu);
-
-		if (ret)
-			return ERR_PTR(ret);
-	} else {
-		*ahu = (struct async_head_user){ };
-	}
+	if (uahu)
+		return syslet_prepare(ahu, uahu);
+	*ahu = (struct async_head_user){ };
 	st = syslet_task_get();
 	return st ?: ERR_PTR(-ENOMEM);
 }
@@ -344,16 +355,12 @@ SYSCALL_DEFINE3(threadlet_on, unsigned long, restore_stack,
 {
 	struct async_head_user ahu;
 	struct syslet_task *st;
-	long ret;
 
 	if (!syslet_allowed())
 		return -EPERM;
-	ret = syslet_head_read(&ahu, uahu);
-	if (ret)
-		return ret;
-	st = syslet_task_get();
-	if (!st)
-		return -ENOMEM;
+	st = syslet_prepare(&ahu, uahu);
+	if (IS_ERR(st))
+		return PTR_ERR(st);
 	return syslet_threadlet_on(st, restore_stack, restore_ip, &ahu, uahu);
 }
 
@@ -362,7 +369,6 @@ SYSCALL_DEFINE3(threadlet_lease, struct threadlet_area __user *, area,
 {
 	struct async_head_user ahu;
 	struct syslet_task *st;
-	long ret;
 
 	if ((flags & ~(SYSLET_LEASE_RETURN | SYSLET_LEASE_UNREGISTER)) ||
 	    flags == SYSLET_LEASE_UNREGISTER)
@@ -377,12 +383,9 @@ SYSCALL_DEFINE3(threadlet_lease, struct threadlet_area __user *, area,
 	}
 	if (!syslet_allowed())
 		return -EPERM;
-	ret = syslet_head_read(&ahu, uahu);
-	if (ret)
-		return ret;
-	st = syslet_task_get();
-	if (!st)
-		return -ENOMEM;
+	st = syslet_prepare(&ahu, uahu);
+	if (IS_ERR(st))
+		return PTR_ERR(st);
 	return syslet_lease(st, area, &ahu, uahu);
 }
 

@@ -2062,6 +2062,67 @@ result<int> start_threadlet(threadlet_pool &pool, std::uint64_t event, F &&fn);
 
 #if defined(__x86_64__) && !defined(__ILP32__)
 /*
+ * The frame both threadlet entries below share: the callee-saved
+ * registers, with the CFI that unwinds them, popped at label 3 (the
+ * restore point, where the caller goes on after a miss). Each entry is
+ * in a COMDAT group so that every translation unit may carry it, and
+ * assembled once per assembler input (.ifndef), since -flto puts several
+ * units' top-level asm into one; hidden, so that no shared object
+ * exports it.
+ */
+#define SYSLET_DETAIL_ASM_BEGIN(name)					\
+	".ifndef " #name "\n"						\
+	".pushsection .text." #name ",\"axG\",@progbits,"		\
+	#name ",comdat\n"						\
+	".weak " #name "\n"						\
+	".hidden " #name "\n"						\
+	".type " #name ", @function\n"					\
+	#name ":\n"							\
+	"	.cfi_startproc\n"					\
+	"	push %rbp\n"						\
+	"	.cfi_adjust_cfa_offset 8\n"				\
+	"	.cfi_rel_offset %rbp, 0\n"				\
+	"	push %rbx\n"						\
+	"	.cfi_adjust_cfa_offset 8\n"				\
+	"	.cfi_rel_offset %rbx, 0\n"				\
+	"	push %r12\n"						\
+	"	.cfi_adjust_cfa_offset 8\n"				\
+	"	.cfi_rel_offset %r12, 0\n"				\
+	"	push %r13\n"						\
+	"	.cfi_adjust_cfa_offset 8\n"				\
+	"	.cfi_rel_offset %r13, 0\n"				\
+	"	push %r14\n"						\
+	"	.cfi_adjust_cfa_offset 8\n"				\
+	"	.cfi_rel_offset %r14, 0\n"				\
+	"	push %r15\n"						\
+	"	.cfi_adjust_cfa_offset 8\n"				\
+	"	.cfi_rel_offset %r15, 0\n"
+#define SYSLET_DETAIL_ASM_END(name)					\
+	"3:	pop %r15\n"						\
+	"	.cfi_adjust_cfa_offset -8\n"				\
+	"	.cfi_restore %r15\n"					\
+	"	pop %r14\n"						\
+	"	.cfi_adjust_cfa_offset -8\n"				\
+	"	.cfi_restore %r14\n"					\
+	"	pop %r13\n"						\
+	"	.cfi_adjust_cfa_offset -8\n"				\
+	"	.cfi_restore %r13\n"					\
+	"	pop %r12\n"						\
+	"	.cfi_adjust_cfa_offset -8\n"				\
+	"	.cfi_restore %r12\n"					\
+	"	pop %rbx\n"						\
+	"	.cfi_adjust_cfa_offset -8\n"				\
+	"	.cfi_restore %rbx\n"					\
+	"	pop %rbp\n"						\
+	"	.cfi_adjust_cfa_offset -8\n"				\
+	"	.cfi_restore %rbp\n"					\
+	"	ret\n"							\
+	"	.cfi_endproc\n"						\
+	".size " #name ", .-" #name "\n"				\
+	".popsection\n"							\
+	".endif\n"
+
+/*
  * long syslet_threadlet_enter(void (*fn)(void *), void *arg,
  *			       async_head_user *pool, std::uint64_t event)
  *
@@ -2069,42 +2130,14 @@ result<int> start_threadlet(threadlet_pool &pool, std::uint64_t event, F &&fn);
  * 1 back on the caller's stack, 0 (this task is the lent thread now)
  * async_thread(event), which does not return here. The caller's restore
  * point after a miss pops the callee-saved registers pushed here and
- * returns 0. In a COMDAT group so that every translation unit may carry
- * it, and assembled once per assembler input (.ifndef), since -flto puts
- * several units' top-level asm into one; hidden, so that no shared
- * object exports it. Its CFI lets a debugger or perf unwind from fn to
- * the caller (through rbx while fn runs on the lent thread's stack). fn
- * must not throw (threadlet_entry is noexcept).
+ * returns 0. Its CFI lets a debugger or perf unwind from fn to the
+ * caller (through rbx while fn runs on the lent thread's stack). fn must
+ * not throw (threadlet_entry is noexcept).
  */
 extern "C" long syslet_threadlet_enter(void (*fn)(void *), void *arg,
 				       async_head_user *pool,
 				       std::uint64_t event) noexcept;
-asm(".ifndef syslet_threadlet_enter\n"
-	".pushsection .text.syslet_threadlet_enter,\"axG\",@progbits,"
-	"syslet_threadlet_enter,comdat\n"
-	".weak syslet_threadlet_enter\n"
-	".hidden syslet_threadlet_enter\n"
-	".type syslet_threadlet_enter, @function\n"
-	"syslet_threadlet_enter:\n"
-	"	.cfi_startproc\n"
-	"	push %rbp\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	.cfi_rel_offset %rbp, 0\n"
-	"	push %rbx\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	.cfi_rel_offset %rbx, 0\n"
-	"	push %r12\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	.cfi_rel_offset %r12, 0\n"
-	"	push %r13\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	.cfi_rel_offset %r13, 0\n"
-	"	push %r14\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	.cfi_rel_offset %r14, 0\n"
-	"	push %r15\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	.cfi_rel_offset %r15, 0\n"
+asm(SYSLET_DETAIL_ASM_BEGIN(syslet_threadlet_enter)
 	"	mov %rdi, %r12\n"
 	"	mov %rsi, %r13\n"
 	"	mov %rdx, %r14\n"
@@ -2145,29 +2178,7 @@ asm(".ifndef syslet_threadlet_enter\n"
 	"	add $8, %rsp\n"
 	"	.cfi_adjust_cfa_offset -8\n"
 	"	mov $1, %eax\n"
-	"3:	pop %r15\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	.cfi_restore %r15\n"
-	"	pop %r14\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	.cfi_restore %r14\n"
-	"	pop %r13\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	.cfi_restore %r13\n"
-	"	pop %r12\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	.cfi_restore %r12\n"
-	"	pop %rbx\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	.cfi_restore %rbx\n"
-	"	pop %rbp\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	.cfi_restore %rbp\n"
-	"	ret\n"
-	"	.cfi_endproc\n"
-	".size syslet_threadlet_enter, .-syslet_threadlet_enter\n"
-	".popsection\n"
-	".endif\n");
+	SYSLET_DETAIL_ASM_END(syslet_threadlet_enter));
 static_assert(detail::nr_async_thread == 465 && detail::nr_threadlet_on == 466 &&
 	      detail::nr_threadlet_off == 467,
 	      "syslet_threadlet_enter has the x86-64 numbers written in");
@@ -2183,40 +2194,14 @@ static_assert(detail::nr_async_thread == 465 && detail::nr_threadlet_on == 466 &
  * pushed here), and this task, the leased thread now, completes with
  * async_thread(event), which does not return here; 2, the lease read 0
  * once the area was active: nothing ran. seq is the area's active
- * number, never 0 nor used twice by the thread. COMDAT, hidden and
- * assembled once, as syslet_threadlet_enter; its CFI finds the caller's
- * frame through rbx while fn runs on the leased thread's stack.
+ * number, never 0 nor used twice by the thread. Its CFI finds the
+ * caller's frame through rbx while fn runs on the leased thread's stack.
  */
 extern "C" long syslet_threadlet_switch(threadlet_area *area, void (*fn)(void *),
 					void *arg, async_head_user *pool,
 					std::uint64_t event,
 					std::uint64_t seq) noexcept;
-asm(".ifndef syslet_threadlet_switch\n"
-	".pushsection .text.syslet_threadlet_switch,\"axG\",@progbits,"
-	"syslet_threadlet_switch,comdat\n"
-	".weak syslet_threadlet_switch\n"
-	".hidden syslet_threadlet_switch\n"
-	".type syslet_threadlet_switch, @function\n"
-	"syslet_threadlet_switch:\n"
-	"	.cfi_startproc\n"
-	"	push %rbp\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	.cfi_rel_offset %rbp, 0\n"
-	"	push %rbx\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	.cfi_rel_offset %rbx, 0\n"
-	"	push %r12\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	.cfi_rel_offset %r12, 0\n"
-	"	push %r13\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	.cfi_rel_offset %r13, 0\n"
-	"	push %r14\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	.cfi_rel_offset %r14, 0\n"
-	"	push %r15\n"
-	"	.cfi_adjust_cfa_offset 8\n"
-	"	.cfi_rel_offset %r15, 0\n"
+asm(SYSLET_DETAIL_ASM_BEGIN(syslet_threadlet_switch)
 	"	mov %rdi, %r12\n"
 	"	mov %r8, %r13\n"
 	"	mov %rcx, %r14\n"
@@ -2259,29 +2244,7 @@ asm(".ifndef syslet_threadlet_switch\n"
 	"4:	.cfi_def_cfa %rsp, 56\n"
 	"	movq $0, (%r12)\n"
 	"	mov $2, %eax\n"
-	"3:	pop %r15\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	.cfi_restore %r15\n"
-	"	pop %r14\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	.cfi_restore %r14\n"
-	"	pop %r13\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	.cfi_restore %r13\n"
-	"	pop %r12\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	.cfi_restore %r12\n"
-	"	pop %rbx\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	.cfi_restore %rbx\n"
-	"	pop %rbp\n"
-	"	.cfi_adjust_cfa_offset -8\n"
-	"	.cfi_restore %rbp\n"
-	"	ret\n"
-	"	.cfi_endproc\n"
-	".size syslet_threadlet_switch, .-syslet_threadlet_switch\n"
-	".popsection\n"
-	".endif\n");
+	SYSLET_DETAIL_ASM_END(syslet_threadlet_switch));
 static_assert(offsetof(threadlet_area, active) == 0 &&
 	      offsetof(threadlet_area, restore_ip) == 8 &&
 	      offsetof(threadlet_area, restore_sp) == 16 &&
@@ -2289,6 +2252,8 @@ static_assert(offsetof(threadlet_area, active) == 0 &&
 	      offsetof(threadlet_area, lease_sp) == 32 &&
 	      offsetof(threadlet_area, lease_fs) == 40,
 	      "syslet_threadlet_switch has the area's offsets written in");
+#undef SYSLET_DETAIL_ASM_BEGIN
+#undef SYSLET_DETAIL_ASM_END
 #endif
 
 // One lent thread's stack: [guard, guard + guard_size) is PROT_NONE, the

@@ -29,28 +29,6 @@ static int have_fsgsbase(void)
 
 static __thread alignas(64) struct threadlet_area area;
 
-struct seen {
-	pid_t tid_before, tid_after;
-	int *errno_addr;
-	char *stack;
-	int fd;			/* read from it: blocks until written */
-	long got;
-};
-
-static long look_around(void *arg)
-{
-	struct seen *s = arg;
-	char c;
-
-	s->tid_before = gettid();
-	s->errno_addr = &errno;
-	s->stack = (char *)&c;
-	if (s->fd >= 0)
-		s->got = read(s->fd, &c, 1);
-	s->tid_after = gettid();
-	return 0;
-}
-
 static int on_stack_of(const struct lender *l, const char *p)
 {
 	return p > l->stack_lo && p < l->stack_hi;

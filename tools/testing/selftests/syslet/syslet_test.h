@@ -431,6 +431,32 @@ static inline int cgroup2_make(const char *name, const char *controllers,
 #define SYSLET_STR(x) SYSLET_STR_(x)
 
 /*
+ * The frame both threadlet entries below share: the callee-saved
+ * registers, which the restore point (label 3, where the caller goes on
+ * after a miss) pops off the caller's stack.
+ */
+#define THREADLET_ASM_BEGIN(name)					\
+	".text\n"							\
+	".globl " #name "\n"						\
+	".type " #name ", @function\n"					\
+	#name ":\n"							\
+	"	push %rbp\n"						\
+	"	push %rbx\n"						\
+	"	push %r12\n"						\
+	"	push %r13\n"						\
+	"	push %r14\n"						\
+	"	push %r15\n"
+#define THREADLET_ASM_END(name)						\
+	"3:	pop %r15\n"						\
+	"	pop %r14\n"						\
+	"	pop %r13\n"						\
+	"	pop %r12\n"						\
+	"	pop %rbx\n"						\
+	"	pop %rbp\n"						\
+	"	ret\n"							\
+	".size " #name ", .-" #name "\n"
+
+/*
  * long threadlet_exec(long (*fn)(void *), void *arg,
  *		       struct async_head_user *ahu, __u64 event)
  *
@@ -443,16 +469,7 @@ static inline int cgroup2_make(const char *name, const char *controllers,
  */
 long threadlet_exec(long (*fn)(void *), void *arg,
 		    struct async_head_user *ahu, __u64 event);
-asm(".text\n"
-	".globl threadlet_exec\n"
-	".type threadlet_exec, @function\n"
-	"threadlet_exec:\n"
-	"	push %rbp\n"
-	"	push %rbx\n"
-	"	push %r12\n"
-	"	push %r13\n"
-	"	push %r14\n"
-	"	push %r15\n"
+asm(THREADLET_ASM_BEGIN(threadlet_exec)
 	"	mov %rdi, %r12\n"
 	"	mov %rsi, %r13\n"
 	"	mov %rdx, %r14\n"
@@ -487,14 +504,7 @@ asm(".text\n"
 	"	call *%r12\n"
 	"	add $8, %rsp\n"
 	"	mov $1, %eax\n"
-	"3:	pop %r15\n"
-	"	pop %r14\n"
-	"	pop %r13\n"
-	"	pop %r12\n"
-	"	pop %rbx\n"
-	"	pop %rbp\n"
-	"	ret\n"
-	".size threadlet_exec, .-threadlet_exec\n");
+	THREADLET_ASM_END(threadlet_exec));
 
 /*
  * long threadlet_switch(struct threadlet_area *area, long (*fn)(void *),
@@ -510,16 +520,7 @@ asm(".text\n"
 long threadlet_switch(struct threadlet_area *area, long (*fn)(void *),
 		      void *arg, struct async_head_user *ahu, __u64 event,
 		      __u64 seq);
-asm(".text\n"
-	".globl threadlet_switch\n"
-	".type threadlet_switch, @function\n"
-	"threadlet_switch:\n"
-	"	push %rbp\n"
-	"	push %rbx\n"
-	"	push %r12\n"
-	"	push %r13\n"
-	"	push %r14\n"
-	"	push %r15\n"
+asm(THREADLET_ASM_BEGIN(threadlet_switch)
 	"	mov %rdi, %r12\n"
 	"	mov %r8, %r13\n"
 	"	mov %rcx, %r14\n"
@@ -559,14 +560,7 @@ asm(".text\n"
 	"4:	movq $0, (%r12)\n"
 	"	mov $2, %eax\n"
     /* The restore point: rax is 0 here after a move. */
-	"3:	pop %r15\n"
-	"	pop %r14\n"
-	"	pop %r13\n"
-	"	pop %r12\n"
-	"	pop %rbx\n"
-	"	pop %rbp\n"
-	"	ret\n"
-	".size threadlet_switch, .-threadlet_switch\n");
+	THREADLET_ASM_END(threadlet_switch));
 
 static inline long threadlet_lease(struct threadlet_area *area,
 				   struct async_head_user *ahu,

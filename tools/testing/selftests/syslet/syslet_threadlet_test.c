@@ -17,35 +17,6 @@
 #include "../kselftest_harness.h"
 #include "syslet_lend.h"
 
-/* What a threadlet saw. */
-struct seen {
-	pid_t tid_before, tid_after;
-	int *errno_addr;
-	char *stack;
-	pthread_t self;
-	int fd;			/* read from it: blocks until written */
-	long got;
-	int errno_after;
-};
-
-static long look_around(void *arg)
-{
-	struct seen *s = arg;
-	char c;
-
-	s->tid_before = gettid();
-	s->errno_addr = &errno;
-	s->stack = (char *)&c;
-	s->self = pthread_self();
-	if (s->fd >= 0)
-		s->got = read(s->fd, &c, 1);
-	s->tid_after = gettid();
-	/* Fails with EBADF: errno of the thread the threadlet runs on. */
-	close(-1);
-	s->errno_after = errno;
-	return 0;
-}
-
 TEST(cached_threadlet_runs_on_lent_tls_and_stack)
 {
 	static struct pool p;
