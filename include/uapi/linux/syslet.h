@@ -120,7 +120,8 @@
  *
  * The whole chain is copied in and checked up front: every atom and every
  * non-zero arg_ptr must be readable user memory, and every non-zero
- * ret_ptr must lie in a writable mapping (else -EFAULT). Checking changes
+ * ret_ptr must lie in a writable mapping (else -EFAULT; a shadow stack is
+ * not one, and protection keys are not asked). Checking changes
  * nothing: a ret_ptr is checked against its mapping, never written, so no
  * copy-on-write is broken, no shared page dirtied and no userfaultfd
  * write-protect fault raised. If the mapping changes after the check (an
