@@ -306,6 +306,9 @@ check: host-check vm-check
 # fio: seconds per run and repeats of the whole engine matrix.
 FIO_RUNTIME ?= 1
 FIO_REPEATS ?= 3
+# Seconds of guest time per engine in the -icount boot: 2 s are 2 * 10^9
+# guest instructions, about 4 s on this host.
+FIO_ICOUNT_RUNTIME ?= 2
 bench: initramfs mitigations-kernel
 	$(call step,boot: benchmark under qemu-system-x86_64 -smp 2)
 	@scripts/run-vm.sh $(BZIMAGE) $(INITRAMFS) bench $(OUT)/console-bench.log \
@@ -314,11 +317,16 @@ bench: initramfs mitigations-kernel
 	$(call step,boot: the cached path again on the kernel with CPU mitigations)
 	@scripts/run-vm.sh $(MIT_BZIMAGE) $(INITRAMFS) cached \
 		$(OUT)/console-bench-mitigations.log 900 1G "$(MIT_CMDLINE)"
+	$(call step,boot: fio at QD 1 by instruction count (TCG -icount, one CPU))
+	@ACCEL=icount scripts/run-vm.sh $(BZIMAGE) $(INITRAMFS) icount \
+		$(OUT)/console-bench-icount.log 900 2G \
+		"brd.rd_nr=1 brd.rd_size=131072 syslet_fio=$(FIO_ICOUNT_RUNTIME),1"
 	$(call step,report: $(REPORT)/bench.md)
 	@scripts/bench-report.sh $(OUT)/console-bench.log $(KOUT)/.config \
 		$(REPORT)/bench.md $(OUT)/console-bench-mitigations.log \
 		$(MIT_KOUT)/.config
-	@scripts/fio-report.sh $(OUT)/console-bench.log $(REPORT)
+	@scripts/fio-report.sh $(OUT)/console-bench.log $(REPORT) \
+		$(OUT)/console-bench-icount.log
 
 # Where a cache miss goes: tracepoint counts and the function profiler's
 # top entries, without the rest of the benchmark.

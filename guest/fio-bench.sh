@@ -11,11 +11,16 @@
 # latencies. Jobs run as threads (fio --thread) for every engine, so
 # the syslet caller is never a thread group leader.
 #
-# usage: fio-bench.sh RUNTIME_S REPEATS
+# With "icount" (a boot under QEMU -icount, where guest time counts
+# instructions): only 4 KiB random reads from ext4's page cache at QD 1,
+# once per engine, as SYSLET-FIO-ICOUNT lines of the same fields.
+#
+# usage: fio-bench.sh RUNTIME_S REPEATS [icount]
 set -u
 
 runtime=${1:-1}
 repeats=${2:-3}
+only_icount=${3:-}
 engine=/usr/lib/syslet/fio-syslet.so
 tag=/tmp/fio-bench.out
 
@@ -120,6 +125,14 @@ done
 sync
 
 echo "SYSLET-FIO-HEADER|runtime=${runtime}s|repeats=$repeats|cpus=$(nproc)|fio=$(fio --version)"
+
+if [ "$only_icount" = icount ]; then
+	for e in psync syslet threadlet io_uring libaio posixaio+syslet; do
+		run ext4-cached "$e" 1 1 --filename=/mnt/ext4/cached --size=32m \
+			--rw=randread --invalidate=0 | sed 's/^SYSLET-FIO|/SYSLET-FIO-ICOUNT|/'
+	done
+	exit 0
+fi
 
 # Page cache on ext4 on a block device (brd): io_uring reads these inline.
 matrix ext4-cached --filename=/mnt/ext4/cached --size=32m --rw=randread \

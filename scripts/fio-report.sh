@@ -5,11 +5,15 @@
 # engine, with gnuplot when it is installed), and the summary on the
 # console. A benchmark never fails the build; fio errors are listed.
 #
-# usage: fio-report.sh CONSOLE_LOG REPORT_DIR
+# With ICOUNT_LOG (the -icount boot's console), a table of instructions
+# per I/O at QD 1 as well.
+#
+# usage: fio-report.sh CONSOLE_LOG REPORT_DIR [ICOUNT_LOG]
 set -eu
 
 log=$1
 dir=$2
+icount_log=${3:-}
 report=$dir/bench.md
 data=$dir/fio-data
 mkdir -p "$data"
@@ -334,6 +338,31 @@ plot() {
 				"$qd" "$tasks" "$kb" "$1" "$iops" "$p50" "$2" "$3" "$4" "$5"
 		done
 	fi
+	if [ -n "$icount_log" ] && grep -q '^SYSLET-FIO-ICOUNT|' "$icount_log"; then
+		echo
+		echo "## Instructions per I/O: ext4 page cache, 4 KiB random reads, QD 1"
+		echo
+		echo "One CPU under QEMU's -icount shift=0, where guest time advances"
+		echo "1 ns per guest instruction: I/Os per second of guest time give the"
+		echo "instructions per I/O of the whole machine (fio, the engine, the"
+		echo "kernel), and the host's load changes nothing. An instruction is"
+		echo "not a unit of cost on hardware (a cache miss, a kernel entry with"
+		echo "mitigations, a lock cost more than one): this table says how much"
+		echo "each engine does per I/O, the timed tables above what it costs in"
+		echo "this guest. \"vs psync\" is psync's instructions over the engine's:"
+		echo "above 1 is fewer."
+		echo
+		echo "| engine | instructions per I/O | vs psync |"
+		echo "|---|---:|---:|"
+		grep '^SYSLET-FIO-ICOUNT|' "$icount_log" | tr -d '\r' | awk -F'|' '
+			{ e[NR] = $3; n[NR] = ($6 > 0) ? 1e9 / $6 : 0; if ($3 == "psync") p = n[NR] }
+			END {
+				for (i = 1; i <= NR; i++) {
+					r = (p > 0 && n[i] > 0) ? sprintf("%.2f", p / n[i]) : "-"
+					printf "| %s | %.0f | %s |\n", e[i], n[i], r
+				}
+			}'
+	fi
 	if grep -q '^SYSLET-FIO-ERROR|' "$log"; then
 		echo
 		echo "## fio runs that failed"
@@ -347,3 +376,8 @@ echo
 echo "fio: IOPS relative to io_uring (median of repeats; $accel)"
 summary
 echo "full tables and plots: $report"
+if grep -q '^| engine | instructions per I/O' "$data/section.md"; then
+	echo
+	echo "fio at QD 1 by instruction count (TCG -icount, one CPU)"
+	sed -n '/^| engine | instructions per I\/O/,/^$/p' "$data/section.md"
+fi

@@ -4,7 +4,10 @@
 # usage: run-vm.sh BZIMAGE INITRAMFS MODE LOG TIMEOUT_S MEM [EXTRA_CMDLINE]
 # The accelerator is scripts/accel.sh's choice (ACCEL=auto|kvm|tcg); the
 # first line of LOG, also shown on the terminal, names it and says why
-# the other was not used. A guest that has not powered off after TIMEOUT_S
+# the other was not used. ACCEL=icount boots one CPU under TCG with
+# -icount shift=0: guest time then advances one nanosecond per guest
+# instruction, whatever the host's load, so rates measured in the guest
+# count instructions. A guest that has not powered off after TIMEOUT_S
 # seconds is killed; a guest that never began (QEMU refused to start, or
 # ACCEL=kvm where KVM does not work) gets QEMU's last lines in LOG. Either
 # way the missing end marker in LOG then counts as a failure: this script
@@ -27,10 +30,19 @@ host_says() {
 }
 
 : > "$log"
-choice=$("$(dirname "$0")/accel.sh" "$kernel" "$initrd")
+smp=2
+if [ "${ACCEL:-}" = icount ]; then
+	choice="TCG -icount (ACCEL=icount: one guest instruction is one ns of guest time)"
+else
+	choice=$("$(dirname "$0")/accel.sh" "$kernel" "$initrd")
+fi
 case $choice in
 KVM)
 	accel="-accel kvm -cpu host"
+	;;
+"TCG -icount"*)
+	accel="-accel tcg -icount shift=0,sleep=off -cpu max"
+	smp=1
 	;;
 TCG*)
 	accel="-accel tcg,thread=multi -cpu max"
@@ -43,7 +55,7 @@ TCG*)
 esac
 host_says "accel=$choice"
 
-timeout --kill-after=10 "$limit" "$qemu" $accel -smp 2 -m "$mem" \
+timeout --kill-after=10 "$limit" "$qemu" $accel -smp $smp -m "$mem" \
 	-nodefaults -display none -no-reboot -serial stdio \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 syslet_mode=$mode $extra" \
